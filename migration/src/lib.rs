@@ -1,0 +1,19 @@
+//! Database schema migrations for ecoplan; one set serves SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20260101_000001_create_plan_tables;
+mod m20260101_000002_create_user_tables;
+
+/// Applies every migration in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20260101_000001_create_plan_tables::Migration),
+            Box::new(m20260101_000002_create_user_tables::Migration),
+        ]
+    }
+}

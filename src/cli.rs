@@ -1,0 +1,300 @@
+//! The `ecoplan` command line: serve (the default), migrate, seed, schema and user.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::db;
+use crate::graphql::schema::schema_sdl;
+use crate::service::department::resolve_department;
+use crate::service::policy::{Role, Viewer};
+use crate::service::seed::{SeedOutcome, TANGSHAN_2022, seed_plan};
+use crate::service::user::{self, NewUser};
+use crate::settings::{DEFAULT_ADDR, DEFAULT_DATABASE_URL, PortalSettings, Settings, parse_addr};
+use crate::startup::Application;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ecoplan",
+    version,
+    about = "Runs a municipal work plan over GraphQL"
+)]
+pub struct Cli {
+    /// `sqlite://FILE` (created when missing) or `postgres://USER@HOST/DB`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Migrate, load the plan, and serve the API (the default).
+    Serve(ServeArgs),
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Load a plan file unless its plan is already there (the built-in 2022 plan by default).
+    Seed {
+        /// A plan file in the layout of `data/plans/tangshan-2022.toml`.
+        #[arg(long)]
+        plan_file: Option<PathBuf>,
+    },
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "ECOPLAN_ADDR", default_value = DEFAULT_ADDR)]
+    pub addr: String,
+    /// Also create the demo accounts (loopback addresses only).
+    #[arg(long)]
+    pub demo: bool,
+    /// How long a token lasts, in minutes.
+    #[arg(long, env = "ECOPLAN_TOKEN_LIFETIME_MINUTES", default_value_t = 480)]
+    pub token_lifetime_minutes: u64,
+    /// Failed sign-ins within the window that lock a username.
+    #[arg(long, env = "ECOPLAN_LOCKOUT_ATTEMPTS", default_value_t = 5)]
+    pub lockout_attempts: u32,
+    /// The window, and the length of a lock-out, in minutes.
+    #[arg(long, env = "ECOPLAN_LOCKOUT_MINUTES", default_value_t = 15)]
+    pub lockout_minutes: u64,
+    /// The largest page a list returns.
+    #[arg(long, env = "ECOPLAN_MAX_PAGE_SIZE", default_value_t = crate::service::page::MAX_PAGE_SIZE)]
+    pub max_page_size: u64,
+    /// Database connections in the pool.
+    #[arg(long, env = "ECOPLAN_DB_MAX_CONNECTIONS", default_value_t = 10)]
+    pub db_max_connections: u32,
+    /// The portal's public key (PEM) or key set (JWKS), to accept its tokens.
+    #[arg(long, env = "ECOPLAN_PORTAL_KEY_FILE")]
+    pub portal_key_file: Option<PathBuf>,
+    #[arg(long, env = "ECOPLAN_PORTAL_ISSUER")]
+    pub portal_issuer: Option<String>,
+    #[arg(long, env = "ECOPLAN_PORTAL_AUDIENCE")]
+    pub portal_audience: Option<String>,
+    /// The claim of a portal token that holds the ecoplan username.
+    #[arg(
+        long,
+        env = "ECOPLAN_PORTAL_USERNAME_CLAIM",
+        default_value = "preferred_username"
+    )]
+    pub portal_username_claim: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password comes from ECOPLAN_PASSWORD or standard input.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// admin, leadership, department or portal.
+        #[arg(long)]
+        role: String,
+        /// The department by code, full name or alias (either script); department users only.
+        #[arg(long)]
+        department: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// List users.
+    List,
+    /// Deactivate a user; its tokens stop working at once.
+    Deactivate { username: String },
+}
+
+/// Runs the command line; errors come back as one line for the terminal.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => serve(&cli.database_url, ServeArgs::parse_defaults()?).await,
+        Some(Command::Serve(args)) => serve(&cli.database_url, args).await,
+        Some(Command::Migrate) => {
+            let (db, _) = db::connect(&cli.database_url, 2).await?;
+            db::migrate(&db).await?;
+            println!("the database is up to date");
+            Ok(())
+        }
+        Some(Command::Seed { plan_file }) => {
+            let source = match plan_file {
+                Some(path) => std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read the plan file {}", path.display()))?,
+                None => TANGSHAN_2022.to_owned(),
+            };
+            let (db, _) = db::connect(&cli.database_url, 2).await?;
+            db::migrate(&db).await?;
+            match seed_plan(&db, &source).await.map_err(one_line)? {
+                SeedOutcome::Loaded { plan_key, tasks } => {
+                    println!("loaded plan {plan_key} with {tasks} tasks")
+                }
+                SeedOutcome::AlreadyPresent { plan_key } => {
+                    println!("plan {plan_key} is already loaded; nothing changed")
+                }
+            }
+            Ok(())
+        }
+        Some(Command::Schema) => {
+            print!("{}", schema_sdl());
+            Ok(())
+        }
+        Some(Command::User(command)) => run_user_command(&cli.database_url, command).await,
+    }
+}
+
+impl ServeArgs {
+    /// The serve settings when no subcommand is given (flags and environment as usual).
+    fn parse_defaults() -> anyhow::Result<Self> {
+        #[derive(Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        Ok(Wrapper::try_parse_from(["ecoplan"])?.serve)
+    }
+
+    pub fn into_settings(self, database_url: &str) -> anyhow::Result<Settings> {
+        let mut settings = Settings::new(database_url.to_owned(), parse_addr(&self.addr)?);
+        settings.demo = self.demo;
+        settings.max_page_size = self.max_page_size;
+        settings.max_connections = self.db_max_connections.max(1);
+        settings.auth.jwt_secret = std::env::var("ECOPLAN_JWT_SECRET")
+            .ok()
+            .filter(|s| !s.is_empty());
+        settings.auth.token_lifetime = Duration::from_secs(self.token_lifetime_minutes.max(1) * 60);
+        settings.auth.lockout_attempts = self.lockout_attempts;
+        settings.auth.lockout_window = Duration::from_secs(self.lockout_minutes.max(1) * 60);
+        settings.auth.portal = match (
+            self.portal_key_file,
+            self.portal_issuer,
+            self.portal_audience,
+        ) {
+            (None, None, None) => None,
+            (Some(key_file), Some(issuer), Some(audience)) => Some(PortalSettings {
+                key_file,
+                issuer,
+                audience,
+                username_claim: self.portal_username_claim,
+            }),
+            _ => bail!(
+                "ECOPLAN_PORTAL_KEY_FILE, ECOPLAN_PORTAL_ISSUER and ECOPLAN_PORTAL_AUDIENCE go together: set all three or none"
+            ),
+        };
+        Ok(settings)
+    }
+}
+
+async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
+    let settings = args.into_settings(database_url)?;
+    let mut app = Application::build(settings.clone()).await?;
+    if let Some(password) = app.take_initial_admin_password() {
+        // Shown once, on the terminal only: it is never logged.
+        println!("created the administrator account `admin` with the password: {password}");
+        println!("sign in and change it with the changePassword mutation");
+    }
+    tracing::info!(addr = %settings.addr, port = app.port(), "serving on http://{}:{}/graphql", settings.addr.ip(), app.port());
+    app.run_until_stopped()
+        .await
+        .context("the server stopped with an error")
+}
+
+fn one_line(error: crate::error::AppError) -> anyhow::Error {
+    error.into_anyhow()
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(password) = std::env::var("ECOPLAN_PASSWORD") {
+        return Ok(password);
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("password: ");
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        bail!("no password: set ECOPLAN_PASSWORD or write it on standard input");
+    }
+    Ok(password)
+}
+
+async fn run_user_command(database_url: &str, command: UserCommand) -> anyhow::Result<()> {
+    let (db, _) = db::connect(database_url, 2).await?;
+    db::migrate(&db).await?;
+    seed_plan(&db, TANGSHAN_2022).await.map_err(one_line)?;
+    let system = Viewer::System;
+    match command {
+        UserCommand::Add {
+            username,
+            role,
+            department,
+            display_name,
+        } => {
+            let role = Role::parse(&role).with_context(|| {
+                format!("--role `{role}` must be admin, leadership, department or portal")
+            })?;
+            let department_id = match &department {
+                Some(name) => Some(
+                    resolve_department(&db, &system, name)
+                        .await
+                        .map_err(one_line)?
+                        .id,
+                ),
+                None => None,
+            };
+            let password = read_password()?;
+            let created = user::create_user(
+                &db,
+                &system,
+                NewUser {
+                    username,
+                    display_name,
+                    password,
+                    role,
+                    department_id,
+                },
+            )
+            .await
+            .map_err(one_line)?;
+            println!("created user {} ({})", created.username, created.role);
+        }
+        UserCommand::List => {
+            let mut args = crate::service::page::PageArgs::default();
+            loop {
+                let page =
+                    user::list_users(&db, &system, &args, crate::service::page::MAX_PAGE_SIZE)
+                        .await
+                        .map_err(one_line)?;
+                for (_, row) in &page.items {
+                    let state = if row.active { "active" } else { "inactive" };
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        row.username, row.role, state, row.display_name
+                    );
+                }
+                match (page.has_next_page, page.items.last()) {
+                    (true, Some((key, _))) => {
+                        args.after = Some(crate::service::page::encode_cursor(*key))
+                    }
+                    _ => break,
+                }
+            }
+        }
+        UserCommand::Deactivate { username } => {
+            let user = user::deactivate_by_username(&db, &system, &username)
+                .await
+                .map_err(one_line)?;
+            println!("deactivated {}", user.username);
+        }
+    }
+    Ok(())
+}

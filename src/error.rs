@@ -1,0 +1,114 @@
+//! The one application error type, and its single mapping to GraphQL errors.
+
+use async_graphql::ErrorExtensions;
+
+/// Everything a service can refuse or fail with. Clients match on the code in
+/// `extensions.code`; the message is for people.
+///
+/// It deliberately has no `Display`: async-graphql converts anything displayable into an
+/// error without a code, so the only way out to a client is `extend`, below.
+#[derive(Debug)]
+pub enum AppError {
+    BadUserInput(String),
+    NotFound(String),
+    Unauthenticated,
+    BadCredentials,
+    Forbidden(String),
+    Conflict {
+        message: String,
+        current_version: Option<i32>,
+    },
+    TooManyAttempts,
+    Unexpected(anyhow::Error),
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(error: anyhow::Error) -> Self {
+        Self::Unexpected(error)
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Self::BadUserInput(message.into())
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::NotFound(message.into())
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden(message.into())
+    }
+
+    /// The message for people; internal errors say nothing of their cause.
+    pub fn message(&self) -> String {
+        match self {
+            Self::BadUserInput(message) | Self::NotFound(message) | Self::Forbidden(message) => {
+                message.clone()
+            }
+            Self::Conflict { message, .. } => message.clone(),
+            Self::Unauthenticated => "sign in first: this operation needs a valid token".into(),
+            Self::BadCredentials => "the username or the password is wrong".into(),
+            Self::TooManyAttempts => {
+                "too many failed sign-in attempts for this username; try again later".into()
+            }
+            Self::Unexpected(_) => "internal error".into(),
+        }
+    }
+
+    /// For the command line and start-up, where errors end as one line on the terminal.
+    pub fn into_anyhow(self) -> anyhow::Error {
+        match self {
+            Self::Unexpected(cause) => cause,
+            other => anyhow::anyhow!(other.message()),
+        }
+    }
+
+    /// The machine-readable code clients match on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadUserInput(_) => "BAD_USER_INPUT",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::Unauthenticated | Self::BadCredentials => "UNAUTHENTICATED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::Conflict { .. } => "CONFLICT",
+            Self::TooManyAttempts => "TOO_MANY_ATTEMPTS",
+            Self::Unexpected(_) => "INTERNAL",
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        Self::Unexpected(anyhow::Error::new(error).context("database operation failed"))
+    }
+}
+
+impl ErrorExtensions for AppError {
+    fn extend(&self) -> async_graphql::Error {
+        if let Self::Unexpected(cause) = self {
+            // The cause chain may hold SQL or paths: it goes to the log, never to the client.
+            tracing::error!(error = ?cause, "internal error");
+        }
+        let message = self.message();
+        async_graphql::Error::new(message).extend_with(|_, extensions| {
+            extensions.set("code", self.code());
+            if let Self::Conflict {
+                current_version: Some(version),
+                ..
+            } = self
+            {
+                extensions.set("currentVersion", *version);
+            }
+        })
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(error: AppError) -> Self {
+        error.extend()
+    }
+}

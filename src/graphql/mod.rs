@@ -1,0 +1,9 @@
+//! The GraphQL API: thin resolvers over the service layer.
+
+pub mod connection;
+pub mod context;
+pub mod loaders;
+pub mod query;
+pub mod schema;
+pub mod types;
+pub mod user;

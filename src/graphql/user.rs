@@ -1,0 +1,236 @@
+//! Users and signing in.
+
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use crate::entity::user;
+use crate::error::AppError;
+use crate::graphql::connection::UserConnection;
+use crate::graphql::context::ContextExt;
+use crate::graphql::loaders::DepartmentById;
+use crate::graphql::types::{Department, global_id};
+use crate::id::{NodeId, NodeKind};
+use crate::service::auth;
+use crate::service::page::PageArgs;
+use crate::service::policy::Role;
+use crate::service::user::{self as users, NewUser, UserChanges};
+
+/// A person or system that signs in.
+pub struct User(pub user::Model);
+
+#[Object]
+impl User {
+    pub async fn id(&self) -> ID {
+        global_id(NodeKind::User, self.0.id)
+    }
+    async fn username(&self) -> &str {
+        &self.0.username
+    }
+    async fn display_name(&self) -> &str {
+        &self.0.display_name
+    }
+    async fn role(&self) -> Role {
+        Role::parse(&self.0.role).unwrap_or(Role::Portal)
+    }
+    /// The department of a department user.
+    async fn department(&self, ctx: &Context<'_>) -> Result<Option<Department>> {
+        let Some(department_id) = self.0.department_id else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .request()
+            .loaders
+            .load_one(DepartmentById(department_id))
+            .await?
+            .map(Department))
+    }
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// A token and the user it signs in.
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: User,
+}
+
+impl From<auth::SignIn> for AuthPayload {
+    fn from(sign_in: auth::SignIn) -> Self {
+        Self {
+            token: sign_in.token,
+            expires_at: sign_in.expires_at,
+            user: User(sign_in.user),
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateUserInput {
+    pub username: String,
+    pub display_name: Option<String>,
+    pub password: String,
+    pub role: Role,
+    /// Required for `DEPARTMENT` users, refused for the others.
+    pub department_id: Option<ID>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateUserInput {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    /// The new department; give `null` explicitly to remove it.
+    pub department_id: async_graphql::MaybeUndefined<ID>,
+}
+
+fn department_id(id: &ID) -> Result<i64, AppError> {
+    NodeId::decode_as(id, NodeKind::Department)
+}
+
+fn user_id(id: &ID) -> Result<i64, AppError> {
+    NodeId::decode_as(id, NodeKind::User)
+}
+
+#[derive(Default)]
+pub struct UserQuery;
+
+#[Object]
+impl UserQuery {
+    /// The signed-in user; `null` when anonymous.
+    async fn me(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let request = ctx.request();
+        Ok(users::current_user(&request.db, &request.viewer)
+            .await?
+            .map(User))
+    }
+
+    /// Every user, a page at a time (administrators only).
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<UserConnection> {
+        let request = ctx.request();
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let page = users::list_users(
+            &request.db,
+            &request.viewer,
+            &args,
+            request.settings.max_page_size,
+        )
+        .await?;
+        Ok(UserConnection::from_page(page, User))
+    }
+}
+
+#[derive(Default)]
+pub struct UserMutation;
+
+#[Object]
+impl UserMutation {
+    /// Signs in with a username and password.
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        username: String,
+        password: String,
+    ) -> Result<AuthPayload> {
+        let request = ctx.request();
+        let sign_in = auth::login(&request.db, &request.token_keys, &username, &password).await;
+        if matches!(
+            sign_in,
+            Err(AppError::BadCredentials | AppError::TooManyAttempts)
+        ) {
+            request.metrics.failed_logins.inc();
+        }
+        Ok(sign_in?.into())
+    }
+
+    /// Changes the caller's own password; other sessions end, and a fresh token is returned.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        current: String,
+        new: String,
+    ) -> Result<AuthPayload> {
+        let request = ctx.request();
+        let user = users::change_own_password(&request.db, &request.viewer, &current, &new).await?;
+        Ok(auth::issue_token(&request.token_keys, &user)?.into())
+    }
+
+    async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> Result<User> {
+        let request = ctx.request();
+        let department_id = input
+            .department_id
+            .as_ref()
+            .map(department_id)
+            .transpose()?;
+        let new_user = NewUser {
+            username: input.username,
+            display_name: input.display_name,
+            password: input.password,
+            role: input.role,
+            department_id,
+        };
+        Ok(User(
+            users::create_user(&request.db, &request.viewer, new_user).await?,
+        ))
+    }
+
+    async fn update_user(&self, ctx: &Context<'_>, id: ID, input: UpdateUserInput) -> Result<User> {
+        let request = ctx.request();
+        let id = user_id(&id)?;
+        let department_id = match input.department_id {
+            async_graphql::MaybeUndefined::Undefined => None,
+            async_graphql::MaybeUndefined::Null => Some(None),
+            async_graphql::MaybeUndefined::Value(id) => Some(Some(department_id(&id)?)),
+        };
+        let changes = UserChanges {
+            display_name: input.display_name,
+            role: input.role,
+            department_id,
+        };
+        Ok(User(
+            users::update_user(&request.db, &request.viewer, id, changes).await?,
+        ))
+    }
+
+    async fn deactivate_user(&self, ctx: &Context<'_>, id: ID) -> Result<User> {
+        let request = ctx.request();
+        Ok(User(
+            users::set_active(&request.db, &request.viewer, user_id(&id)?, false).await?,
+        ))
+    }
+
+    async fn reactivate_user(&self, ctx: &Context<'_>, id: ID) -> Result<User> {
+        let request = ctx.request();
+        Ok(User(
+            users::set_active(&request.db, &request.viewer, user_id(&id)?, true).await?,
+        ))
+    }
+
+    /// Sets a new password for a user; its existing tokens stop working.
+    async fn reset_password(&self, ctx: &Context<'_>, id: ID, password: String) -> Result<User> {
+        let request = ctx.request();
+        Ok(User(
+            users::reset_password(&request.db, &request.viewer, user_id(&id)?, &password).await?,
+        ))
+    }
+}

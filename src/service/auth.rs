@@ -1,0 +1,394 @@
+//! Signing in: passwords, tokens (ours and the municipal portal's), revocation and the
+//! per-username lock-out.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use anyhow::Context;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Algorithm as Argon2Algorithm, Argon2, Params, Version};
+use chrono::{DateTime, Utc};
+use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
+use jsonwebtoken::{
+    Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    TransactionSession, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::entity::{login_throttle, user};
+use crate::error::{AppError, AppResult};
+use crate::service::policy::{Role, SignedInUser, Viewer};
+use crate::settings::{AuthSettings, PortalSettings};
+
+const ISSUER: &str = "ecoplan";
+pub const MIN_PASSWORD_LENGTH: usize = 10;
+const MAX_PASSWORD_LENGTH: usize = 1024;
+
+/// Argon2id with the parameters OWASP recommends (19 MiB, two passes, one lane).
+fn hasher() -> AppResult<Argon2<'static>> {
+    let params = Params::new(19 * 1024, 2, 1, None)
+        .map_err(|error| AppError::Unexpected(anyhow::anyhow!("argon2 parameters: {error}")))?;
+    Ok(Argon2::new(
+        Argon2Algorithm::Argon2id,
+        Version::V0x13,
+        params,
+    ))
+}
+
+/// Checks a new password against the rules.
+pub fn check_new_password(password: &str) -> AppResult<()> {
+    let length = password.chars().count();
+    if length < MIN_PASSWORD_LENGTH {
+        return Err(AppError::bad_input(format!(
+            "a password must be at least {MIN_PASSWORD_LENGTH} characters long"
+        )));
+    }
+    if length > MAX_PASSWORD_LENGTH {
+        return Err(AppError::bad_input(
+            "a password may be at most 1024 characters long",
+        ));
+    }
+    Ok(())
+}
+
+/// Hashes a password off the async threads (argon2 is deliberately slow).
+pub async fn hash_password(password: &str) -> AppResult<String> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || {
+        hasher()?
+            .hash_password(password.as_bytes())
+            .map(|hash| hash.to_string())
+            .map_err(|error| {
+                AppError::Unexpected(anyhow::anyhow!("cannot hash a password: {error}"))
+            })
+    })
+    .await
+    .context("the hashing task failed")?
+}
+
+/// Verifies a password against a stored hash, off the async threads.
+pub async fn verify_password(password: &str, hash: &str) -> AppResult<bool> {
+    let password = password.to_owned();
+    let hash = hash.to_owned();
+    tokio::task::spawn_blocking(move || {
+        Ok(hasher()?
+            .verify_password(password.as_bytes(), hash.as_str())
+            .is_ok())
+    })
+    .await
+    .context("the verification task failed")?
+}
+
+/// A hash to verify against when the username does not exist, so that an unknown user
+/// and a wrong password take the same time.
+async fn decoy_hash() -> AppResult<&'static str> {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    if let Some(hash) = DECOY.get() {
+        return Ok(hash);
+    }
+    let hash = hash_password(&random_secret(24)).await?;
+    Ok(DECOY.get_or_init(|| hash))
+}
+
+/// A random string of letters and digits.
+pub fn random_secret(length: usize) -> String {
+    use rand::Rng;
+    use rand::distr::Alphanumeric;
+    rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(length)
+        .map(char::from)
+        .collect()
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    ver: i32,
+    iat: i64,
+    exp: i64,
+    iss: String,
+}
+
+/// Keys for the tokens the server issues and the ones the portal issues.
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    lifetime: Duration,
+    portal: Option<PortalKeys>,
+    lockout_attempts: u32,
+    lockout_window: chrono::Duration,
+}
+
+struct PortalKeys {
+    keys: Vec<(Option<String>, Algorithm, DecodingKey)>,
+    issuer: String,
+    audience: String,
+    username_claim: String,
+}
+
+impl TokenKeys {
+    /// Builds the keys from the settings and the HS256 secret.
+    pub fn new(secret: &[u8], settings: &AuthSettings) -> anyhow::Result<Self> {
+        let portal = settings.portal.as_ref().map(PortalKeys::load).transpose()?;
+        Ok(Self {
+            encoding: EncodingKey::from_secret(secret)
+                .context("the signing secret is not usable")?,
+            decoding: DecodingKey::from_secret(secret)
+                .context("the signing secret is not usable")?,
+            lifetime: settings.token_lifetime,
+            portal,
+            lockout_attempts: settings.lockout_attempts.max(1),
+            lockout_window: chrono::Duration::from_std(settings.lockout_window)
+                .context("the lock-out window is too long")?,
+        })
+    }
+
+    fn issue(&self, user: &user::Model) -> AppResult<(String, DateTime<Utc>)> {
+        let now = Utc::now();
+        let expires_at = now
+            + chrono::Duration::from_std(self.lifetime)
+                .map_err(|error| AppError::Unexpected(error.into()))?;
+        let claims = Claims {
+            sub: user.id.to_string(),
+            ver: user.token_version,
+            iat: now.timestamp(),
+            exp: expires_at.timestamp(),
+            iss: ISSUER.to_owned(),
+        };
+        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .context("cannot sign a token")?;
+        Ok((token, expires_at))
+    }
+}
+
+impl PortalKeys {
+    fn load(settings: &PortalSettings) -> anyhow::Result<Self> {
+        let raw = std::fs::read(&settings.key_file).with_context(|| {
+            format!(
+                "ECOPLAN_PORTAL_KEY_FILE `{}` cannot be read",
+                settings.key_file.display()
+            )
+        })?;
+        let mut keys = Vec::new();
+        if let Ok(set) = serde_json::from_slice::<JwkSet>(&raw) {
+            for jwk in &set.keys {
+                let algorithm = match &jwk.algorithm {
+                    AlgorithmParameters::RSA(_) => Algorithm::RS256,
+                    AlgorithmParameters::EllipticCurve(_) => Algorithm::ES256,
+                    _ => continue,
+                };
+                let key = DecodingKey::from_jwk(jwk)
+                    .context("a key in the portal's JWKS file is not usable")?;
+                keys.push((jwk.common.key_id.clone(), algorithm, key));
+            }
+        } else if let Ok(key) = DecodingKey::from_rsa_pem(&raw) {
+            keys.push((None, Algorithm::RS256, key));
+        } else if let Ok(key) = DecodingKey::from_ec_pem(&raw) {
+            keys.push((None, Algorithm::ES256, key));
+        }
+        anyhow::ensure!(
+            !keys.is_empty(),
+            "ECOPLAN_PORTAL_KEY_FILE holds no RSA or EC public key (PEM or JWKS)"
+        );
+        Ok(Self {
+            keys,
+            issuer: settings.issuer.clone(),
+            audience: settings.audience.clone(),
+            username_claim: settings.username_claim.clone(),
+        })
+    }
+
+    /// The ecoplan username a valid portal token names.
+    fn username(&self, token: &str, header: &Header) -> Option<String> {
+        for (key_id, algorithm, key) in &self.keys {
+            if *algorithm != header.alg {
+                continue;
+            }
+            if let (Some(wanted), Some(have)) = (&header.kid, key_id)
+                && wanted != have
+            {
+                continue;
+            }
+            let mut validation = Validation::new(*algorithm);
+            validation.set_issuer(&[&self.issuer]);
+            validation.set_audience(&[&self.audience]);
+            validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+            validation.leeway = 30;
+            if let Ok(data) = decode::<serde_json::Value>(token, key, &validation) {
+                return data
+                    .claims
+                    .get(&self.username_claim)
+                    .and_then(|value| value.as_str())
+                    .map(normalize_username);
+            }
+        }
+        None
+    }
+}
+
+/// Usernames are compared without regard to case or surrounding spaces.
+pub fn normalize_username(raw: &str) -> String {
+    raw.trim().to_lowercase()
+}
+
+fn viewer_of(user: &user::Model) -> AppResult<Viewer> {
+    let role = Role::parse(&user.role).ok_or_else(|| {
+        AppError::Unexpected(anyhow::anyhow!("user {} has an unknown role", user.id))
+    })?;
+    Ok(Viewer::User(SignedInUser {
+        user_id: user.id,
+        role,
+        department_id: user.department_id,
+    }))
+}
+
+/// Turns a bearer token into the viewer, checking the user against the database on every
+/// request (one primary-key or unique-key read) so that revocation takes effect at once.
+pub async fn authenticate(
+    db: &impl ConnectionTrait,
+    keys: &TokenKeys,
+    token: &str,
+) -> AppResult<Viewer> {
+    let header = decode_header(token).map_err(|_| AppError::Unauthenticated)?;
+    match header.alg {
+        Algorithm::HS256 => {
+            let mut validation = Validation::new(Algorithm::HS256);
+            validation.set_issuer(&[ISSUER]);
+            validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+            validation.leeway = 0;
+            let claims = decode::<Claims>(token, &keys.decoding, &validation)
+                .map_err(|_| AppError::Unauthenticated)?
+                .claims;
+            let user_id: i64 = claims.sub.parse().map_err(|_| AppError::Unauthenticated)?;
+            let user = user::Entity::find_by_id(user_id).one(db).await?;
+            match user {
+                Some(user) if user.active && user.token_version == claims.ver => viewer_of(&user),
+                _ => Err(AppError::Unauthenticated),
+            }
+        }
+        Algorithm::RS256 | Algorithm::ES256 => {
+            let portal = keys.portal.as_ref().ok_or(AppError::Unauthenticated)?;
+            let username = portal
+                .username(token, &header)
+                .ok_or(AppError::Unauthenticated)?;
+            let user = user::Entity::find()
+                .filter(user::Column::Username.eq(username))
+                .one(db)
+                .await?;
+            match user {
+                Some(user) if user.active => viewer_of(&user),
+                _ => Err(AppError::Unauthenticated),
+            }
+        }
+        _ => Err(AppError::Unauthenticated),
+    }
+}
+
+/// A successful sign-in.
+pub struct SignIn {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: user::Model,
+}
+
+fn invalid_credentials() -> AppError {
+    AppError::BadCredentials
+}
+
+/// Signs a user in with a password. Unknown users and wrong passwords give the same error
+/// after the same work; too many failures lock the username for a while.
+pub async fn login<C>(db: &C, keys: &TokenKeys, username: &str, password: &str) -> AppResult<SignIn>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let username = normalize_username(username);
+    if username.is_empty() || username.len() > 64 || password.len() > MAX_PASSWORD_LENGTH {
+        return Err(invalid_credentials());
+    }
+    let now = Utc::now();
+    if let Some(throttle) = login_throttle::Entity::find_by_id(username.clone())
+        .one(db)
+        .await?
+        && throttle.locked_until.is_some_and(|until| until > now)
+    {
+        return Err(AppError::TooManyAttempts);
+    }
+
+    let user = user::Entity::find()
+        .filter(user::Column::Username.eq(&username))
+        .one(db)
+        .await?;
+    let hash = match &user {
+        Some(user) => user.password_hash.as_str(),
+        None => decoy_hash().await?,
+    };
+    let password_matches = verify_password(password, hash).await?;
+    match user {
+        Some(user) if password_matches && user.active => {
+            login_throttle::Entity::delete_by_id(username)
+                .exec(db)
+                .await?;
+            let (token, expires_at) = keys.issue(&user)?;
+            Ok(SignIn {
+                token,
+                expires_at,
+                user,
+            })
+        }
+        _ => {
+            record_failure(db, keys, &username, now).await?;
+            tracing::info!(target: "ecoplan::auth", "failed sign-in");
+            Err(invalid_credentials())
+        }
+    }
+}
+
+async fn record_failure<C>(
+    db: &C,
+    keys: &TokenKeys,
+    username: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let txn = db.begin().await?;
+    let existing = login_throttle::Entity::find_by_id(username.to_owned())
+        .one(&txn)
+        .await?;
+    let (failures, first_failure_at) = match &existing {
+        Some(row) if now - row.first_failure_at <= keys.lockout_window => {
+            (row.failures + 1, row.first_failure_at)
+        }
+        _ => (1, now),
+    };
+    let locked_until =
+        (failures >= keys.lockout_attempts as i32).then(|| now + keys.lockout_window);
+    let row = login_throttle::ActiveModel {
+        username: Set(username.to_owned()),
+        failures: Set(if locked_until.is_some() { 0 } else { failures }),
+        first_failure_at: Set(first_failure_at),
+        locked_until: Set(locked_until),
+    };
+    if existing.is_some() {
+        row.update(&txn).await?;
+    } else {
+        row.insert(&txn).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Issues a fresh token for a user (after a password change, say).
+pub fn issue_token(keys: &TokenKeys, user: &user::Model) -> AppResult<SignIn> {
+    let (token, expires_at) = keys.issue(user)?;
+    Ok(SignIn {
+        token,
+        expires_at,
+        user: user.clone(),
+    })
+}

@@ -1,0 +1,474 @@
+//! Loads a plan from its data file (see `data/plans/`), once, in one transaction.
+
+use std::collections::HashMap;
+
+use anyhow::Context;
+use chrono::{NaiveDate, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    TransactionSession, TransactionTrait,
+};
+use serde::Deserialize;
+
+use crate::entity::{
+    department, department_alias, indicator, indicator_milestone, indicator_responsible, plan,
+    plan_goal, section, task, task_lead,
+};
+use crate::error::{AppError, AppResult};
+use crate::service::indicator::{Direction, TargetKind};
+use crate::text::fold;
+
+/// The 2022 work plan of Tangshan, built into the binary.
+pub const TANGSHAN_2022: &str = include_str!("../../data/plans/tangshan-2022.toml");
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanFile {
+    pub plan: PlanData,
+    pub departments: Vec<DepartmentData>,
+    pub sections: Vec<SectionData>,
+    pub tasks: Vec<TaskData>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanData {
+    pub key: String,
+    pub title: String,
+    pub issuer: String,
+    pub issued_on: toml::value::Datetime,
+    pub year: i32,
+    pub reporting_cadence: String,
+    #[serde(default = "default_deadline_days")]
+    pub submission_deadline_days: i32,
+    pub purpose: String,
+    pub guiding_idea: String,
+    #[serde(default)]
+    pub goals: Vec<GoalData>,
+}
+
+fn default_deadline_days() -> i32 {
+    10
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoalData {
+    pub year: i32,
+    pub text: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepartmentData {
+    pub code: String,
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SectionData {
+    pub number: i32,
+    pub title: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskData {
+    pub code: String,
+    pub section: i32,
+    #[serde(default)]
+    pub parent: Option<String>,
+    pub title: String,
+    pub text: String,
+    #[serde(default)]
+    pub leads_as_written: Option<String>,
+    pub leads: Vec<String>,
+    #[serde(default)]
+    pub indicators: Vec<IndicatorData>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorData {
+    pub name: String,
+    #[serde(default)]
+    pub unit: Option<String>,
+    pub kind: String,
+    #[serde(default)]
+    pub value: Option<f64>,
+    pub better: String,
+    pub target_text: String,
+    #[serde(default)]
+    pub responsible: Option<Vec<String>>,
+    #[serde(default)]
+    pub milestones: Vec<MilestoneData>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MilestoneData {
+    pub year: i32,
+    pub kind: String,
+    #[serde(default)]
+    pub value: Option<f64>,
+    pub target_text: String,
+}
+
+/// What a seeding run did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SeedOutcome {
+    Loaded { plan_key: String, tasks: usize },
+    AlreadyPresent { plan_key: String },
+}
+
+/// Parses and checks a plan file without touching the database.
+pub fn parse_plan_file(source: &str) -> AppResult<PlanFile> {
+    let file: PlanFile = toml::from_str(source)
+        .map_err(|error| AppError::bad_input(format!("the plan file is not valid: {error}")))?;
+    validate(&file)?;
+    Ok(file)
+}
+
+fn parse_date(value: &toml::value::Datetime) -> AppResult<NaiveDate> {
+    let date = value
+        .date
+        .ok_or_else(|| AppError::bad_input("`issued_on` must be a date"))?;
+    NaiveDate::from_ymd_opt(
+        i32::from(date.year),
+        u32::from(date.month),
+        u32::from(date.day),
+    )
+    .ok_or_else(|| AppError::bad_input("`issued_on` is not a calendar date"))
+}
+
+fn validate(file: &PlanFile) -> AppResult<()> {
+    let invalid = |message: String| Err(AppError::bad_input(format!("plan file: {message}")));
+    parse_date(&file.plan.issued_on)?;
+    let codes: Vec<&str> = file.departments.iter().map(|d| d.code.as_str()).collect();
+    for department in &file.departments {
+        if department.code.is_empty()
+            || !department
+                .code
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return invalid(format!(
+                "department code `{}` must be lower-case ASCII",
+                department.code
+            ));
+        }
+    }
+    let sections: Vec<i32> = file.sections.iter().map(|s| s.number).collect();
+    let mut seen_tasks: Vec<&str> = Vec::new();
+    for task in &file.tasks {
+        if seen_tasks.contains(&task.code.as_str()) {
+            return invalid(format!("task `{}` appears twice", task.code));
+        }
+        if !sections.contains(&task.section) {
+            return invalid(format!(
+                "task `{}` names unknown section {}",
+                task.code, task.section
+            ));
+        }
+        if let Some(parent) = &task.parent
+            && !seen_tasks.contains(&parent.as_str())
+        {
+            return invalid(format!(
+                "task `{}` must follow its parent `{parent}`",
+                task.code
+            ));
+        }
+        for lead in &task.leads {
+            if !codes.contains(&lead.as_str()) {
+                return invalid(format!(
+                    "task `{}` names unknown department `{lead}`",
+                    task.code
+                ));
+            }
+        }
+        for indicator in &task.indicators {
+            let kind = TargetKind::parse(&indicator.kind).ok_or_else(|| {
+                AppError::bad_input(format!("indicator `{}`: unknown kind", indicator.name))
+            })?;
+            if kind.is_numeric() != indicator.value.is_some() {
+                return invalid(format!(
+                    "indicator `{}`: a value goes with AT_LEAST, AT_MOST and EQUAL only",
+                    indicator.name
+                ));
+            }
+            if Direction::parse(&indicator.better).is_none() {
+                return invalid(format!(
+                    "indicator `{}`: `better` must be HIGHER or LOWER",
+                    indicator.name
+                ));
+            }
+            for code in indicator.responsible.iter().flatten() {
+                if !codes.contains(&code.as_str()) {
+                    return invalid(format!(
+                        "indicator `{}` names unknown department `{code}`",
+                        indicator.name
+                    ));
+                }
+            }
+            for milestone in &indicator.milestones {
+                if TargetKind::parse(&milestone.kind).is_none() {
+                    return invalid(format!(
+                        "indicator `{}`: unknown milestone kind",
+                        indicator.name
+                    ));
+                }
+            }
+        }
+        seen_tasks.push(&task.code);
+    }
+    Ok(())
+}
+
+/// Loads the plan in `source` unless a plan with its key is already there. Departments
+/// are shared by all plans and added when missing. All of it happens in one transaction:
+/// a half-loaded plan is impossible.
+pub async fn seed_plan<C>(db: &C, source: &str) -> AppResult<SeedOutcome>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let file = parse_plan_file(source)?;
+    let txn = db.begin().await?;
+    let existing = plan::Entity::find()
+        .filter(plan::Column::Key.eq(&file.plan.key))
+        .one(&txn)
+        .await?;
+    if existing.is_some() {
+        txn.rollback().await?;
+        return Ok(SeedOutcome::AlreadyPresent {
+            plan_key: file.plan.key,
+        });
+    }
+
+    let department_ids = upsert_departments(&txn, &file.departments).await?;
+    let plan = plan::ActiveModel {
+        key: Set(file.plan.key.clone()),
+        title: Set(file.plan.title.clone()),
+        issuer: Set(file.plan.issuer.clone()),
+        issued_on: Set(parse_date(&file.plan.issued_on)?),
+        year: Set(file.plan.year),
+        purpose: Set(file.plan.purpose.clone()),
+        guiding_idea: Set(file.plan.guiding_idea.clone()),
+        reporting_cadence: Set(file.plan.reporting_cadence.clone()),
+        submission_deadline_days: Set(file.plan.submission_deadline_days),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+
+    for goal in &file.plan.goals {
+        plan_goal::ActiveModel {
+            plan_id: Set(plan.id),
+            year: Set(goal.year),
+            text: Set(goal.text.clone()),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    }
+
+    let mut section_ids = HashMap::new();
+    for data in &file.sections {
+        let row = section::ActiveModel {
+            plan_id: Set(plan.id),
+            number: Set(data.number),
+            title: Set(data.title.clone()),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        section_ids.insert(data.number, row.id);
+    }
+
+    let mut task_ids: HashMap<&str, i64> = HashMap::new();
+    let mut indicator_position = 0;
+    for (position, data) in file.tasks.iter().enumerate() {
+        let section_id = *section_ids
+            .get(&data.section)
+            .context("section checked by validate")?;
+        let parent_id = match &data.parent {
+            Some(parent) => Some(
+                *task_ids
+                    .get(parent.as_str())
+                    .context("parent checked by validate")?,
+            ),
+            None => None,
+        };
+        let row = task::ActiveModel {
+            plan_id: Set(plan.id),
+            section_id: Set(section_id),
+            parent_id: Set(parent_id),
+            code: Set(data.code.clone()),
+            position: Set(position as i32 + 1),
+            title: Set(data.title.clone()),
+            text: Set(data.text.clone()),
+            leads_as_written: Set(data.leads_as_written.clone()),
+            search_text: Set(fold(&format!(
+                "{}\n{}\n{}",
+                data.code, data.title, data.text
+            ))),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        task_ids.insert(&data.code, row.id);
+
+        let leads = lookup_codes(&department_ids, &data.leads)?;
+        for (lead_position, department_id) in leads.iter().enumerate() {
+            task_lead::ActiveModel {
+                task_id: Set(row.id),
+                department_id: Set(*department_id),
+                position: Set(lead_position as i32 + 1),
+            }
+            .insert(&txn)
+            .await?;
+        }
+
+        for indicator in &data.indicators {
+            indicator_position += 1;
+            let responsible = match &indicator.responsible {
+                Some(codes) => lookup_codes(&department_ids, codes)?,
+                None => leads.clone(),
+            };
+            insert_indicator(
+                &txn,
+                plan.id,
+                row.id,
+                indicator_position,
+                indicator,
+                &responsible,
+            )
+            .await?;
+        }
+    }
+
+    txn.commit().await?;
+    Ok(SeedOutcome::Loaded {
+        plan_key: file.plan.key,
+        tasks: file.tasks.len(),
+    })
+}
+
+fn lookup_codes(department_ids: &HashMap<String, i64>, codes: &[String]) -> AppResult<Vec<i64>> {
+    codes
+        .iter()
+        .map(|code| {
+            department_ids
+                .get(code)
+                .copied()
+                .ok_or_else(|| AppError::bad_input(format!("unknown department `{code}`")))
+        })
+        .collect()
+}
+
+async fn insert_indicator(
+    txn: &impl ConnectionTrait,
+    plan_id: i64,
+    task_id: i64,
+    position: i32,
+    data: &IndicatorData,
+    responsible: &[i64],
+) -> AppResult<()> {
+    let row = indicator::ActiveModel {
+        plan_id: Set(plan_id),
+        task_id: Set(task_id),
+        position: Set(position),
+        name: Set(data.name.clone()),
+        unit: Set(data.unit.clone()),
+        target_kind: Set(data.kind.clone()),
+        target_value: Set(data.value),
+        target_text: Set(data.target_text.clone()),
+        better: Set(data.better.clone()),
+        search_text: Set(fold(&format!("{}\n{}", data.name, data.target_text))),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    for (index, department_id) in responsible.iter().enumerate() {
+        indicator_responsible::ActiveModel {
+            indicator_id: Set(row.id),
+            department_id: Set(*department_id),
+            position: Set(index as i32 + 1),
+        }
+        .insert(txn)
+        .await?;
+    }
+    for milestone in &data.milestones {
+        indicator_milestone::ActiveModel {
+            indicator_id: Set(row.id),
+            year: Set(milestone.year),
+            target_kind: Set(milestone.kind.clone()),
+            target_value: Set(milestone.value),
+            target_text: Set(milestone.target_text.clone()),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Adds the departments that are missing (by code) and returns every code's id.
+async fn upsert_departments(
+    txn: &impl ConnectionTrait,
+    departments: &[DepartmentData],
+) -> AppResult<HashMap<String, i64>> {
+    let existing: HashMap<String, i64> = department::Entity::find()
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|row| (row.code, row.id))
+        .collect();
+    let mut ids = existing.clone();
+    for data in departments {
+        if existing.contains_key(&data.code) {
+            continue;
+        }
+        let row = department::ActiveModel {
+            code: Set(data.code.clone()),
+            name: Set(data.name.clone()),
+            name_folded: Set(fold(&data.name)),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        for (position, alias) in data.aliases.iter().enumerate() {
+            department_alias::ActiveModel {
+                department_id: Set(row.id),
+                position: Set(position as i32 + 1),
+                alias: Set(alias.clone()),
+                alias_folded: Set(fold(alias)),
+                ..Default::default()
+            }
+            .insert(txn)
+            .await?;
+        }
+        ids.insert(data.code.clone(), row.id);
+    }
+    Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_plan_file_is_valid() {
+        let file = parse_plan_file(TANGSHAN_2022);
+        assert!(file.is_ok(), "{:?}", file.err());
+    }
+
+    #[test]
+    fn a_task_naming_an_unknown_department_is_refused() {
+        let broken = TANGSHAN_2022.replacen("leads = [\"organization\"", "leads = [\"nobody\"", 1);
+        assert!(parse_plan_file(&broken).is_err());
+    }
+}

@@ -1,0 +1,116 @@
+//! Settings, from flags or the environment; a bad one stops start-up with one clear line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+/// Everything the server needs to start.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// `sqlite://ecoplan.db` (the default) or `postgres://…`.
+    pub database_url: String,
+    pub addr: SocketAddr,
+    pub max_connections: u32,
+    /// The largest page a list returns.
+    pub max_page_size: u64,
+    /// Also create the demo accounts (loopback addresses only).
+    pub demo: bool,
+    pub auth: AuthSettings,
+}
+
+/// How tokens are issued and checked.
+#[derive(Clone, Debug)]
+pub struct AuthSettings {
+    /// The HS256 secret; when `None`, a secret file beside the database is used (loopback only).
+    pub jwt_secret: Option<String>,
+    pub token_lifetime: Duration,
+    pub lockout_attempts: u32,
+    pub lockout_window: Duration,
+    pub portal: Option<PortalSettings>,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            token_lifetime: Duration::from_secs(8 * 3600),
+            lockout_attempts: 5,
+            lockout_window: Duration::from_secs(15 * 60),
+            portal: None,
+        }
+    }
+}
+
+/// Tokens the municipal portal issues for its signed-in users.
+#[derive(Clone, Debug)]
+pub struct PortalSettings {
+    /// A PEM public key or a JWKS file.
+    pub key_file: PathBuf,
+    pub issuer: String,
+    pub audience: String,
+    /// The claim that holds the ecoplan username.
+    pub username_claim: String,
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://ecoplan.db";
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+
+pub fn parse_addr(raw: &str) -> anyhow::Result<SocketAddr> {
+    raw.trim()
+        .parse()
+        .with_context(|| format!("ECOPLAN_ADDR `{raw}` is not an address such as 127.0.0.1:8080"))
+}
+
+impl Settings {
+    pub fn new(database_url: String, addr: SocketAddr) -> Self {
+        Self {
+            database_url,
+            addr,
+            max_connections: 10,
+            max_page_size: crate::service::page::MAX_PAGE_SIZE,
+            demo: false,
+            auth: AuthSettings::default(),
+        }
+    }
+
+    /// Checks the settings together, before anything starts.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        crate::db::backend_of(&self.database_url)?;
+        if self.demo && !self.addr.ip().is_loopback() {
+            bail!(
+                "--demo creates accounts with published passwords: it is refused unless ECOPLAN_ADDR is a loopback address"
+            );
+        }
+        if self.auth.jwt_secret.is_none() && !self.addr.ip().is_loopback() {
+            bail!(
+                "ECOPLAN_JWT_SECRET must be set when the server listens on a non-loopback address"
+            );
+        }
+        if let Some(secret) = &self.auth.jwt_secret
+            && secret.len() < 32
+        {
+            bail!("ECOPLAN_JWT_SECRET must be at least 32 characters long");
+        }
+        if self.max_page_size == 0 {
+            bail!("ECOPLAN_MAX_PAGE_SIZE must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// Where a generated signing secret is kept: beside the SQLite file, or in the working
+    /// folder for PostgreSQL.
+    pub fn secret_file(&self) -> PathBuf {
+        let database_file = self
+            .database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.database_url.strip_prefix("sqlite:"))
+            .map(|rest| rest.split('?').next().unwrap_or(rest))
+            .filter(|path| !path.is_empty() && !path.contains(":memory:"));
+        match database_file {
+            Some(path) => PathBuf::from(format!("{path}.jwt-secret")),
+            None => PathBuf::from("ecoplan.jwt-secret"),
+        }
+    }
+}

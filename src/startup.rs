@@ -1,0 +1,139 @@
+//! Builds the application from its settings: database, migrations, plan, accounts, server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use sea_orm::DatabaseConnection;
+
+use crate::db::{self, StatementCounter};
+use crate::error::AppError;
+use crate::graphql::context::ApiSettings;
+use crate::graphql::schema::build_schema;
+use crate::http::{AppState, routes};
+use crate::metrics::Metrics;
+use crate::service::auth::{TokenKeys, random_secret};
+use crate::service::seed::{SeedOutcome, TANGSHAN_2022, seed_plan};
+use crate::service::user;
+use crate::settings::Settings;
+
+/// A running server and what tests need to reach it.
+pub struct Application {
+    port: u16,
+    server: Server,
+    db: DatabaseConnection,
+    statements: StatementCounter,
+    initial_admin_password: Option<String>,
+}
+
+impl Application {
+    /// Connects, migrates, loads the built-in plan when it is missing, creates the first
+    /// administrator on an empty database, and binds the listener (port 0 picks a free one).
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        settings.validate()?;
+        let (db, statements) =
+            db::connect(&settings.database_url, settings.max_connections).await?;
+        db::migrate(&db).await?;
+        if let SeedOutcome::Loaded { plan_key, tasks } = seed_plan(&db, TANGSHAN_2022)
+            .await
+            .map_err(AppError::into_anyhow)?
+        {
+            tracing::info!(plan = %plan_key, tasks, "loaded the plan");
+        }
+        let initial_admin_password = user::ensure_initial_admin(&db)
+            .await
+            .map_err(AppError::into_anyhow)?;
+        if settings.demo {
+            let created = user::ensure_demo_accounts(&db)
+                .await
+                .map_err(AppError::into_anyhow)?;
+            if !created.is_empty() {
+                tracing::info!(accounts = created.len(), "created demo accounts");
+            }
+        }
+        let secret = jwt_secret(&settings)?;
+        let token_keys = Arc::new(TokenKeys::new(secret.as_bytes(), &settings.auth)?);
+
+        let listener = TcpListener::bind(settings.addr)
+            .with_context(|| format!("ECOPLAN_ADDR {} cannot be bound", settings.addr))?;
+        let port = listener
+            .local_addr()
+            .context("the listener has no address")?
+            .port();
+        let state = web::Data::new(AppState {
+            db: db.clone(),
+            schema: build_schema(),
+            token_keys,
+            metrics: Arc::new(Metrics::default()),
+            api: ApiSettings {
+                max_page_size: settings.max_page_size,
+            },
+            statements: statements.clone(),
+        });
+        let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(routes))
+            .listen(listener)
+            .context("cannot listen")?
+            .run();
+        Ok(Self {
+            port,
+            server,
+            db,
+            statements,
+            initial_admin_password,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn statements(&self) -> StatementCounter {
+        self.statements.clone()
+    }
+
+    /// The password of the administrator created on this start, if one was.
+    pub fn take_initial_admin_password(&mut self) -> Option<String> {
+        self.initial_admin_password.take()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// The HS256 secret: configured, or created once and kept beside the database (0600).
+fn jwt_secret(settings: &Settings) -> anyhow::Result<String> {
+    if let Some(secret) = &settings.auth.jwt_secret {
+        return Ok(secret.clone());
+    }
+    let path = settings.secret_file();
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim().to_owned();
+        if existing.len() >= 32 {
+            return Ok(existing);
+        }
+    }
+    let secret = random_secret(48);
+    write_private_file(&path, &secret)
+        .with_context(|| format!("cannot keep the signing secret in {}", path.display()))?;
+    Ok(secret)
+}
+
+fn write_private_file(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())
+}
