@@ -73,6 +73,15 @@ pub struct ServeArgs {
     /// Database connections in the pool.
     #[arg(long, env = "ECOPLAN_DB_MAX_CONNECTIONS", default_value_t = 10)]
     pub db_max_connections: u32,
+    /// Where evidence files are kept.
+    #[arg(long, env = "ECOPLAN_STORAGE_DIR", default_value = "storage")]
+    pub storage_dir: PathBuf,
+    /// The largest evidence file accepted, in bytes (50 MiB by default).
+    #[arg(long, env = "ECOPLAN_MAX_UPLOAD_BYTES", default_value_t = crate::service::evidence::DEFAULT_MAX_UPLOAD_BYTES)]
+    pub max_upload_bytes: u64,
+    /// Content types accepted as evidence, comma-separated (PDF, images, Office, text and zip by default).
+    #[arg(long, env = "ECOPLAN_UPLOAD_TYPES", value_delimiter = ',')]
+    pub upload_types: Vec<String>,
     /// The portal's public key (PEM) or key set (JWKS), to accept its tokens.
     #[arg(long, env = "ECOPLAN_PORTAL_KEY_FILE")]
     pub portal_key_file: Option<PathBuf>,
@@ -163,6 +172,17 @@ impl ServeArgs {
         settings.demo = self.demo;
         settings.max_page_size = self.max_page_size;
         settings.max_connections = self.db_max_connections.max(1);
+        settings.storage_dir = self.storage_dir;
+        settings.upload.max_bytes = self.max_upload_bytes;
+        let upload_types: Vec<String> = self
+            .upload_types
+            .iter()
+            .map(|kind| kind.trim().to_ascii_lowercase())
+            .filter(|kind| !kind.is_empty())
+            .collect();
+        if !upload_types.is_empty() {
+            settings.upload.allowed_types = upload_types;
+        }
         settings.auth.jwt_secret = std::env::var("ECOPLAN_JWT_SECRET")
             .ok()
             .filter(|s| !s.is_empty());

@@ -15,4 +15,5 @@ pub mod metrics;
 pub mod service;
 pub mod settings;
 pub mod startup;
+pub mod storage;
 pub mod text;

@@ -24,4 +24,6 @@ impl Counter {
 #[derive(Debug, Default)]
 pub struct Metrics {
     pub failed_logins: Counter,
+    pub uploads: Counter,
+    pub upload_bytes: Counter,
 }

@@ -18,6 +18,9 @@ pub struct Settings {
     /// Also create the demo accounts (loopback addresses only).
     pub demo: bool,
     pub auth: AuthSettings,
+    /// Where evidence files are kept.
+    pub storage_dir: PathBuf,
+    pub upload: crate::service::evidence::UploadPolicy,
 }
 
 /// How tokens are issued and checked.
@@ -72,6 +75,8 @@ impl Settings {
             max_page_size: crate::service::page::MAX_PAGE_SIZE,
             demo: false,
             auth: AuthSettings::default(),
+            storage_dir: PathBuf::from("storage"),
+            upload: crate::service::evidence::UploadPolicy::default(),
         }
     }
 
@@ -92,6 +97,9 @@ impl Settings {
             && secret.len() < 32
         {
             bail!("ECOPLAN_JWT_SECRET must be at least 32 characters long");
+        }
+        if self.upload.max_bytes == 0 {
+            bail!("ECOPLAN_MAX_UPLOAD_BYTES must be at least 1");
         }
         if self.max_page_size == 0 {
             bail!("ECOPLAN_MAX_PAGE_SIZE must be at least 1");

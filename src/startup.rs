@@ -18,6 +18,7 @@ use crate::service::auth::{TokenKeys, random_secret};
 use crate::service::seed::{SeedOutcome, TANGSHAN_2022, seed_plan};
 use crate::service::user;
 use crate::settings::Settings;
+use crate::storage::LocalFileStore;
 
 /// A running server and what tests need to reach it.
 pub struct Application {
@@ -71,6 +72,8 @@ impl Application {
                 max_page_size: settings.max_page_size,
             },
             statements: statements.clone(),
+            files: Arc::new(LocalFileStore::new(&settings.storage_dir)?),
+            upload_policy: settings.upload.clone(),
         });
         let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(routes))
             .listen(listener)

@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20260101_000001_create_plan_tables;
 mod m20260101_000002_create_user_tables;
+mod m20260101_000003_create_reporting_tables;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20260101_000001_create_plan_tables::Migration),
             Box::new(m20260101_000002_create_user_tables::Migration),
+            Box::new(m20260101_000003_create_reporting_tables::Migration),
         ]
     }
 }

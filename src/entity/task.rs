@@ -16,6 +16,8 @@ pub struct Model {
     pub leads_as_written: Option<String>,
     /// Code, title and text folded for search in either script.
     pub search_text: String,
+    /// Set by the leadership group; `None` means the end of the plan's year.
+    pub due_on: Option<Date>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

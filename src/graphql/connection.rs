@@ -2,6 +2,7 @@
 
 use async_graphql::SimpleObject;
 
+use crate::graphql::report::AuditEntry;
 use crate::graphql::types::{Indicator, Task};
 use crate::graphql::user::User;
 use crate::service::page::{Page, encode_cursor};
@@ -68,3 +69,4 @@ macro_rules! connection {
 connection!(TaskConnection, TaskEdge, Task);
 connection!(IndicatorConnection, IndicatorEdge, Indicator);
 connection!(UserConnection, UserEdge, User);
+connection!(AuditEntryConnection, AuditEntryEdge, AuditEntry);

@@ -7,6 +7,8 @@ use sea_orm::DatabaseConnection;
 
 use crate::metrics::Metrics;
 use crate::service::auth::TokenKeys;
+use crate::service::evidence::UploadPolicy;
+use crate::storage::FileStore;
 
 use crate::graphql::loaders::Loaders;
 use crate::service::policy::Viewer;
@@ -33,6 +35,8 @@ pub struct RequestContext {
     pub settings: ApiSettings,
     pub token_keys: Arc<TokenKeys>,
     pub metrics: Arc<Metrics>,
+    pub files: Arc<dyn FileStore>,
+    pub upload_policy: UploadPolicy,
     /// Identifies the request in logs, headers and error extensions.
     pub request_id: String,
 }

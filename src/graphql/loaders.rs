@@ -7,23 +7,39 @@ use std::collections::HashMap;
 use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::DatabaseConnection;
 
-use crate::entity::{department, indicator, indicator_milestone, plan, plan_goal, section, task};
+use crate::entity::{
+    audit_log, department, evidence, external_target, indicator, indicator_milestone,
+    indicator_value, plan, plan_goal, progress_report, section, task, user,
+};
 use crate::error::AppError;
+use crate::service::audit::ItemType;
+use crate::service::period::city_today;
 use crate::service::policy::ReadScope;
+use crate::service::status::{Assessment, TaskStatus};
+use crate::service::submission::SubmissionScope;
 use crate::service::{
-    department as departments, indicator as indicators, plan as plans, task as tasks,
+    audit, department as departments, evidence as evidences, indicator as indicators,
+    plan as plans, report, status, task as tasks, user as users,
 };
 
 /// Loads plan items for one request.
 pub struct PlanLoader {
     db: DatabaseConnection,
     scope: ReadScope,
+    submissions: SubmissionScope,
 }
 
 pub type Loaders = DataLoader<PlanLoader>;
 
-pub fn loaders(db: DatabaseConnection, scope: ReadScope) -> Loaders {
-    DataLoader::new(PlanLoader { db, scope }, tokio::spawn)
+pub fn loaders(db: DatabaseConnection, scope: ReadScope, submissions: SubmissionScope) -> Loaders {
+    DataLoader::new(
+        PlanLoader {
+            db,
+            scope,
+            submissions,
+        },
+        tokio::spawn,
+    )
 }
 
 fn graphql_error(error: AppError) -> async_graphql::Error {
@@ -68,3 +84,40 @@ batch!(IndicatorById => indicator::Model, |l, ids| indicators::indicators_by_ids
 batch!(IndicatorsOfTask => Vec<indicator::Model>, |l, ids| indicators::indicators_by_tasks(&l.db, l.scope, &ids));
 batch!(ResponsibleDepartmentsOfIndicator => Vec<department::Model>, |l, ids| indicators::responsible_departments_by_indicators(&l.db, &ids));
 batch!(MilestonesOfIndicator => Vec<indicator_milestone::Model>, |l, ids| indicators::milestones_by_indicators(&l.db, &ids));
+batch!(UserById => user::Model, |l, ids| users::users_by_ids(&l.db, &ids));
+batch!(ReportsOfTask => Vec<progress_report::Model>, |l, ids| report::reports_by_tasks(&l.db, l.submissions, &ids));
+batch!(ValuesOfIndicator => Vec<indicator_value::Model>, |l, ids| report::values_by_indicators(&l.db, l.submissions, &ids));
+batch!(ExternalTargetsOfIndicator => Vec<external_target::Model>, |l, ids| report::external_targets_by_indicators(&l.db, &ids));
+batch!(EvidenceOfTask => Vec<evidence::Model>, |l, ids| evidences::evidence_by_tasks(&l.db, l.submissions, &ids));
+batch!(EvidenceOfReport => Vec<evidence::Model>, |l, ids| evidences::evidence_by_reports(&l.db, l.submissions, &ids));
+batch!(EvidenceOfValue => Vec<evidence::Model>, |l, ids| evidences::evidence_by_values(&l.db, l.submissions, &ids));
+batch!(StatusOfTask => TaskStatus, |l, ids| task_status_batch(l, ids));
+batch!(AssessmentOfIndicator => Assessment, |l, ids| assessment_batch(l, ids));
+batch!(HistoryOfProgressReport => Vec<audit_log::Model>, |l, ids| audit::history_of(&l.db, ItemType::ProgressReport, &ids));
+batch!(HistoryOfIndicatorValue => Vec<audit_log::Model>, |l, ids| audit::history_of(&l.db, ItemType::IndicatorValue, &ids));
+batch!(HistoryOfEvidence => Vec<audit_log::Model>, |l, ids| audit::history_of(&l.db, ItemType::Evidence, &ids));
+batch!(HistoryOfTask => Vec<audit_log::Model>, |l, ids| audit::history_of(&l.db, ItemType::Task, &ids));
+batch!(HistoryOfIndicator => Vec<audit_log::Model>, |l, ids| audit::history_of(&l.db, ItemType::Indicator, &ids));
+
+async fn task_status_batch(
+    loader: &PlanLoader,
+    ids: Vec<i64>,
+) -> Result<std::collections::HashMap<i64, TaskStatus>, AppError> {
+    let rows: Vec<task::Model> = tasks::tasks_by_ids(&loader.db, ReadScope::Everything, &ids)
+        .await?
+        .into_values()
+        .collect();
+    status::task_statuses(&loader.db, &rows, city_today()).await
+}
+
+async fn assessment_batch(
+    loader: &PlanLoader,
+    ids: Vec<i64>,
+) -> Result<std::collections::HashMap<i64, Assessment>, AppError> {
+    let rows: Vec<indicator::Model> =
+        indicators::indicators_by_ids(&loader.db, ReadScope::Everything, &ids)
+            .await?
+            .into_values()
+            .collect();
+    status::assess_indicators(&loader.db, &rows).await
+}

@@ -4,6 +4,7 @@ pub mod connection;
 pub mod context;
 pub mod loaders;
 pub mod query;
+pub mod report;
 pub mod schema;
 pub mod types;
 pub mod user;

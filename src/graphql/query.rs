@@ -92,7 +92,30 @@ impl PlanQuery {
             NodeKind::User => crate::service::user::find_user_for(db, viewer, node.id)
                 .await?
                 .map(|row| Node::User(crate::graphql::user::User(row))),
-            _ => None,
+            NodeKind::ProgressReport | NodeKind::IndicatorValue | NodeKind::Evidence => {
+                let kind = crate::service::submission::SubmissionKind::from_node(node.kind)?;
+                crate::service::submission::find_visible(db, viewer, kind, node.id)
+                    .await?
+                    .map(|row| match crate::graphql::report::Submission::from(row) {
+                        crate::graphql::report::Submission::ProgressReport(item) => {
+                            Node::ProgressReport(item)
+                        }
+                        crate::graphql::report::Submission::IndicatorValue(item) => {
+                            Node::IndicatorValue(item)
+                        }
+                        crate::graphql::report::Submission::Evidence(item) => Node::Evidence(item),
+                    })
+            }
+            NodeKind::AuditEntry => {
+                if !viewer.is_reviewer() {
+                    viewer.require_signed_in()?;
+                    None
+                } else {
+                    crate::service::audit::find_entry(db, node.id)
+                        .await?
+                        .map(|row| Node::AuditEntry(crate::graphql::report::AuditEntry(row)))
+                }
+            }
         };
         Ok(found)
     }

@@ -3,13 +3,14 @@
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
 use crate::graphql::query::PlanQuery;
+use crate::graphql::report::{ReportMutation, ReportQuery};
 use crate::graphql::user::{UserMutation, UserQuery};
 
 #[derive(MergedObject, Default)]
-pub struct Query(PlanQuery, UserQuery);
+pub struct Query(PlanQuery, UserQuery, ReportQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(UserMutation);
+pub struct Mutation(UserMutation, ReportMutation);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 

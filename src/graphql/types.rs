@@ -8,8 +8,12 @@ use chrono::NaiveDate;
 use crate::entity::{department, indicator, indicator_milestone, plan, plan_goal, section, task};
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::*;
+use crate::graphql::report::{
+    AuditEntry, Evidence, ExternalTarget, IndicatorAssessment, IndicatorValue, ProgressReport,
+};
 use crate::id::{NodeId, NodeKind};
 use crate::service::indicator::{Direction, TargetKind};
+use crate::service::status::{IndicatorStatus, TaskStatus};
 
 /// A calendar date, `YYYY-MM-DD`.
 #[derive(Clone, Copy, Debug)]
@@ -51,6 +55,10 @@ pub enum Node {
     Task(Task),
     Indicator(Indicator),
     User(crate::graphql::user::User),
+    ProgressReport(ProgressReport),
+    IndicatorValue(IndicatorValue),
+    Evidence(Evidence),
+    AuditEntry(AuditEntry),
 }
 
 /// A work plan: one year's tasks for the city.
@@ -288,6 +296,67 @@ impl Task {
             .map(Indicator)
             .collect())
     }
+    /// Set by the leadership group; the end of the plan's year unless changed.
+    async fn due_on(&self, ctx: &Context<'_>) -> Result<Date> {
+        let plan = ctx
+            .request()
+            .loaders
+            .load_one(PlanById(self.0.plan_id))
+            .await?;
+        let plan = plan.ok_or_else(|| missing("plan"))?;
+        Ok(Date(crate::service::report::due_on(&self.0, &plan)))
+    }
+    /// From the lead departments' latest approved reports and the due date.
+    async fn status(&self, ctx: &Context<'_>) -> Result<TaskStatus> {
+        let status = ctx
+            .request()
+            .loaders
+            .load_one(StatusOfTask(self.0.id))
+            .await?;
+        Ok(status.unwrap_or(TaskStatus::NotStarted))
+    }
+    /// The progress reports the caller may see, newest period first.
+    async fn progress_reports(&self, ctx: &Context<'_>) -> Result<Vec<ProgressReport>> {
+        let reports = ctx
+            .request()
+            .loaders
+            .load_one(ReportsOfTask(self.0.id))
+            .await?;
+        Ok(reports
+            .unwrap_or_default()
+            .into_iter()
+            .map(ProgressReport)
+            .collect())
+    }
+    /// The evidence the caller may see.
+    async fn evidence(&self, ctx: &Context<'_>) -> Result<Vec<Evidence>> {
+        let files = ctx
+            .request()
+            .loaders
+            .load_one(EvidenceOfTask(self.0.id))
+            .await?;
+        Ok(files
+            .unwrap_or_default()
+            .into_iter()
+            .map(Evidence)
+            .collect())
+    }
+    /// Recorded changes of the task itself (its due date), oldest first.
+    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<AuditEntry>> {
+        if !ctx.request().viewer.sees_internal_records() {
+            return Ok(Vec::new());
+        }
+        let rows = ctx
+            .request()
+            .loaders
+            .load_one(HistoryOfTask(self.0.id))
+            .await?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(AuditEntry)
+            .collect())
+    }
 }
 
 /// A target the plan states, measured by a value.
@@ -356,6 +425,92 @@ impl Indicator {
             .unwrap_or_default()
             .into_iter()
             .map(Target::from)
+            .collect())
+    }
+    /// For an externally set target: the values the leadership group entered, by year.
+    async fn external_targets(&self, ctx: &Context<'_>) -> Result<Vec<ExternalTarget>> {
+        let targets = ctx
+            .request()
+            .loaders
+            .load_one(ExternalTargetsOfIndicator(self.0.id))
+            .await?;
+        Ok(targets
+            .unwrap_or_default()
+            .into_iter()
+            .map(ExternalTarget)
+            .collect())
+    }
+    /// The values the caller may see, newest period first.
+    async fn values(&self, ctx: &Context<'_>) -> Result<Vec<IndicatorValue>> {
+        let values = ctx
+            .request()
+            .loaders
+            .load_one(ValuesOfIndicator(self.0.id))
+            .await?;
+        Ok(values
+            .unwrap_or_default()
+            .into_iter()
+            .map(IndicatorValue)
+            .collect())
+    }
+    /// The latest approved value.
+    async fn latest_value(&self, ctx: &Context<'_>) -> Result<Option<IndicatorValue>> {
+        let assessment = ctx
+            .request()
+            .loaders
+            .load_one(AssessmentOfIndicator(self.0.id))
+            .await?;
+        Ok(assessment
+            .and_then(|assessment| assessment.value)
+            .map(IndicatorValue))
+    }
+    /// Whether the latest approved value meets the target.
+    async fn status(&self, ctx: &Context<'_>) -> Result<IndicatorStatus> {
+        let assessment = ctx
+            .request()
+            .loaders
+            .load_one(AssessmentOfIndicator(self.0.id))
+            .await?;
+        Ok(assessment
+            .map(|assessment| assessment.status)
+            .unwrap_or(IndicatorStatus::NoData))
+    }
+    /// The judgement and its inputs, so that a reader can check it.
+    async fn assessment(&self, ctx: &Context<'_>) -> Result<IndicatorAssessment> {
+        let assessment = ctx
+            .request()
+            .loaders
+            .load_one(AssessmentOfIndicator(self.0.id))
+            .await?;
+        Ok(match assessment {
+            Some(assessment) => IndicatorAssessment {
+                status: assessment.status,
+                value: assessment.value.map(IndicatorValue),
+                compared_with: assessment.compared_with,
+                compared_with_label: assessment.compared_with_label,
+            },
+            None => IndicatorAssessment {
+                status: IndicatorStatus::NoData,
+                value: None,
+                compared_with: None,
+                compared_with_label: None,
+            },
+        })
+    }
+    /// Recorded changes of the indicator itself (its external targets), oldest first.
+    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<AuditEntry>> {
+        if !ctx.request().viewer.sees_internal_records() {
+            return Ok(Vec::new());
+        }
+        let rows = ctx
+            .request()
+            .loaders
+            .load_one(HistoryOfIndicator(self.0.id))
+            .await?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(AuditEntry)
             .collect())
     }
 }

@@ -16,7 +16,10 @@ use crate::graphql::loaders::loaders;
 use crate::graphql::schema::AppSchema;
 use crate::metrics::Metrics;
 use crate::service::auth::{self, TokenKeys};
+use crate::service::evidence::UploadPolicy;
 use crate::service::policy::{ReadScope, Viewer};
+use crate::service::submission::SubmissionScope;
+use crate::storage::FileStore;
 
 /// What every handler shares.
 pub struct AppState {
@@ -26,6 +29,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub api: ApiSettings,
     pub statements: StatementCounter,
+    pub files: Arc<dyn FileStore>,
+    pub upload_policy: UploadPolicy,
 }
 
 pub fn routes(config: &mut web::ServiceConfig) {
@@ -33,6 +38,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/graphql", web::post().to(graphql))
         .route("/graphql", web::get().to(graphql_get))
         .route("/graphiql", web::get().to(graphiql))
+        .route("/files/{id}", web::get().to(download))
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz));
 }
@@ -86,13 +92,16 @@ async fn execute(
     };
     // An anonymous caller reads nothing, so its loaders get the narrowest scope.
     let scope = viewer.read_scope().unwrap_or(ReadScope::Department(-1));
+    let submissions = SubmissionScope::of(&viewer).unwrap_or(SubmissionScope::Department(-1));
     let context = RequestContext {
         db: state.db.clone(),
         viewer,
-        loaders: loaders(state.db.clone(), scope),
+        loaders: loaders(state.db.clone(), scope, submissions),
         settings: state.api.clone(),
         token_keys: state.token_keys.clone(),
         metrics: state.metrics.clone(),
+        files: state.files.clone(),
+        upload_policy: state.upload_policy.clone(),
         request_id: request_id.clone(),
     };
     let response = state.schema.execute(request.data(context)).await;
@@ -175,6 +184,87 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             HttpResponse::ServiceUnavailable()
                 .content_type("text/plain")
                 .body("the database does not answer")
+        }
+    }
+}
+
+/// `filename*` of a Content-Disposition header (RFC 6266 / RFC 8187), so that Chinese file
+/// names arrive intact.
+fn content_disposition(file_name: &str) -> String {
+    let mut encoded = String::new();
+    for byte in file_name.as_bytes() {
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(byte) {
+            encoded.push(char::from(*byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    let fallback: String = file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+}
+
+/// `GET /files/{id}`: an evidence file, under the same token and the same access rules as
+/// the API. Anything the caller may not see is simply not found.
+async fn download(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let not_found = || {
+        HttpResponse::NotFound()
+            .content_type("text/plain")
+            .body("not found")
+    };
+    let viewer = match viewer_of(&state, &http).await {
+        Ok(Viewer::Anonymous) => {
+            return HttpResponse::Unauthorized()
+                .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
+                .content_type("text/plain")
+                .body("sign in first");
+        }
+        Ok(viewer) => viewer,
+        Err(error) => {
+            tracing::error!(error = ?error, "cannot check a download's token");
+            return HttpResponse::InternalServerError().finish();
+        }
+    };
+    let Ok(id) = crate::id::NodeId::decode_as(&path, crate::id::NodeKind::Evidence) else {
+        return not_found();
+    };
+    let evidence = match crate::service::evidence::find_for_download(&state.db, &viewer, id).await {
+        Ok(Some(evidence)) => evidence,
+        Ok(None) => return not_found(),
+        Err(error) => {
+            if let crate::error::AppError::Unexpected(cause) = &error {
+                tracing::error!(error = ?cause, "cannot look up evidence");
+            }
+            return not_found();
+        }
+    };
+    match state.files.open(&evidence.storage_key).await {
+        Ok(file) => HttpResponse::Ok()
+            .content_type(evidence.content_type.as_str())
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                content_disposition(&evidence.file_name),
+            ))
+            .insert_header(("x-content-type-options", "nosniff"))
+            .insert_header((header::CACHE_CONTROL, "private, no-store"))
+            .streaming(tokio_util::io::ReaderStream::new(file)),
+        Err(error) => {
+            tracing::error!(error = ?error, "an evidence file is missing from storage");
+            HttpResponse::InternalServerError()
+                .content_type("text/plain")
+                .body("the file cannot be read")
         }
     }
 }

@@ -226,3 +226,17 @@ pub async fn milestones_by_indicators(
     }
     Ok(grouped)
 }
+
+/// Every indicator of a plan within the scope, in order (for the dashboard and exports).
+pub async fn list_all_in_scope(
+    db: &impl ConnectionTrait,
+    scope: ReadScope,
+    plan_id: i64,
+) -> AppResult<Vec<indicator::Model>> {
+    Ok(indicator::Entity::find()
+        .filter(indicator::Column::PlanId.eq(plan_id))
+        .filter(scope.indicator_condition())
+        .order_by_asc(indicator::Column::Position)
+        .all(db)
+        .await?)
+}

@@ -1,12 +1,19 @@
 //! The rules: access policy, validation, workflow and transactions. Every function takes
 //! the caller (`Viewer`) and asks `policy` what it may see or do.
 
+pub mod audit;
 pub mod auth;
+pub mod dashboard;
 pub mod department;
+pub mod evidence;
 pub mod indicator;
 pub mod page;
+pub mod period;
 pub mod plan;
 pub mod policy;
+pub mod report;
 pub mod seed;
+pub mod status;
+pub mod submission;
 pub mod task;
 pub mod user;

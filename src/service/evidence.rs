@@ -1,0 +1,576 @@
+//! Evidence (佐證材料): files that back reports, checked by their bytes, stored under
+//! opaque keys, and served under the same access rules as everything else.
+
+use std::collections::HashMap;
+use std::io::{Read, Seek};
+use std::sync::Arc;
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
+};
+use sha2::{Digest, Sha256};
+
+use crate::entity::{evidence, indicator, indicator_value, progress_report, task, task_lead};
+use crate::error::{AppError, AppResult};
+use crate::metrics::Metrics;
+use crate::service::audit::{self, Caller, ItemType};
+use crate::service::auth::random_secret;
+use crate::service::policy::Role;
+use crate::service::submission::{
+    self, ReviewStatus, SubmissionKind, SubmissionRow, SubmissionScope,
+};
+use crate::storage::FileStore;
+
+/// What uploads may be.
+#[derive(Clone, Debug)]
+pub struct UploadPolicy {
+    pub max_bytes: u64,
+    /// Content types accepted, as detected from the bytes.
+    pub allowed_types: Vec<String>,
+}
+
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 50 * 1024 * 1024;
+
+/// PDF, images, Office and OpenDocument files, plain text and zip archives.
+pub fn default_allowed_types() -> Vec<String> {
+    [
+        "application/pdf",
+        "image/jpeg",
+        "image/png",
+        "image/gif",
+        "image/webp",
+        "image/tiff",
+        "image/bmp",
+        "application/msword",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.ms-excel",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.ms-powerpoint",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.oasis.opendocument.text",
+        "application/vnd.oasis.opendocument.spreadsheet",
+        "application/vnd.oasis.opendocument.presentation",
+        "text/plain",
+        "text/csv",
+        "application/zip",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect()
+}
+
+impl Default for UploadPolicy {
+    fn default() -> Self {
+        Self {
+            max_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            allowed_types: default_allowed_types(),
+        }
+    }
+}
+
+/// What a file name's extension promises about its bytes.
+fn types_for_extension(extension: &str) -> Option<&'static [&'static str]> {
+    Some(match extension {
+        "pdf" => &["application/pdf"],
+        "jpg" | "jpeg" => &["image/jpeg"],
+        "png" => &["image/png"],
+        "gif" => &["image/gif"],
+        "webp" => &["image/webp"],
+        "tif" | "tiff" => &["image/tiff"],
+        "bmp" => &["image/bmp"],
+        "doc" | "xls" | "ppt" => &[
+            "application/msword",
+            "application/vnd.ms-excel",
+            "application/vnd.ms-powerpoint",
+        ],
+        "docx" => &[
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/zip",
+        ],
+        "xlsx" => &[
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "application/zip",
+        ],
+        "pptx" => &[
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            "application/zip",
+        ],
+        "odt" => &["application/vnd.oasis.opendocument.text", "application/zip"],
+        "ods" => &[
+            "application/vnd.oasis.opendocument.spreadsheet",
+            "application/zip",
+        ],
+        "odp" => &[
+            "application/vnd.oasis.opendocument.presentation",
+            "application/zip",
+        ],
+        "txt" => &["text/plain"],
+        "csv" => &["text/csv", "text/plain"],
+        "zip" => &["application/zip"],
+        _ => return None,
+    })
+}
+
+/// The content type of a file, from its first bytes: a known signature, or plain text when
+/// the bytes are UTF-8 without control characters.
+pub fn sniff(head: &[u8], whole_file_is_head: bool) -> Option<String> {
+    if let Some(kind) = infer::get(head) {
+        return Some(kind.mime_type().to_owned());
+    }
+    // A cut in the middle of a multi-byte character at the end of the sample is fine.
+    let text = match std::str::from_utf8(head) {
+        Ok(text) => text,
+        Err(error) if !whole_file_is_head && error.error_len().is_none() => {
+            std::str::from_utf8(&head[..error.valid_up_to()]).unwrap_or_default()
+        }
+        Err(_) => return None,
+    };
+    let printable = text
+        .chars()
+        .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t' | '\u{feff}'));
+    printable.then(|| "text/plain".to_owned())
+}
+
+/// The last part of a client's file name, without folders or control characters.
+pub fn clean_file_name(raw: &str) -> AppResult<String> {
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
+    if cleaned.is_empty() {
+        return Err(AppError::bad_input("the file needs a name"));
+    }
+    Ok(cleaned.chars().take(255).collect())
+}
+
+/// An uploaded file as the HTTP layer received it.
+pub struct UploadedFile {
+    pub file_name: String,
+    pub content: std::fs::File,
+}
+
+pub struct EvidenceInput {
+    pub task_id: i64,
+    pub title: String,
+    pub description: Option<String>,
+    pub progress_report_id: Option<i64>,
+    pub indicator_value_id: Option<i64>,
+}
+
+struct CheckedFile {
+    content_type: String,
+    size: u64,
+    sha256: String,
+    content: std::fs::File,
+}
+
+/// Reads the file once: its size, its type from its bytes, and its SHA-256.
+fn check_file(
+    mut content: std::fs::File,
+    file_name: &str,
+    policy: &UploadPolicy,
+) -> AppResult<CheckedFile> {
+    let io = |error: std::io::Error| {
+        AppError::Unexpected(anyhow::Error::new(error).context("cannot read an upload"))
+    };
+    let size = content.metadata().map_err(io)?.len();
+    if size == 0 {
+        return Err(AppError::bad_input("the file is empty"));
+    }
+    if size > policy.max_bytes {
+        return Err(AppError::bad_input(format!(
+            "the file is {size} bytes; the limit is {} bytes",
+            policy.max_bytes
+        )));
+    }
+    let mut head = vec![0u8; 8192];
+    let read = content.read(&mut head).map_err(io)?;
+    head.truncate(read);
+    let content_type = sniff(&head, read as u64 == size).ok_or_else(|| {
+        AppError::bad_input("the file's type cannot be recognised from its contents")
+    })?;
+    if !policy
+        .allowed_types
+        .iter()
+        .any(|allowed| *allowed == content_type)
+    {
+        return Err(AppError::bad_input(format!(
+            "files of type {content_type} are not accepted as evidence"
+        )));
+    }
+    let extension = file_name
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase());
+    if let Some(expected) = extension.as_deref().and_then(types_for_extension)
+        && !expected.contains(&content_type.as_str())
+    {
+        return Err(AppError::bad_input(format!(
+            "the file is named .{} but its contents are {content_type}",
+            extension.unwrap_or_default()
+        )));
+    }
+    content.rewind().map_err(io)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let read = content.read(&mut buffer).map_err(io)?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+    }
+    content.rewind().map_err(io)?;
+    let sha256 = hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    Ok(CheckedFile {
+        content_type,
+        size,
+        sha256,
+        content,
+    })
+}
+
+/// Stores an uploaded file as draft evidence of the caller's department. The row and its
+/// audit entry are one transaction; a file that did not make it into the database is removed.
+pub async fn upload_evidence(
+    db: &DatabaseConnection,
+    store: &Arc<dyn FileStore>,
+    metrics: &Metrics,
+    caller: &Caller<'_>,
+    policy: &UploadPolicy,
+    input: EvidenceInput,
+    upload: UploadedFile,
+) -> AppResult<evidence::Model> {
+    caller.viewer.require_signed_in()?;
+    let department_id = match caller.viewer.user() {
+        Some(user) if user.role == Role::Department => user.department_id.unwrap_or(-1),
+        _ => {
+            return Err(AppError::forbidden(
+                "evidence is uploaded by the departments that lead the task",
+            ));
+        }
+    };
+    let title = input.title.trim().to_owned();
+    if title.is_empty() || title.chars().count() > 500 {
+        return Err(AppError::bad_input("a title is 1 to 500 characters"));
+    }
+    let description = input
+        .description
+        .map(|d| d.trim().to_owned())
+        .filter(|d| !d.is_empty());
+    let file_name = clean_file_name(&upload.file_name)?;
+
+    let task = task::Entity::find_by_id(input.task_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("no task has this id"))?;
+    let leads = task_lead::Entity::find()
+        .filter(task_lead::Column::TaskId.eq(task.id))
+        .filter(task_lead::Column::DepartmentId.eq(department_id))
+        .one(db)
+        .await?;
+    if leads.is_none() {
+        return Err(AppError::forbidden(
+            "your department does not lead this task",
+        ));
+    }
+    if let Some(report_id) = input.progress_report_id {
+        let report = progress_report::Entity::find_by_id(report_id)
+            .one(db)
+            .await?
+            .ok_or_else(|| AppError::not_found("no progress report has this id"))?;
+        if report.department_id != department_id {
+            return Err(AppError::forbidden(
+                "the progress report belongs to another department",
+            ));
+        }
+        if report.task_id != task.id {
+            return Err(AppError::bad_input(
+                "the progress report is about another task",
+            ));
+        }
+        submission::ensure_editable(&SubmissionRow::ProgressReport(report))?;
+    }
+    if let Some(value_id) = input.indicator_value_id {
+        let value = indicator_value::Entity::find_by_id(value_id)
+            .one(db)
+            .await?
+            .ok_or_else(|| AppError::not_found("no indicator value has this id"))?;
+        if value.department_id != department_id {
+            return Err(AppError::forbidden(
+                "the indicator value belongs to another department",
+            ));
+        }
+        let of_task = indicator::Entity::find_by_id(value.indicator_id)
+            .one(db)
+            .await?
+            .is_some_and(|indicator| indicator.task_id == task.id);
+        if !of_task {
+            return Err(AppError::bad_input(
+                "the indicator value is not of an indicator of this task",
+            ));
+        }
+        submission::ensure_editable(&SubmissionRow::IndicatorValue(value))?;
+    }
+
+    let policy_copy = policy.clone();
+    let checked_name = file_name.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        check_file(upload.content, &checked_name, &policy_copy)
+    })
+    .await
+    .map_err(|error| AppError::Unexpected(error.into()))??;
+
+    let storage_key = random_secret(32);
+    let size = checked.size;
+    store.put(&storage_key, checked.content).await?;
+    let saved = insert_row(
+        db,
+        caller,
+        &task,
+        department_id,
+        input.progress_report_id,
+        input.indicator_value_id,
+        EvidenceFields {
+            title,
+            description,
+            file_name,
+            content_type: checked.content_type,
+            size,
+            sha256: checked.sha256,
+            storage_key: storage_key.clone(),
+        },
+    )
+    .await;
+    match saved {
+        Ok(row) => {
+            metrics.uploads.inc();
+            metrics.upload_bytes.add(size);
+            Ok(row)
+        }
+        Err(error) => {
+            if let Err(cleanup) = store.delete(&storage_key).await {
+                tracing::error!(error = ?cleanup, "cannot remove an orphaned upload");
+            }
+            Err(error)
+        }
+    }
+}
+
+struct EvidenceFields {
+    title: String,
+    description: Option<String>,
+    file_name: String,
+    content_type: String,
+    size: u64,
+    sha256: String,
+    storage_key: String,
+}
+
+async fn insert_row(
+    db: &DatabaseConnection,
+    caller: &Caller<'_>,
+    task: &task::Model,
+    department_id: i64,
+    progress_report_id: Option<i64>,
+    indicator_value_id: Option<i64>,
+    fields: EvidenceFields,
+) -> AppResult<evidence::Model> {
+    let txn = db.begin().await?;
+    let now = Utc::now();
+    let row = evidence::ActiveModel {
+        plan_id: Set(task.plan_id),
+        task_id: Set(task.id),
+        department_id: Set(department_id),
+        progress_report_id: Set(progress_report_id),
+        indicator_value_id: Set(indicator_value_id),
+        title: Set(fields.title),
+        description: Set(fields.description),
+        file_name: Set(fields.file_name),
+        content_type: Set(fields.content_type),
+        size: Set(i64::try_from(fields.size).unwrap_or(i64::MAX)),
+        sha256: Set(fields.sha256),
+        storage_key: Set(fields.storage_key),
+        review_status: Set(ReviewStatus::Draft.as_str().to_owned()),
+        version: Set(1),
+        late: Set(false),
+        created_by: Set(caller.actor_id()?),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        caller,
+        "evidence.upload",
+        ItemType::Evidence,
+        row.id,
+        None::<&()>,
+        Some(&row),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// Deletes draft evidence of the caller's department, then its file.
+pub async fn delete_evidence(
+    db: &DatabaseConnection,
+    store: &Arc<dyn FileStore>,
+    caller: &Caller<'_>,
+    id: i64,
+    version: i32,
+) -> AppResult<i64> {
+    let txn = db.begin().await?;
+    let row = submission::check_update(
+        &txn,
+        caller.viewer,
+        SubmissionKind::Evidence,
+        id,
+        Some(version),
+    )
+    .await?;
+    let SubmissionRow::Evidence(current) = row else {
+        return Err(AppError::bad_input("the id is not evidence"));
+    };
+    let result = evidence::Entity::delete_many()
+        .filter(evidence::Column::Id.eq(id))
+        .filter(evidence::Column::Version.eq(version))
+        .exec(&txn)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(submission::stale(version + 1));
+    }
+    audit::record(
+        &txn,
+        caller,
+        "evidence.delete",
+        ItemType::Evidence,
+        id,
+        Some(&current),
+        None::<&()>,
+    )
+    .await?;
+    txn.commit().await?;
+    // The row is gone for good; a file left behind by a failed removal is only disk space.
+    if let Err(error) = store.delete(&current.storage_key).await {
+        tracing::error!(error = ?error, "cannot remove the file of deleted evidence");
+    }
+    Ok(id)
+}
+
+/// Evidence the viewer may download, with the key of its bytes.
+pub async fn find_for_download(
+    db: &impl ConnectionTrait,
+    viewer: &crate::service::policy::Viewer,
+    id: i64,
+) -> AppResult<Option<evidence::Model>> {
+    Ok(
+        match submission::find_visible(db, viewer, SubmissionKind::Evidence, id).await? {
+            Some(SubmissionRow::Evidence(row)) => Some(row),
+            _ => None,
+        },
+    )
+}
+
+/// Evidence grouped by a foreign key column, within the scope.
+async fn evidence_grouped(
+    db: &impl ConnectionTrait,
+    scope: SubmissionScope,
+    column: evidence::Column,
+    ids: &[i64],
+    key: impl Fn(&evidence::Model) -> Option<i64>,
+) -> AppResult<HashMap<i64, Vec<evidence::Model>>> {
+    let mut grouped: HashMap<i64, Vec<evidence::Model>> = HashMap::new();
+    for row in evidence::Entity::find()
+        .filter(column.is_in(ids.iter().copied()))
+        .filter(scope.condition(
+            evidence::Column::DepartmentId,
+            evidence::Column::ReviewStatus,
+            true,
+        ))
+        .order_by_asc(evidence::Column::Id)
+        .all(db)
+        .await?
+    {
+        if let Some(owner) = key(&row) {
+            grouped.entry(owner).or_default().push(row);
+        }
+    }
+    Ok(grouped)
+}
+
+pub async fn evidence_by_tasks(
+    db: &impl ConnectionTrait,
+    scope: SubmissionScope,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, Vec<evidence::Model>>> {
+    evidence_grouped(db, scope, evidence::Column::TaskId, ids, |row| {
+        Some(row.task_id)
+    })
+    .await
+}
+
+pub async fn evidence_by_reports(
+    db: &impl ConnectionTrait,
+    scope: SubmissionScope,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, Vec<evidence::Model>>> {
+    evidence_grouped(db, scope, evidence::Column::ProgressReportId, ids, |row| {
+        row.progress_report_id
+    })
+    .await
+}
+
+pub async fn evidence_by_values(
+    db: &impl ConnectionTrait,
+    scope: SubmissionScope,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, Vec<evidence::Model>>> {
+    evidence_grouped(db, scope, evidence::Column::IndicatorValueId, ids, |row| {
+        row.indicator_value_id
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_executable_is_not_taken_for_a_pdf() {
+        let elf = b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x3e\x00";
+        assert_eq!(
+            sniff(elf, true).as_deref(),
+            Some("application/x-executable")
+        );
+        assert_eq!(
+            sniff(b"%PDF-1.7\n", true).as_deref(),
+            Some("application/pdf")
+        );
+        assert_eq!(
+            sniff("工作進展\n".as_bytes(), true).as_deref(),
+            Some("text/plain")
+        );
+        assert_eq!(sniff(b"\x00\x01\x02binary", true), None);
+    }
+
+    #[test]
+    fn folders_are_cut_from_file_names() {
+        assert_eq!(
+            clean_file_name("../../etc/passwd").ok().as_deref(),
+            Some("passwd")
+        );
+        assert_eq!(
+            clean_file_name("C:\\報告\\一季度.pdf").ok().as_deref(),
+            Some("一季度.pdf")
+        );
+        assert!(clean_file_name("../").is_err());
+    }
+}

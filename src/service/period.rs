@@ -1,0 +1,362 @@
+//! Reporting periods (`2022-Q2`, `2022-05`), their deadlines, and closing them.
+
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
+};
+
+use crate::entity::{plan, reporting_period};
+use crate::error::{AppError, AppResult};
+use crate::id::truncate;
+use crate::service::audit::{self, Caller};
+
+/// How often a plan's departments report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cadence {
+    Monthly,
+    Quarterly,
+}
+
+impl Cadence {
+    pub fn of(plan: &plan::Model) -> Self {
+        if plan.reporting_cadence.eq_ignore_ascii_case("MONTHLY") {
+            Cadence::Monthly
+        } else {
+            Cadence::Quarterly
+        }
+    }
+}
+
+/// A parsed reporting period.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Period {
+    pub year: i32,
+    /// The quarter (1–4) or the month (1–12), as the cadence says.
+    pub index: u32,
+    pub cadence_is_monthly: bool,
+}
+
+/// The city's clock: deadlines and due dates are days in Tangshan (UTC+8).
+pub fn city_offset() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| chrono::Offset::fix(&Utc))
+}
+
+pub fn city_today() -> NaiveDate {
+    Utc::now().with_timezone(&city_offset()).date_naive()
+}
+
+impl Period {
+    /// Parses `2022-Q2` (quarterly plans) or `2022-05` (monthly plans).
+    pub fn parse(raw: &str, cadence: Cadence) -> AppResult<Self> {
+        let invalid = || {
+            let example = match cadence {
+                Cadence::Quarterly => "2022-Q2",
+                Cadence::Monthly => "2022-05",
+            };
+            AppError::bad_input(format!(
+                "`{}` is not a reporting period of this plan: write it like `{example}`",
+                truncate(raw)
+            ))
+        };
+        let (year, rest) = raw.trim().split_once('-').ok_or_else(invalid)?;
+        if year.len() != 4 {
+            return Err(invalid());
+        }
+        let year: i32 = year.parse().map_err(|_| invalid())?;
+        let (index, max) = match cadence {
+            Cadence::Quarterly => {
+                let quarter = rest
+                    .strip_prefix('Q')
+                    .or_else(|| rest.strip_prefix('q'))
+                    .ok_or_else(invalid)?;
+                (quarter, 4)
+            }
+            Cadence::Monthly => {
+                if rest.len() != 2 {
+                    return Err(invalid());
+                }
+                (rest, 12)
+            }
+        };
+        let index: u32 = index.parse().map_err(|_| invalid())?;
+        if !(1..=max).contains(&index) || !(2000..=2100).contains(&year) {
+            return Err(invalid());
+        }
+        Ok(Self {
+            year,
+            index,
+            cadence_is_monthly: cadence == Cadence::Monthly,
+        })
+    }
+
+    /// Parses a period and checks that it lies within the plan's reporting years (the
+    /// plan's year and the years after it, up to five).
+    pub fn parse_for(raw: &str, plan: &plan::Model) -> AppResult<Self> {
+        let period = Self::parse(raw, Cadence::of(plan))?;
+        if period.year < plan.year || period.year > plan.year + 5 {
+            return Err(AppError::bad_input(format!(
+                "the period {period} lies outside the plan's reporting years ({}–{})",
+                plan.year,
+                plan.year + 5
+            )));
+        }
+        Ok(period)
+    }
+
+    /// The period that contains `date`.
+    pub fn containing(date: NaiveDate, cadence: Cadence) -> Self {
+        let index = match cadence {
+            Cadence::Monthly => date.month(),
+            Cadence::Quarterly => (date.month() - 1) / 3 + 1,
+        };
+        Self {
+            year: date.year(),
+            index,
+            cadence_is_monthly: cadence == Cadence::Monthly,
+        }
+    }
+
+    pub fn first_day(self) -> NaiveDate {
+        let month = if self.cadence_is_monthly {
+            self.index
+        } else {
+            (self.index - 1) * 3 + 1
+        };
+        NaiveDate::from_ymd_opt(self.year, month, 1).unwrap_or(NaiveDate::MIN)
+    }
+
+    pub fn last_day(self) -> NaiveDate {
+        let months = if self.cadence_is_monthly { 1 } else { 3 };
+        self.first_day()
+            .checked_add_months(chrono::Months::new(months))
+            .and_then(|next| next.pred_opt())
+            .unwrap_or(NaiveDate::MAX)
+    }
+
+    /// The last day a submission is on time.
+    pub fn deadline(self, deadline_days: i32) -> NaiveDate {
+        self.last_day() + chrono::Duration::days(i64::from(deadline_days.max(0)))
+    }
+
+    /// Whether a submission at `at` misses the deadline (the end of the deadline day, city time).
+    pub fn is_late(self, deadline_days: i32, at: DateTime<Utc>) -> bool {
+        let end_of_deadline = self
+            .deadline(deadline_days)
+            .and_time(NaiveTime::MIN)
+            .checked_add_signed(chrono::Duration::days(1))
+            .and_then(|naive| city_offset().from_local_datetime(&naive).single())
+            .map(|local| local.with_timezone(&Utc));
+        end_of_deadline.is_some_and(|deadline| at >= deadline)
+    }
+}
+
+impl std::fmt::Display for Period {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.cadence_is_monthly {
+            write!(f, "{}-{:02}", self.year, self.index)
+        } else {
+            write!(f, "{}-Q{}", self.year, self.index)
+        }
+    }
+}
+
+pub async fn is_closed(db: &impl ConnectionTrait, plan_id: i64, period: &str) -> AppResult<bool> {
+    Ok(reporting_period::Entity::find()
+        .filter(reporting_period::Column::PlanId.eq(plan_id))
+        .filter(reporting_period::Column::Period.eq(period))
+        .one(db)
+        .await?
+        .is_some_and(|row| row.closed))
+}
+
+/// Refuses a change in a closed period.
+pub async fn ensure_open(db: &impl ConnectionTrait, plan_id: i64, period: &str) -> AppResult<()> {
+    if is_closed(db, plan_id, period).await? {
+        return Err(AppError::Conflict {
+            message: format!(
+                "the period {period} is closed: nothing in it can change until the leadership group reopens it"
+            ),
+            current_version: None,
+        });
+    }
+    Ok(())
+}
+
+/// The closed/open state of a period, with its dates.
+pub struct PeriodState {
+    pub plan_id: i64,
+    pub period: Period,
+    pub deadline_days: i32,
+    pub row: Option<reporting_period::Model>,
+}
+
+pub async fn load_plan(db: &impl ConnectionTrait, plan_id: i64) -> AppResult<plan::Model> {
+    plan::Entity::find_by_id(plan_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("no plan has this id"))
+}
+
+pub async fn period_state(
+    db: &impl ConnectionTrait,
+    plan: &plan::Model,
+    raw: &str,
+) -> AppResult<PeriodState> {
+    let period = Period::parse_for(raw, plan)?;
+    let row = reporting_period::Entity::find()
+        .filter(reporting_period::Column::PlanId.eq(plan.id))
+        .filter(reporting_period::Column::Period.eq(period.to_string()))
+        .one(db)
+        .await?;
+    Ok(PeriodState {
+        plan_id: plan.id,
+        period,
+        deadline_days: plan.submission_deadline_days,
+        row,
+    })
+}
+
+/// The periods of a plan that have been closed or reopened, in order.
+pub async fn list_changed_periods(
+    db: &impl ConnectionTrait,
+    plan_id: i64,
+) -> AppResult<Vec<reporting_period::Model>> {
+    Ok(reporting_period::Entity::find()
+        .filter(reporting_period::Column::PlanId.eq(plan_id))
+        .order_by_asc(reporting_period::Column::Period)
+        .all(db)
+        .await?)
+}
+
+/// Closes or reopens a period (leadership and administrators); recorded in the audit log,
+/// in one transaction.
+pub async fn set_period_closed(
+    db: &DatabaseConnection,
+    caller: &Caller<'_>,
+    plan_id: i64,
+    raw: &str,
+    closed: bool,
+    reason: Option<&str>,
+) -> AppResult<PeriodState> {
+    let txn = db.begin().await?;
+    let state = change_period(&txn, caller, plan_id, raw, closed, reason).await?;
+    txn.commit().await?;
+    Ok(state)
+}
+
+async fn change_period(
+    db: &impl ConnectionTrait,
+    caller: &Caller<'_>,
+    plan_id: i64,
+    raw: &str,
+    closed: bool,
+    reason: Option<&str>,
+) -> AppResult<PeriodState> {
+    caller.viewer.require_reviewer()?;
+    let actor = caller.actor_id()?;
+    if !closed && reason.is_none_or(|reason| reason.trim().is_empty()) {
+        return Err(AppError::bad_input("say why the period is reopened"));
+    }
+    let plan = load_plan(db, plan_id).await?;
+    let state = period_state(db, &plan, raw).await?;
+    let before = state.row.clone();
+    if before.as_ref().map(|row| row.closed).unwrap_or(false) == closed {
+        let state_name = if closed { "closed" } else { "open" };
+        return Err(AppError::Conflict {
+            message: format!("the period {} is already {state_name}", state.period),
+            current_version: None,
+        });
+    }
+    let now = Utc::now();
+    let row = match before.clone() {
+        Some(existing) => {
+            let mut row: reporting_period::ActiveModel = existing.into();
+            row.closed = Set(closed);
+            row.changed_at = Set(now);
+            row.changed_by = Set(actor);
+            row.update(db).await?
+        }
+        None => {
+            reporting_period::ActiveModel {
+                plan_id: Set(plan.id),
+                period: Set(state.period.to_string()),
+                closed: Set(closed),
+                changed_at: Set(now),
+                changed_by: Set(actor),
+                ..Default::default()
+            }
+            .insert(db)
+            .await?
+        }
+    };
+    let action = if closed {
+        "period.close"
+    } else {
+        "period.reopen"
+    };
+    let mut after =
+        serde_json::to_value(&row).map_err(|error| AppError::Unexpected(error.into()))?;
+    if let Some(reason) = reason {
+        after["reason"] = serde_json::Value::String(reason.trim().to_owned());
+    }
+    audit::record(
+        db,
+        caller,
+        action,
+        audit::ItemType::ReportingPeriod,
+        row.id,
+        before.as_ref(),
+        Some(&after),
+    )
+    .await?;
+    Ok(PeriodState {
+        row: Some(row),
+        ..state
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quarters_and_months_parse_and_print() {
+        let quarter = Period::parse("2022-Q2", Cadence::Quarterly).ok();
+        assert_eq!(quarter.map(|p| p.to_string()), Some("2022-Q2".to_owned()));
+        assert_eq!(
+            quarter.map(|p| p.last_day()),
+            NaiveDate::from_ymd_opt(2022, 6, 30)
+        );
+        let month = Period::parse("2022-05", Cadence::Monthly).ok();
+        assert_eq!(
+            month.map(|p| p.last_day()),
+            NaiveDate::from_ymd_opt(2022, 5, 31)
+        );
+        assert!(Period::parse("2022-Q5", Cadence::Quarterly).is_err());
+        assert!(Period::parse("2022-05", Cadence::Quarterly).is_err());
+        assert!(Period::parse("2022-13", Cadence::Monthly).is_err());
+    }
+
+    #[test]
+    fn a_submission_after_the_deadline_is_late() {
+        let quarter = Period::parse("2022-Q2", Cadence::Quarterly).ok();
+        let Some(quarter) = quarter else {
+            panic!("parses")
+        };
+        assert_eq!(
+            quarter.deadline(10),
+            NaiveDate::from_ymd_opt(2022, 7, 10).unwrap_or_default()
+        );
+        let on_time = Utc
+            .with_ymd_and_hms(2022, 7, 10, 15, 0, 0)
+            .single()
+            .unwrap_or_default();
+        let late = Utc
+            .with_ymd_and_hms(2022, 7, 10, 16, 0, 1)
+            .single()
+            .unwrap_or_default();
+        assert!(!quarter.is_late(10, on_time));
+        assert!(quarter.is_late(10, late));
+    }
+}

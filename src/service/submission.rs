@@ -1,0 +1,568 @@
+//! The review workflow shared by progress reports, indicator values and evidence:
+//! `DRAFT → SUBMITTED → APPROVED | REJECTED`, with optimistic versions and an audit entry
+//! for every move.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
+    TransactionTrait,
+};
+use serde::Serialize;
+
+use crate::entity::{evidence, indicator_value, progress_report};
+use crate::error::{AppError, AppResult};
+use crate::id::NodeKind;
+use crate::service::audit::{self, Caller, ItemType};
+use crate::service::period::{self, Period, load_plan};
+use crate::service::policy::{Role, Viewer};
+
+/// Where a submission is in its review.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum, Serialize)]
+pub enum ReviewStatus {
+    Draft,
+    Submitted,
+    Approved,
+    Rejected,
+}
+
+impl ReviewStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewStatus::Draft => "DRAFT",
+            ReviewStatus::Submitted => "SUBMITTED",
+            ReviewStatus::Approved => "APPROVED",
+            ReviewStatus::Rejected => "REJECTED",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Self {
+        match raw {
+            "SUBMITTED" => ReviewStatus::Submitted,
+            "APPROVED" => ReviewStatus::Approved,
+            "REJECTED" => ReviewStatus::Rejected,
+            _ => ReviewStatus::Draft,
+        }
+    }
+
+    /// The submitting department may change the item.
+    pub fn is_editable(self) -> bool {
+        matches!(self, ReviewStatus::Draft | ReviewStatus::Rejected)
+    }
+}
+
+/// Which submissions a viewer may read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubmissionScope {
+    All,
+    Department(i64),
+    /// The portal's public view: approved figures and reports, never files.
+    ApprovedOnly,
+}
+
+impl SubmissionScope {
+    pub fn of(viewer: &Viewer) -> AppResult<Self> {
+        viewer.require_signed_in()?;
+        Ok(match viewer {
+            Viewer::System => SubmissionScope::All,
+            Viewer::User(user) => match user.role {
+                Role::Admin | Role::Leadership => SubmissionScope::All,
+                Role::Department => SubmissionScope::Department(user.department_id.unwrap_or(-1)),
+                Role::Portal => SubmissionScope::ApprovedOnly,
+            },
+            Viewer::Anonymous => return Err(AppError::Unauthenticated),
+        })
+    }
+
+    /// The SQL condition for one submission table, given its department and status columns.
+    pub fn condition(
+        self,
+        department: impl ColumnTrait,
+        status: impl ColumnTrait,
+        files: bool,
+    ) -> Condition {
+        match self {
+            SubmissionScope::All => Condition::all(),
+            SubmissionScope::Department(id) => Condition::all().add(department.eq(id)),
+            SubmissionScope::ApprovedOnly if files => Condition::all().add(department.eq(-1)),
+            SubmissionScope::ApprovedOnly => {
+                Condition::all().add(status.eq(ReviewStatus::Approved.as_str()))
+            }
+        }
+    }
+}
+
+/// The kinds of submission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubmissionKind {
+    ProgressReport,
+    IndicatorValue,
+    Evidence,
+}
+
+impl SubmissionKind {
+    pub fn from_node(kind: NodeKind) -> AppResult<Self> {
+        match kind {
+            NodeKind::ProgressReport => Ok(SubmissionKind::ProgressReport),
+            NodeKind::IndicatorValue => Ok(SubmissionKind::IndicatorValue),
+            NodeKind::Evidence => Ok(SubmissionKind::Evidence),
+            other => Err(AppError::bad_input(format!(
+                "a {} is not a submission: give the id of a progress report, indicator value or evidence",
+                other.name()
+            ))),
+        }
+    }
+
+    pub fn item_type(self) -> ItemType {
+        match self {
+            SubmissionKind::ProgressReport => ItemType::ProgressReport,
+            SubmissionKind::IndicatorValue => ItemType::IndicatorValue,
+            SubmissionKind::Evidence => ItemType::Evidence,
+        }
+    }
+
+    fn action_prefix(self) -> &'static str {
+        match self {
+            SubmissionKind::ProgressReport => "progressReport",
+            SubmissionKind::IndicatorValue => "indicatorValue",
+            SubmissionKind::Evidence => "evidence",
+        }
+    }
+}
+
+/// A submission row of any kind.
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum SubmissionRow {
+    ProgressReport(progress_report::Model),
+    IndicatorValue(indicator_value::Model),
+    Evidence(evidence::Model),
+}
+
+/// The review fields every submission has.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReviewState {
+    pub status: ReviewStatus,
+    pub version: i32,
+    pub late: bool,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub submitted_by: Option<i64>,
+    pub reviewed_at: Option<DateTime<Utc>>,
+    pub reviewed_by: Option<i64>,
+    pub rejection_reason: Option<String>,
+}
+
+macro_rules! review_state_of {
+    ($row:expr) => {
+        ReviewState {
+            status: ReviewStatus::parse(&$row.review_status),
+            version: $row.version,
+            late: $row.late,
+            submitted_at: $row.submitted_at,
+            submitted_by: $row.submitted_by,
+            reviewed_at: $row.reviewed_at,
+            reviewed_by: $row.reviewed_by,
+            rejection_reason: $row.rejection_reason.clone(),
+        }
+    };
+}
+
+/// Writes a new review state with `version` as the guard: a concurrent change makes the
+/// update match no row, which is reported as a conflict.
+macro_rules! store_review_state {
+    ($db:expr, $module:ident, $id:expr, $expected_version:expr, $state:expr) => {{
+        let state = $state;
+        let result = $module::Entity::update_many()
+            .set($module::ActiveModel {
+                review_status: Set(state.status.as_str().to_owned()),
+                version: Set(state.version),
+                late: Set(state.late),
+                submitted_at: Set(state.submitted_at),
+                submitted_by: Set(state.submitted_by),
+                reviewed_at: Set(state.reviewed_at),
+                reviewed_by: Set(state.reviewed_by),
+                rejection_reason: Set(state.rejection_reason.clone()),
+                updated_at: Set(Utc::now()),
+                ..Default::default()
+            })
+            .filter($module::Column::Id.eq($id))
+            .filter($module::Column::Version.eq($expected_version))
+            .exec($db)
+            .await?;
+        if result.rows_affected == 0 {
+            return Err(stale($expected_version + 1));
+        }
+        $module::Entity::find_by_id($id)
+            .one($db)
+            .await?
+            .map(SubmissionRow::$module)
+            .ok_or_else(|| AppError::not_found("the submission is gone"))?
+    }};
+}
+
+#[allow(non_snake_case)]
+mod aliases {
+    pub use crate::entity::evidence as Evidence;
+    pub use crate::entity::indicator_value as IndicatorValue;
+    pub use crate::entity::progress_report as ProgressReport;
+}
+use aliases::{Evidence, IndicatorValue, ProgressReport};
+
+impl SubmissionRow {
+    pub fn id(&self) -> i64 {
+        match self {
+            SubmissionRow::ProgressReport(row) => row.id,
+            SubmissionRow::IndicatorValue(row) => row.id,
+            SubmissionRow::Evidence(row) => row.id,
+        }
+    }
+
+    pub fn kind(&self) -> SubmissionKind {
+        match self {
+            SubmissionRow::ProgressReport(_) => SubmissionKind::ProgressReport,
+            SubmissionRow::IndicatorValue(_) => SubmissionKind::IndicatorValue,
+            SubmissionRow::Evidence(_) => SubmissionKind::Evidence,
+        }
+    }
+
+    pub fn department_id(&self) -> i64 {
+        match self {
+            SubmissionRow::ProgressReport(row) => row.department_id,
+            SubmissionRow::IndicatorValue(row) => row.department_id,
+            SubmissionRow::Evidence(row) => row.department_id,
+        }
+    }
+
+    pub fn plan_id(&self) -> i64 {
+        match self {
+            SubmissionRow::ProgressReport(row) => row.plan_id,
+            SubmissionRow::IndicatorValue(row) => row.plan_id,
+            SubmissionRow::Evidence(row) => row.plan_id,
+        }
+    }
+
+    pub fn review(&self) -> ReviewState {
+        match self {
+            SubmissionRow::ProgressReport(row) => review_state_of!(row),
+            SubmissionRow::IndicatorValue(row) => review_state_of!(row),
+            SubmissionRow::Evidence(row) => review_state_of!(row),
+        }
+    }
+
+    /// Whether `scope` may read this row.
+    pub fn visible_in(&self, scope: SubmissionScope) -> bool {
+        match scope {
+            SubmissionScope::All => true,
+            SubmissionScope::Department(id) => self.department_id() == id,
+            SubmissionScope::ApprovedOnly => {
+                !matches!(self, SubmissionRow::Evidence(_))
+                    && self.review().status == ReviewStatus::Approved
+            }
+        }
+    }
+}
+
+pub fn stale(current_version: i32) -> AppError {
+    AppError::Conflict {
+        message: format!(
+            "the item has changed since you read it: reload it (current version {current_version}) and try again"
+        ),
+        current_version: Some(current_version),
+    }
+}
+
+/// Loads any submission, whatever the viewer may see.
+pub async fn load(
+    db: &impl ConnectionTrait,
+    kind: SubmissionKind,
+    id: i64,
+) -> AppResult<Option<SubmissionRow>> {
+    Ok(match kind {
+        SubmissionKind::ProgressReport => ProgressReport::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(SubmissionRow::ProgressReport),
+        SubmissionKind::IndicatorValue => IndicatorValue::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(SubmissionRow::IndicatorValue),
+        SubmissionKind::Evidence => Evidence::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(SubmissionRow::Evidence),
+    })
+}
+
+/// A submission the viewer may read, or `None`.
+pub async fn find_visible(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    kind: SubmissionKind,
+    id: i64,
+) -> AppResult<Option<SubmissionRow>> {
+    let scope = SubmissionScope::of(viewer)?;
+    Ok(load(db, kind, id)
+        .await?
+        .filter(|row| row.visible_in(scope)))
+}
+
+/// The period a submission belongs to, for deadlines and closed periods. Evidence takes
+/// the period of the report or value it backs.
+async fn period_of(db: &impl ConnectionTrait, row: &SubmissionRow) -> AppResult<Option<String>> {
+    Ok(match row {
+        SubmissionRow::ProgressReport(row) => Some(row.period.clone()),
+        SubmissionRow::IndicatorValue(row) => Some(row.period.clone()),
+        SubmissionRow::Evidence(row) => {
+            if let Some(report_id) = row.progress_report_id {
+                ProgressReport::Entity::find_by_id(report_id)
+                    .one(db)
+                    .await?
+                    .map(|r| r.period)
+            } else if let Some(value_id) = row.indicator_value_id {
+                IndicatorValue::Entity::find_by_id(value_id)
+                    .one(db)
+                    .await?
+                    .map(|v| v.period)
+            } else {
+                None
+            }
+        }
+    })
+}
+
+/// The submitting department's user, or a refusal.
+pub fn require_own_department(viewer: &Viewer, department_id: i64) -> AppResult<()> {
+    viewer.require_signed_in()?;
+    match viewer.user() {
+        Some(user)
+            if user.role == Role::Department && user.department_id == Some(department_id) =>
+        {
+            Ok(())
+        }
+        _ => Err(AppError::forbidden(
+            "only the department that made this submission may change it",
+        )),
+    }
+}
+
+/// Loads a submission for a change: it must exist, the viewer must be allowed to touch it
+/// (`may_touch`), and `version` must be current.
+async fn load_for_change(
+    db: &impl ConnectionTrait,
+    kind: SubmissionKind,
+    id: i64,
+    version: Option<i32>,
+) -> AppResult<SubmissionRow> {
+    let row = load(db, kind, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("no submission has this id"))?;
+    if let Some(version) = version {
+        let current = row.review().version;
+        if current != version {
+            return Err(stale(current));
+        }
+    }
+    Ok(row)
+}
+
+async fn write_state(
+    db: &impl ConnectionTrait,
+    row: &SubmissionRow,
+    expected_version: i32,
+    state: &ReviewState,
+) -> AppResult<SubmissionRow> {
+    let id = row.id();
+    Ok(match row.kind() {
+        SubmissionKind::ProgressReport => {
+            store_review_state!(db, ProgressReport, id, expected_version, state)
+        }
+        SubmissionKind::IndicatorValue => {
+            store_review_state!(db, IndicatorValue, id, expected_version, state)
+        }
+        SubmissionKind::Evidence => store_review_state!(db, Evidence, id, expected_version, state),
+    })
+}
+
+/// One move of the review workflow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Move<'a> {
+    Submit,
+    Approve,
+    Reject(&'a str),
+    Reopen(&'a str),
+}
+
+impl Move<'_> {
+    fn action(self) -> &'static str {
+        match self {
+            Move::Submit => "submit",
+            Move::Approve => "approve",
+            Move::Reject(_) => "reject",
+            Move::Reopen(_) => "reopen",
+        }
+    }
+}
+
+/// Moves a submission through its review, in one transaction with its audit entry.
+pub async fn transition(
+    db: &DatabaseConnection,
+    caller: &Caller<'_>,
+    kind: SubmissionKind,
+    id: i64,
+    version: Option<i32>,
+    step: Move<'_>,
+) -> AppResult<SubmissionRow> {
+    let viewer = caller.viewer;
+    viewer.require_signed_in()?;
+    let actor = caller.actor_id()?;
+    let txn = db.begin().await?;
+    let row = load(&txn, kind, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("no submission has this id"))?;
+    // Who may make the move comes before the state of the item, so that an item of
+    // another department reveals nothing about itself.
+    match step {
+        Move::Submit => require_own_department(viewer, row.department_id())?,
+        Move::Approve | Move::Reject(_) | Move::Reopen(_) => {
+            if !viewer.is_reviewer() {
+                return Err(AppError::forbidden(
+                    "only the leadership group's office reviews submissions; a department cannot approve its own",
+                ));
+            }
+        }
+    }
+    let row = load_for_change(&txn, kind, id, version).await?;
+    let before = row.review();
+    let period_name = period_of(&txn, &row).await?;
+    if let Some(period_name) = &period_name {
+        period::ensure_open(&txn, row.plan_id(), period_name).await?;
+    }
+
+    let now = Utc::now();
+    let mut state = before.clone();
+    state.version = before.version + 1;
+    match step {
+        Move::Submit => {
+            if !before.status.is_editable() {
+                return Err(wrong_state(
+                    before.status,
+                    "submitted",
+                    "a draft or a rejected item",
+                ));
+            }
+            let plan = load_plan(&txn, row.plan_id()).await?;
+            state.late = match &period_name {
+                Some(name) => {
+                    Period::parse_for(name, &plan)?.is_late(plan.submission_deadline_days, now)
+                }
+                None => false,
+            };
+            state.status = ReviewStatus::Submitted;
+            state.submitted_at = Some(now);
+            state.submitted_by = Some(actor);
+            state.reviewed_at = None;
+            state.reviewed_by = None;
+        }
+        Move::Approve => {
+            if before.status != ReviewStatus::Submitted {
+                return Err(wrong_state(before.status, "approved", "a submitted item"));
+            }
+            state.status = ReviewStatus::Approved;
+            state.reviewed_at = Some(now);
+            state.reviewed_by = Some(actor);
+            state.rejection_reason = None;
+        }
+        Move::Reject(reason) => {
+            if before.status != ReviewStatus::Submitted {
+                return Err(wrong_state(before.status, "rejected", "a submitted item"));
+            }
+            state.status = ReviewStatus::Rejected;
+            state.reviewed_at = Some(now);
+            state.reviewed_by = Some(actor);
+            state.rejection_reason = Some(required_reason(reason)?);
+        }
+        Move::Reopen(reason) => {
+            if before.status != ReviewStatus::Approved {
+                return Err(wrong_state(before.status, "reopened", "an approved item"));
+            }
+            // Reopening sends the item back to its department, with the reason, to edit.
+            state.status = ReviewStatus::Rejected;
+            state.reviewed_at = Some(now);
+            state.reviewed_by = Some(actor);
+            state.rejection_reason = Some(required_reason(reason)?);
+        }
+    }
+    let updated = write_state(&txn, &row, before.version, &state).await?;
+    audit::record(
+        &txn,
+        caller,
+        &format!("{}.{}", kind.action_prefix(), step.action()),
+        kind.item_type(),
+        id,
+        Some(&row),
+        Some(&updated),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+fn required_reason(reason: &str) -> AppResult<String> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(AppError::bad_input("a reason is required"));
+    }
+    if reason.chars().count() > 2000 {
+        return Err(AppError::bad_input(
+            "a reason may be at most 2000 characters",
+        ));
+    }
+    Ok(reason.to_owned())
+}
+
+fn wrong_state(status: ReviewStatus, verb: &str, wanted: &str) -> AppError {
+    AppError::Conflict {
+        message: format!(
+            "only {wanted} can be {verb}; this one is {}",
+            status.as_str()
+        ),
+        current_version: None,
+    }
+}
+
+/// Refuses a change to a submission that is locked (submitted or approved).
+pub fn ensure_editable(row: &SubmissionRow) -> AppResult<()> {
+    let status = row.review().status;
+    if status.is_editable() {
+        Ok(())
+    } else {
+        Err(AppError::Conflict {
+            message: format!(
+                "this item is {} and locked: only a draft or a rejected item can be changed",
+                status.as_str()
+            ),
+            current_version: Some(row.review().version),
+        })
+    }
+}
+
+/// Checks an update's version, and that the item can be changed by this viewer.
+pub async fn check_update(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    kind: SubmissionKind,
+    id: i64,
+    version: Option<i32>,
+) -> AppResult<SubmissionRow> {
+    let version = version
+        .ok_or_else(|| AppError::bad_input("give the version you read to change an item"))?;
+    let row = load(db, kind, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("no submission has this id"))?;
+    require_own_department(viewer, row.department_id())?;
+    ensure_editable(&row)?;
+    let current = row.review().version;
+    if current != version {
+        return Err(stale(current));
+    }
+    Ok(row)
+}
