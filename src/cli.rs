@@ -31,6 +31,8 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+// Parsed once per process: the size of the serve variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Migrate, load the plan, and serve the API (the default).
@@ -82,6 +84,39 @@ pub struct ServeArgs {
     /// Content types accepted as evidence, comma-separated (PDF, images, Office, text and zip by default).
     #[arg(long, env = "ECOPLAN_UPLOAD_TYPES", value_delimiter = ',')]
     pub upload_types: Vec<String>,
+    /// The largest request body outside uploads, in bytes.
+    #[arg(long, env = "ECOPLAN_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: u64,
+    /// The longest a GraphQL operation may run, in seconds.
+    #[arg(long, env = "ECOPLAN_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// Deepest nesting an operation may have.
+    #[arg(long, env = "ECOPLAN_MAX_DEPTH", default_value_t = 15)]
+    pub max_depth: usize,
+    /// Highest complexity (fields, weighted) an operation may have.
+    #[arg(long, env = "ECOPLAN_MAX_COMPLEXITY", default_value_t = 5000)]
+    pub max_complexity: usize,
+    /// Most aliases in one operation.
+    #[arg(long, env = "ECOPLAN_MAX_ALIASES", default_value_t = 30)]
+    pub max_aliases: usize,
+    /// Most root fields in one operation.
+    #[arg(long, env = "ECOPLAN_MAX_ROOT_FIELDS", default_value_t = 20)]
+    pub max_root_fields: usize,
+    /// Answer introspection queries (switch off for a hardened deployment).
+    #[arg(long, env = "ECOPLAN_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub introspection: bool,
+    /// Origins whose pages may call the API, comma-separated (none by default).
+    #[arg(long, env = "ECOPLAN_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// Serve /metrics on this address instead of the main one.
+    #[arg(long, env = "ECOPLAN_METRICS_ADDR")]
+    pub metrics_addr: Option<String>,
+    /// Seconds that requests in flight get to finish after SIGTERM.
+    #[arg(long, env = "ECOPLAN_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
+    /// Seconds start-up waits for the database to answer.
+    #[arg(long, env = "ECOPLAN_DB_WAIT_SECS", default_value_t = 30)]
+    pub db_wait_secs: u64,
     /// The portal's public key (PEM) or key set (JWKS), to accept its tokens.
     #[arg(long, env = "ECOPLAN_PORTAL_KEY_FILE")]
     pub portal_key_file: Option<PathBuf>,
@@ -173,6 +208,30 @@ impl ServeArgs {
         settings.max_page_size = self.max_page_size;
         settings.max_connections = self.db_max_connections.max(1);
         settings.storage_dir = self.storage_dir;
+        settings.http.max_body_bytes = self.max_body_bytes.max(1024);
+        settings.http.request_timeout = Duration::from_secs(self.request_timeout_secs.max(1));
+        settings.http.metrics_token = std::env::var("ECOPLAN_METRICS_TOKEN")
+            .ok()
+            .filter(|s| !s.is_empty());
+        settings.limits.max_depth = self.max_depth;
+        settings.limits.max_complexity = self.max_complexity;
+        settings.limits.max_aliases = self.max_aliases;
+        settings.limits.max_root_fields = self.max_root_fields;
+        settings.limits.introspection = self.introspection;
+        settings.cors_origins = self
+            .cors_origins
+            .iter()
+            .map(|origin| origin.trim().to_owned())
+            .filter(|origin| !origin.is_empty())
+            .collect();
+        settings.metrics_addr = match &self.metrics_addr {
+            Some(raw) => Some(raw.trim().parse().with_context(|| {
+                format!("ECOPLAN_METRICS_ADDR `{raw}` is not an address such as 127.0.0.1:9090")
+            })?),
+            None => None,
+        };
+        settings.shutdown_grace = Duration::from_secs(self.shutdown_grace_secs);
+        settings.database_wait = Duration::from_secs(self.db_wait_secs);
         settings.upload.max_bytes = self.max_upload_bytes;
         let upload_types: Vec<String> = self
             .upload_types

@@ -72,6 +72,33 @@ pub async fn connect(
     Ok((db, counter))
 }
 
+/// Connects, retrying while the database is not up yet (it may start after the server),
+/// and gives up after `wait` with a clear message.
+pub async fn connect_with_retry(
+    url: &str,
+    max_connections: u32,
+    wait: Duration,
+) -> anyhow::Result<(DatabaseConnection, StatementCounter)> {
+    let deadline = std::time::Instant::now() + wait;
+    let mut pause = Duration::from_millis(250);
+    loop {
+        match connect(url, max_connections).await {
+            Ok(connected) => return Ok(connected),
+            Err(error) if std::time::Instant::now() + pause < deadline => {
+                tracing::warn!(error = %error, retry_in_ms = pause.as_millis() as u64, "the database does not answer yet");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            Err(error) => {
+                return Err(error.context(format!(
+                    "the database named by DATABASE_URL did not answer within {} seconds",
+                    wait.as_secs()
+                )));
+            }
+        }
+    }
+}
+
 /// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None)

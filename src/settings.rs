@@ -21,6 +21,16 @@ pub struct Settings {
     /// Where evidence files are kept.
     pub storage_dir: PathBuf,
     pub upload: crate::service::evidence::UploadPolicy,
+    pub http: crate::http::HttpSettings,
+    pub limits: crate::graphql::schema::QueryLimits,
+    /// CORS: the origins whose pages may call the API (none by default).
+    pub cors_origins: Vec<String>,
+    /// Serve `/metrics` on this address instead of the main one.
+    pub metrics_addr: Option<SocketAddr>,
+    /// How long requests in flight may take to finish after a stop signal.
+    pub shutdown_grace: Duration,
+    /// How long start-up waits for the database to answer.
+    pub database_wait: Duration,
 }
 
 /// How tokens are issued and checked.
@@ -77,6 +87,12 @@ impl Settings {
             auth: AuthSettings::default(),
             storage_dir: PathBuf::from("storage"),
             upload: crate::service::evidence::UploadPolicy::default(),
+            http: crate::http::HttpSettings::default(),
+            limits: crate::graphql::schema::QueryLimits::default(),
+            cors_origins: Vec::new(),
+            metrics_addr: None,
+            shutdown_grace: Duration::from_secs(30),
+            database_wait: Duration::from_secs(30),
         }
     }
 
@@ -100,6 +116,16 @@ impl Settings {
         }
         if self.upload.max_bytes == 0 {
             bail!("ECOPLAN_MAX_UPLOAD_BYTES must be at least 1");
+        }
+        for origin in &self.cors_origins {
+            let valid = (origin.starts_with("http://") || origin.starts_with("https://"))
+                && !origin.ends_with('/')
+                && origin.parse::<actix_web::http::Uri>().is_ok();
+            if !valid {
+                bail!(
+                    "ECOPLAN_CORS_ORIGINS: `{origin}` is not an origin such as https://plan.example.gov.cn"
+                );
+            }
         }
         if self.max_page_size == 0 {
             bail!("ECOPLAN_MAX_PAGE_SIZE must be at least 1");

@@ -3,6 +3,7 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
+use actix_cors::Cors;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
@@ -11,7 +12,7 @@ use sea_orm::DatabaseConnection;
 use crate::db::{self, StatementCounter};
 use crate::error::AppError;
 use crate::graphql::context::ApiSettings;
-use crate::graphql::schema::build_schema;
+use crate::graphql::schema::build_schema_with;
 use crate::http::{AppState, routes};
 use crate::metrics::Metrics;
 use crate::service::auth::{TokenKeys, random_secret};
@@ -24,6 +25,7 @@ use crate::storage::LocalFileStore;
 pub struct Application {
     port: u16,
     server: Server,
+    metrics_server: Option<Server>,
     db: DatabaseConnection,
     statements: StatementCounter,
     initial_admin_password: Option<String>,
@@ -65,7 +67,7 @@ impl Application {
             .port();
         let state = web::Data::new(AppState {
             db: db.clone(),
-            schema: build_schema(),
+            schema: build_schema_with(&settings.limits),
             token_keys,
             metrics: Arc::new(Metrics::default()),
             api: ApiSettings {
@@ -74,14 +76,61 @@ impl Application {
             statements: statements.clone(),
             files: Arc::new(LocalFileStore::new(&settings.storage_dir)?),
             upload_policy: settings.upload.clone(),
+            http: crate::http::HttpSettings {
+                max_upload_bytes: settings.upload.max_bytes,
+                metrics_on_main: settings.metrics_addr.is_none(),
+                ..settings.http.clone()
+            },
         });
-        let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(routes))
-            .listen(listener)
-            .context("cannot listen")?
-            .run();
+        let metrics_server = match settings.metrics_addr {
+            Some(addr) => {
+                let state = state.clone();
+                let listener = TcpListener::bind(addr)
+                    .with_context(|| format!("ECOPLAN_METRICS_ADDR {addr} cannot be bound"))?;
+                Some(
+                    HttpServer::new(move || {
+                        App::new()
+                            .app_data(state.clone())
+                            .route("/metrics", web::get().to(crate::http::metrics))
+                    })
+                    .workers(1)
+                    .listen(listener)
+                    .context("cannot listen for metrics")?
+                    .run(),
+                )
+            }
+            None => None,
+        };
+        let cors_origins = settings.cors_origins.clone();
+        let server = HttpServer::new(move || {
+            let mut cors = Cors::default()
+                .allowed_methods(["GET", "POST", "OPTIONS"])
+                .allowed_headers([
+                    actix_web::http::header::AUTHORIZATION,
+                    actix_web::http::header::CONTENT_TYPE,
+                    actix_web::http::header::ACCEPT,
+                ])
+                .expose_headers([crate::http::middleware::REQUEST_ID_HEADER])
+                .max_age(600);
+            for origin in &cors_origins {
+                cors = cors.allowed_origin(origin);
+            }
+            App::new()
+                .app_data(state.clone())
+                .wrap(cors)
+                .wrap(actix_web::middleware::from_fn(
+                    crate::http::middleware::observe,
+                ))
+                .configure(routes)
+        })
+        .shutdown_timeout(settings.shutdown_grace.as_secs())
+        .listen(listener)
+        .context("cannot listen")?
+        .run();
         Ok(Self {
             port,
             server,
+            metrics_server,
             db,
             statements,
             initial_admin_password,
@@ -105,8 +154,28 @@ impl Application {
         self.initial_admin_password.take()
     }
 
+    /// Stops the server: `graceful` lets requests in flight finish within the grace period.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until a stop signal (SIGTERM, SIGINT) or `handle().stop()`: the listener
+    /// closes, requests in flight finish within the grace period, then the pool closes.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let metrics = self.metrics_server.map(|server| {
+            let handle = server.handle();
+            (tokio::spawn(server), handle)
+        });
+        let served = self.server.await;
+        if let Some((task, handle)) = metrics {
+            handle.stop(true).await;
+            let _ = task.await;
+        }
+        if let Err(error) = self.db.close().await {
+            tracing::warn!(%error, "the database pool did not close cleanly");
+        }
+        tracing::info!("stopped");
+        served
     }
 }
 

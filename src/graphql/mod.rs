@@ -2,6 +2,7 @@
 
 pub mod connection;
 pub mod context;
+pub mod limits;
 pub mod loaders;
 pub mod query;
 pub mod report;

@@ -279,6 +279,9 @@ submission_object!(Evidence, NodeKind::Evidence, HistoryOfEvidence, {
 });
 
 /// Anything a department submits for review.
+// The derive repeats `ty = ...` for fields of the same type, which clippy mistakes for
+// duplicated attributes.
+#[allow(clippy::duplicated_attributes)]
 #[derive(Interface)]
 #[graphql(
     field(name = "id", ty = "ID"),

@@ -2,6 +2,7 @@
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
+use crate::graphql::limits::ShapeLimits;
 use crate::graphql::query::PlanQuery;
 use crate::graphql::report::{ReportMutation, ReportQuery};
 use crate::graphql::user::{UserMutation, UserQuery};
@@ -14,8 +15,47 @@ pub struct Mutation(UserMutation, ReportMutation);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
+/// Limits every operation must keep; checked before any resolver runs.
+#[derive(Clone, Debug)]
+pub struct QueryLimits {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub max_aliases: usize,
+    pub max_root_fields: usize,
+    pub introspection: bool,
+}
+
+impl Default for QueryLimits {
+    /// The frontend's deepest query (the plan tree down to responsible departments and
+    /// latest values, 9 levels) fits with room to spare.
+    fn default() -> Self {
+        Self {
+            max_depth: 15,
+            max_complexity: 5000,
+            max_aliases: 30,
+            max_root_fields: 20,
+            introspection: true,
+        }
+    }
+}
+
+pub fn build_schema_with(limits: &QueryLimits) -> AppSchema {
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_recursive_depth(64)
+        .extension(ShapeLimits {
+            max_aliases: limits.max_aliases,
+            max_root_fields: limits.max_root_fields,
+        });
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+
 pub fn build_schema() -> AppSchema {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription).finish()
+    build_schema_with(&QueryLimits::default())
 }
 
 /// The schema in SDL, as `schema.graphql` holds it.

@@ -1,6 +1,8 @@
 //! The HTTP layer: reads the bearer token, builds the request context, and hands the
 //! request to GraphQL (or serves health checks).
 
+pub mod middleware;
+
 use std::sync::Arc;
 
 use actix_web::http::header;
@@ -20,6 +22,7 @@ use crate::service::evidence::UploadPolicy;
 use crate::service::policy::{ReadScope, Viewer};
 use crate::service::submission::SubmissionScope;
 use crate::storage::FileStore;
+use actix_web::HttpMessage;
 
 /// What every handler shares.
 pub struct AppState {
@@ -31,6 +34,40 @@ pub struct AppState {
     pub statements: StatementCounter,
     pub files: Arc<dyn FileStore>,
     pub upload_policy: UploadPolicy,
+    pub http: HttpSettings,
+}
+
+/// Limits and switches of the HTTP layer.
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    /// The largest request body outside uploads.
+    pub max_body_bytes: u64,
+    /// The largest evidence file; multipart requests may be a little larger.
+    pub max_upload_bytes: u64,
+    /// The longest a GraphQL operation may run.
+    pub request_timeout: std::time::Duration,
+    /// A token that `GET /metrics` requires, if set.
+    pub metrics_token: Option<String>,
+    /// Serve `/metrics` on the main address (false when it has an address of its own).
+    pub metrics_on_main: bool,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            max_upload_bytes: crate::service::evidence::DEFAULT_MAX_UPLOAD_BYTES,
+            request_timeout: std::time::Duration::from_secs(30),
+            metrics_token: None,
+            metrics_on_main: true,
+        }
+    }
+}
+
+impl HttpSettings {
+    pub fn max_upload_request_bytes(&self) -> u64 {
+        self.max_upload_bytes.saturating_add(1024 * 1024)
+    }
 }
 
 pub fn routes(config: &mut web::ServiceConfig) {
@@ -39,6 +76,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/graphql", web::get().to(graphql_get))
         .route("/graphiql", web::get().to(graphiql))
         .route("/files/{id}", web::get().to(download))
+        .route("/metrics", web::get().to(metrics))
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz));
 }
@@ -80,7 +118,12 @@ async fn execute(
     http: &HttpRequest,
     request: async_graphql::Request,
 ) -> HttpResponse {
-    let request_id = new_request_id();
+    let request_id = http
+        .extensions()
+        .get::<middleware::RequestId>()
+        .map(|id| id.0.clone())
+        .unwrap_or_else(new_request_id);
+    let operation_name = request.operation_name.clone();
     let viewer = match viewer_of(state, http).await {
         Ok(viewer) => viewer,
         Err(error) => {
@@ -104,7 +147,33 @@ async fn execute(
         upload_policy: state.upload_policy.clone(),
         request_id: request_id.clone(),
     };
-    let response = state.schema.execute(request.data(context)).await;
+    let started = std::time::Instant::now();
+    let response = match tokio::time::timeout(
+        state.http.request_timeout,
+        state.schema.execute(request.data(context)),
+    )
+    .await
+    {
+        Ok(response) => response,
+        Err(_) => {
+            let mut error = async_graphql::ServerError::new(
+                format!(
+                    "the operation took longer than {} seconds and was stopped",
+                    state.http.request_timeout.as_secs()
+                ),
+                None,
+            );
+            let mut extensions = async_graphql::ErrorExtensionValues::default();
+            extensions.set("code", "TIMEOUT");
+            error.extensions = Some(extensions);
+            async_graphql::Response::from_errors(vec![error])
+        }
+    };
+    state.metrics.observe_operation(
+        operation_name.as_deref(),
+        response.errors.is_empty(),
+        started.elapsed(),
+    );
     respond(response, &request_id, http)
 }
 
@@ -114,10 +183,13 @@ fn respond(
     http: &HttpRequest,
 ) -> HttpResponse {
     for error in &mut response.errors {
-        error
-            .extensions
-            .get_or_insert_with(Default::default)
-            .set("requestId", request_id);
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        // Errors from parsing, validation and the limits carry no code of their own: they
+        // are all the caller's to fix.
+        if extensions.get("code").is_none() {
+            extensions.set("code", "BAD_USER_INPUT");
+        }
+        extensions.set("requestId", request_id);
     }
     let mut reply = actix_web::Responder::respond_to(GraphQLResponse::from(response), http);
     if let Ok(value) = header::HeaderValue::from_str(request_id) {
@@ -170,6 +242,42 @@ async fn graphiql() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(GraphiQLSource::build().endpoint("/graphql").finish())
+}
+
+/// `GET /metrics`: Prometheus text format; behind a token when one is configured.
+pub async fn metrics(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {
+    if let Some(expected) = &state.http.metrics_token {
+        let given = bearer_token(&http).unwrap_or_default();
+        if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+            return HttpResponse::Unauthorized()
+                .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
+                .content_type("text/plain")
+                .body("the metrics need their token");
+        }
+    }
+    let pool = pool_state(&state.db);
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render(state.statements.get(), pool))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Connections in the pool and how many of them are idle.
+fn pool_state(db: &DatabaseConnection) -> Option<(u32, usize)> {
+    match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            Some((pool.size(), pool.num_idle()))
+        }
+        sea_orm::DatabaseBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            Some((pool.size(), pool.num_idle()))
+        }
+        _ => None,
+    }
 }
 
 async fn healthz() -> HttpResponse {
