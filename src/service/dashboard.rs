@@ -197,6 +197,18 @@ pub async fn dashboard(
         .all(db)
         .await?;
 
+    // (task, department) pairs with a submitted or approved report for the period.
+    let reported: std::collections::HashSet<(i64, i64)> = reports
+        .iter()
+        .filter(|report| report.period == period)
+        .filter(|report| {
+            matches!(
+                ReviewStatus::parse(&report.review_status),
+                ReviewStatus::Submitted | ReviewStatus::Approved
+            )
+        })
+        .map(|report| (report.task_id, report.department_id))
+        .collect();
     let departments = department::Entity::find()
         .order_by_asc(department::Column::Id)
         .all(db)
@@ -220,17 +232,7 @@ pub async fn dashboard(
         }
         let reported_this_period = led_tasks
             .iter()
-            .filter(|task| {
-                reports.iter().any(|report| {
-                    report.task_id == task.id
-                        && report.department_id == department.id
-                        && report.period == period
-                        && matches!(
-                            ReviewStatus::parse(&report.review_status),
-                            ReviewStatus::Submitted | ReviewStatus::Approved
-                        )
-                })
-            })
+            .filter(|task| reported.contains(&(task.id, department.id)))
             .count() as u64;
         let late = reports
             .iter()
