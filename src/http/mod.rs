@@ -9,7 +9,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
-use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
+use async_graphql_actix_web::GraphQLRequest;
 use sea_orm::DatabaseConnection;
 
 use crate::db::StatementCounter;
@@ -191,13 +191,47 @@ fn respond(
         }
         extensions.set("requestId", request_id);
     }
-    let mut reply = actix_web::Responder::respond_to(GraphQLResponse::from(response), http);
-    if let Ok(value) = header::HeaderValue::from_str(request_id) {
-        reply
-            .headers_mut()
-            .insert(header::HeaderName::from_static("x-request-id"), value);
+    // A request error (the document could not be parsed, validated or run at all) has no
+    // `data`, unlike a field error, which has a path.
+    let request_error = !response.errors.is_empty()
+        && response.data == async_graphql::Value::Null
+        && response.errors.iter().all(|error| error.path.is_empty());
+    let mut body = match serde_json::to_value(&response) {
+        Ok(body) => body,
+        Err(error) => {
+            tracing::error!(%error, "cannot serialize a response");
+            return HttpResponse::InternalServerError().finish();
+        }
+    };
+    if request_error && let Some(object) = body.as_object_mut() {
+        object.remove("data");
     }
-    reply.map_into_boxed_body()
+    // GraphQL over HTTP: the newer media type, with 4xx for request errors, only for
+    // clients that ask for it; plain JSON (always 200) for the others.
+    let wants_graphql_response = http
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/graphql-response+json"));
+    let (content_type, status) = if wants_graphql_response {
+        let status = if request_error {
+            actix_web::http::StatusCode::BAD_REQUEST
+        } else {
+            actix_web::http::StatusCode::OK
+        };
+        ("application/graphql-response+json; charset=utf-8", status)
+    } else {
+        (
+            "application/json; charset=utf-8",
+            actix_web::http::StatusCode::OK,
+        )
+    };
+    let mut reply = HttpResponse::build(status);
+    reply.content_type(content_type);
+    if let Ok(value) = header::HeaderValue::from_str(request_id) {
+        reply.insert_header((header::HeaderName::from_static("x-request-id"), value));
+    }
+    reply.body(body.to_string())
 }
 
 async fn graphql(
