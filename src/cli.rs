@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::db;
 use crate::graphql::schema::schema_sdl;
+use crate::service::audit::Caller;
 use crate::service::department::resolve_department;
 use crate::service::policy::{Role, Viewer};
 use crate::service::seed::{SeedOutcome, TANGSHAN_2022, seed_plan};
@@ -333,7 +334,7 @@ async fn run_user_command(database_url: &str, command: UserCommand) -> anyhow::R
             let password = read_password()?;
             let created = user::create_user(
                 &db,
-                &system,
+                &Caller::system(),
                 NewUser {
                     username,
                     display_name,
@@ -369,7 +370,7 @@ async fn run_user_command(database_url: &str, command: UserCommand) -> anyhow::R
             }
         }
         UserCommand::Deactivate { username } => {
-            let user = user::deactivate_by_username(&db, &system, &username)
+            let user = user::deactivate_by_username(&db, &Caller::system(), &username)
                 .await
                 .map_err(one_line)?;
             println!("deactivated {}", user.username);

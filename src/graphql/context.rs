@@ -54,3 +54,13 @@ impl ContextExt for Context<'_> {
             .expect("the HTTP layer attaches a RequestContext to every request")
     }
 }
+
+impl RequestContext {
+    /// The caller of a change, for the services and the audit trail.
+    pub fn caller(&self) -> crate::service::audit::Caller<'_> {
+        crate::service::audit::Caller {
+            viewer: &self.viewer,
+            request_id: &self.request_id,
+        }
+    }
+}

@@ -10,12 +10,12 @@ use crate::entity::{
     audit_log, evidence, external_target, indicator_value, progress_report, reporting_period,
 };
 use crate::error::AppError;
-use crate::graphql::context::{ContextExt, RequestContext};
+use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::*;
 use crate::graphql::types::{Date, Department, Indicator, Plan, Section, Task, global_id};
 use crate::graphql::user::User;
 use crate::id::{NodeId, NodeKind};
-use crate::service::audit::{AuditFilter, Caller, ItemType, list_entries};
+use crate::service::audit::{AuditFilter, ItemType, list_entries};
 use crate::service::dashboard::{self, Dashboard as DashboardData};
 use crate::service::evidence::{
     self as evidences, EvidenceInput as ServiceEvidenceInput, UploadedFile,
@@ -29,15 +29,12 @@ use crate::service::report::{
 use crate::service::status::{IndicatorStatus, TaskStatus};
 use crate::service::submission::{self, Move, ReviewStatus, SubmissionKind, SubmissionRow};
 
-fn caller(request: &RequestContext) -> Caller<'_> {
-    Caller {
-        viewer: &request.viewer,
-        request_id: &request.request_id,
-    }
-}
-
+/// A user named by a record; the portal's public view names no users.
 async fn load_user(ctx: &Context<'_>, id: Option<i64>) -> Result<Option<User>> {
     let Some(id) = id else { return Ok(None) };
+    if !ctx.request().viewer.sees_internal_records() {
+        return Ok(None);
+    }
     Ok(ctx
         .request()
         .loaders
@@ -125,8 +122,12 @@ macro_rules! submission_object {
             pub async fn updated_at(&self) -> DateTime<Utc> {
                 self.0.updated_at
             }
-            /// Every recorded change of this item, oldest first.
+            /// Every recorded change of this item, oldest first (not in the portal's
+            /// public view, which shows no drafts).
             pub async fn history(&self, ctx: &Context<'_>) -> Result<Vec<AuditEntry>> {
+                if !ctx.request().viewer.sees_internal_records() {
+                    return Ok(Vec::new());
+                }
                 Ok(history(ctx.request().loaders.load_one($history(self.0.id)).await?))
             }
             $($own)*
@@ -732,7 +733,8 @@ impl ReportMutation {
             next_steps: input.next_steps,
         };
         let saved =
-            report::save_progress_report(&request.db, &caller(request), id, version, input).await?;
+            report::save_progress_report(&request.db, &request.caller(), id, version, input)
+                .await?;
         Ok(ProgressReport(saved))
     }
 
@@ -759,7 +761,8 @@ impl ReportMutation {
             note: input.note,
         };
         let saved =
-            report::save_indicator_value(&request.db, &caller(request), id, version, input).await?;
+            report::save_indicator_value(&request.db, &request.caller(), id, version, input)
+                .await?;
         Ok(IndicatorValue(saved))
     }
 
@@ -794,7 +797,7 @@ impl ReportMutation {
             &request.db,
             &request.files,
             &request.metrics,
-            &caller(request),
+            &request.caller(),
             &request.upload_policy,
             input,
             UploadedFile {
@@ -810,7 +813,7 @@ impl ReportMutation {
     async fn delete_evidence(&self, ctx: &Context<'_>, id: ID, version: i32) -> Result<ID> {
         let request = ctx.request();
         let raw = decode(&id, NodeKind::Evidence)?;
-        evidences::delete_evidence(&request.db, &request.files, &caller(request), raw, version)
+        evidences::delete_evidence(&request.db, &request.files, &request.caller(), raw, version)
             .await?;
         Ok(id)
     }
@@ -851,7 +854,7 @@ impl ReportMutation {
         let request = ctx.request();
         let task_id = decode(&task_id, NodeKind::Task)?;
         Ok(Task(
-            report::set_task_due_date(&request.db, &caller(request), task_id, due_on.0).await?,
+            report::set_task_due_date(&request.db, &request.caller(), task_id, due_on.0).await?,
         ))
     }
 
@@ -868,7 +871,7 @@ impl ReportMutation {
         let indicator_id = decode(&indicator_id, NodeKind::Indicator)?;
         let saved = report::set_external_target(
             &request.db,
-            &caller(request),
+            &request.caller(),
             indicator_id,
             year,
             value,
@@ -888,7 +891,7 @@ impl ReportMutation {
         let request = ctx.request();
         let plan_id = decode(&plan_id, NodeKind::Plan)?;
         let state =
-            period::set_period_closed(&request.db, &caller(request), plan_id, &period, true, None)
+            period::set_period_closed(&request.db, &request.caller(), plan_id, &period, true, None)
                 .await?;
         Ok(ReportingPeriod(state))
     }
@@ -905,7 +908,7 @@ impl ReportMutation {
         let plan_id = decode(&plan_id, NodeKind::Plan)?;
         let state = period::set_period_closed(
             &request.db,
-            &caller(request),
+            &request.caller(),
             plan_id,
             &period,
             false,
@@ -925,6 +928,6 @@ async fn move_submission(
     let request = ctx.request();
     let (kind, raw) = submission_id(id)?;
     let row =
-        submission::transition(&request.db, &caller(request), kind, raw, version, step).await?;
+        submission::transition(&request.db, &request.caller(), kind, raw, version, step).await?;
     Ok(row.into())
 }

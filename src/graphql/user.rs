@@ -11,6 +11,7 @@ use crate::graphql::loaders::DepartmentById;
 use crate::graphql::types::{Department, global_id};
 use crate::id::{NodeId, NodeKind};
 use crate::service::auth;
+
 use crate::service::page::PageArgs;
 use crate::service::policy::Role;
 use crate::service::user::{self as users, NewUser, UserChanges};
@@ -171,7 +172,8 @@ impl UserMutation {
         new: String,
     ) -> Result<AuthPayload> {
         let request = ctx.request();
-        let user = users::change_own_password(&request.db, &request.viewer, &current, &new).await?;
+        let user =
+            users::change_own_password(&request.db, &request.caller(), &current, &new).await?;
         Ok(auth::issue_token(&request.token_keys, &user)?.into())
     }
 
@@ -190,7 +192,7 @@ impl UserMutation {
             department_id,
         };
         Ok(User(
-            users::create_user(&request.db, &request.viewer, new_user).await?,
+            users::create_user(&request.db, &request.caller(), new_user).await?,
         ))
     }
 
@@ -208,21 +210,21 @@ impl UserMutation {
             department_id,
         };
         Ok(User(
-            users::update_user(&request.db, &request.viewer, id, changes).await?,
+            users::update_user(&request.db, &request.caller(), id, changes).await?,
         ))
     }
 
     async fn deactivate_user(&self, ctx: &Context<'_>, id: ID) -> Result<User> {
         let request = ctx.request();
         Ok(User(
-            users::set_active(&request.db, &request.viewer, user_id(&id)?, false).await?,
+            users::set_active(&request.db, &request.caller(), user_id(&id)?, false).await?,
         ))
     }
 
     async fn reactivate_user(&self, ctx: &Context<'_>, id: ID) -> Result<User> {
         let request = ctx.request();
         Ok(User(
-            users::set_active(&request.db, &request.viewer, user_id(&id)?, true).await?,
+            users::set_active(&request.db, &request.caller(), user_id(&id)?, true).await?,
         ))
     }
 
@@ -230,7 +232,7 @@ impl UserMutation {
     async fn reset_password(&self, ctx: &Context<'_>, id: ID, password: String) -> Result<User> {
         let request = ctx.request();
         Ok(User(
-            users::reset_password(&request.db, &request.viewer, user_id(&id)?, &password).await?,
+            users::reset_password(&request.db, &request.caller(), user_id(&id)?, &password).await?,
         ))
     }
 }

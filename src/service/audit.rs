@@ -19,6 +19,18 @@ pub struct Caller<'a> {
     pub request_id: &'a str,
 }
 
+/// The process itself, for the command line and start-up.
+static SYSTEM: Viewer = Viewer::System;
+
+impl Caller<'static> {
+    pub fn system() -> Self {
+        Caller {
+            viewer: &SYSTEM,
+            request_id: "system",
+        }
+    }
+}
+
 impl Caller<'_> {
     /// The user behind the change; changes that name a person need one.
     pub fn actor_id(&self) -> AppResult<i64> {

@@ -10,6 +10,7 @@ use sea_orm::{
 
 use crate::entity::{department, user};
 use crate::error::{AppError, AppResult};
+use crate::service::audit::{self, Caller, ItemType};
 use crate::service::auth::{
     check_new_password, hash_password, normalize_username, random_secret, verify_password,
 };
@@ -32,6 +33,31 @@ pub struct UserChanges {
     pub role: Option<Role>,
     /// `Some(None)` removes the department (for a role that has none).
     pub department_id: Option<Option<i64>>,
+}
+
+/// What the audit trail keeps of a user: never the password hash.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserRecord<'a> {
+    username: &'a str,
+    display_name: &'a str,
+    role: &'a str,
+    department_id: Option<i64>,
+    active: bool,
+    token_version: i32,
+}
+
+impl<'a> UserRecord<'a> {
+    fn of(user: &'a user::Model) -> Self {
+        Self {
+            username: &user.username,
+            display_name: &user.display_name,
+            role: &user.role,
+            department_id: user.department_id,
+            active: user.active,
+            token_version: user.token_version,
+        }
+    }
 }
 
 fn check_username(raw: &str) -> AppResult<String> {
@@ -88,10 +114,15 @@ async fn find_user(db: &impl ConnectionTrait, id: i64) -> AppResult<user::Model>
 }
 
 /// Creates a user (administrators only).
-pub async fn create_user<C>(db: &C, viewer: &Viewer, new_user: NewUser) -> AppResult<user::Model>
+pub async fn create_user<C>(
+    db: &C,
+    caller: &Caller<'_>,
+    new_user: NewUser,
+) -> AppResult<user::Model>
 where
     C: ConnectionTrait + TransactionTrait,
 {
+    let viewer = caller.viewer;
     viewer.require_admin()?;
     let username = check_username(&new_user.username)?;
     let display_name = check_display_name(new_user.display_name.as_deref().unwrap_or(&username))?;
@@ -125,6 +156,16 @@ where
     }
     .insert(&txn)
     .await?;
+    audit::record(
+        &txn,
+        caller,
+        "user.create",
+        ItemType::User,
+        created.id,
+        None::<&()>,
+        Some(&UserRecord::of(&created)),
+    )
+    .await?;
     txn.commit().await?;
     Ok(created)
 }
@@ -133,13 +174,14 @@ where
 /// role or department ends the user's existing tokens.
 pub async fn update_user<C>(
     db: &C,
-    viewer: &Viewer,
+    caller: &Caller<'_>,
     id: i64,
     changes: UserChanges,
 ) -> AppResult<user::Model>
 where
     C: ConnectionTrait + TransactionTrait,
 {
+    let viewer = caller.viewer;
     viewer.require_admin()?;
     let txn = db.begin().await?;
     let current = find_user(&txn, id).await?;
@@ -167,15 +209,31 @@ where
     }
     row.updated_at = Set(Utc::now());
     let updated = row.update(&txn).await?;
+    audit::record(
+        &txn,
+        caller,
+        "user.update",
+        ItemType::User,
+        id,
+        Some(&UserRecord::of(&current)),
+        Some(&UserRecord::of(&updated)),
+    )
+    .await?;
     txn.commit().await?;
     Ok(updated)
 }
 
 /// Deactivates or reactivates a user (administrators only). Deactivation ends its tokens.
-pub async fn set_active<C>(db: &C, viewer: &Viewer, id: i64, active: bool) -> AppResult<user::Model>
+pub async fn set_active<C>(
+    db: &C,
+    caller: &Caller<'_>,
+    id: i64,
+    active: bool,
+) -> AppResult<user::Model>
 where
     C: ConnectionTrait + TransactionTrait,
 {
+    let viewer = caller.viewer;
     viewer.require_admin()?;
     if !active && viewer.user().is_some_and(|me| me.user_id == id) {
         return Err(AppError::bad_input("you cannot deactivate yourself"));
@@ -189,6 +247,21 @@ where
     }
     row.updated_at = Set(Utc::now());
     let updated = row.update(&txn).await?;
+    let action = if active {
+        "user.reactivate"
+    } else {
+        "user.deactivate"
+    };
+    audit::record(
+        &txn,
+        caller,
+        action,
+        ItemType::User,
+        id,
+        Some(&UserRecord::of(&current)),
+        Some(&UserRecord::of(&updated)),
+    )
+    .await?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -196,7 +269,7 @@ where
 /// Deactivates a user named by username (for the command line).
 pub async fn deactivate_by_username<C>(
     db: &C,
-    viewer: &Viewer,
+    caller: &Caller<'_>,
     username: &str,
 ) -> AppResult<user::Model>
 where
@@ -207,10 +280,16 @@ where
         .one(db)
         .await?
         .ok_or_else(|| AppError::not_found(format!("no user is called `{username}`")))?;
-    set_active(db, viewer, found.id, false).await
+    set_active(db, caller, found.id, false).await
 }
 
-async fn set_password<C>(db: &C, id: i64, password: &str) -> AppResult<user::Model>
+async fn set_password<C>(
+    db: &C,
+    caller: &Caller<'_>,
+    action: &str,
+    id: i64,
+    password: &str,
+) -> AppResult<user::Model>
 where
     C: ConnectionTrait + TransactionTrait,
 {
@@ -223,6 +302,17 @@ where
     row.token_version = Set(current.token_version + 1);
     row.updated_at = Set(Utc::now());
     let updated = row.update(&txn).await?;
+    // The record says that the password changed, never what it is or its hash.
+    audit::record(
+        &txn,
+        caller,
+        action,
+        ItemType::User,
+        id,
+        Some(&UserRecord::of(&current)),
+        Some(&UserRecord::of(&updated)),
+    )
+    .await?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -230,34 +320,34 @@ where
 /// Sets a new password for a user (administrators only); ends the user's tokens.
 pub async fn reset_password<C>(
     db: &C,
-    viewer: &Viewer,
+    caller: &Caller<'_>,
     id: i64,
     password: &str,
 ) -> AppResult<user::Model>
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    viewer.require_admin()?;
-    set_password(db, id, password).await
+    caller.viewer.require_admin()?;
+    set_password(db, caller, "user.resetPassword", id, password).await
 }
 
 /// Changes the caller's own password after checking the current one; ends its tokens.
 pub async fn change_own_password<C>(
     db: &C,
-    viewer: &Viewer,
+    caller: &Caller<'_>,
     current: &str,
     new: &str,
 ) -> AppResult<user::Model>
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let me = viewer.user().ok_or(AppError::Unauthenticated)?;
+    let me = caller.viewer.user().ok_or(AppError::Unauthenticated)?;
     let user = find_user(db, me.user_id).await?;
     let matches = verify_password(current, &user.password_hash).await?;
     if !matches {
         return Err(AppError::bad_input("the current password is wrong"));
     }
-    set_password(db, me.user_id, new).await
+    set_password(db, caller, "user.changePassword", me.user_id, new).await
 }
 
 /// The signed-in user, if any.
@@ -331,7 +421,7 @@ where
     let password = random_secret(20);
     create_user(
         db,
-        &Viewer::System,
+        &Caller::system(),
         NewUser {
             username: "admin".into(),
             display_name: Some("Administrator".into()),
@@ -387,7 +477,7 @@ where
         }
         create_user(
             db,
-            &Viewer::System,
+            &Caller::system(),
             NewUser {
                 username: username.clone(),
                 display_name: Some(display_name),
