@@ -12,7 +12,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::db::StatementCounter;
 use crate::graphql::context::{ApiSettings, RequestContext};
-use crate::graphql::loaders::loaders;
+use crate::graphql::loaders::{loaders, run_batched};
 use crate::graphql::schema::AppSchema;
 use crate::metrics::Metrics;
 use crate::service::auth::{self, TokenKeys};
@@ -95,7 +95,7 @@ async fn execute(
         metrics: state.metrics.clone(),
         request_id: request_id.clone(),
     };
-    let response = state.schema.execute(request.data(context)).await;
+    let response = run_batched(state.schema.execute(request.data(context))).await;
     respond(response, &request_id, http)
 }
 

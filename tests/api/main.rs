@@ -17,3 +17,4 @@ mod plan;
 mod portal;
 mod schema;
 mod seed;
+mod statements;
