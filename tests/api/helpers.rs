@@ -197,9 +197,16 @@ async fn admin_connection(admin_url: &str) -> anyhow::Result<DatabaseConnection>
 /// Serialises template building across test threads and test processes.
 const TEMPLATE_LOCK: i64 = 0x0ec0_91a2_7e57;
 
-/// The template's name changes whenever the migrations or the plan file do, so that a
-/// stale template is never cloned. (A change to the seeding code alone keeps the name:
-/// drop the `ecoplan_tpl_*` databases by hand after such a change.)
+/// The code that fills the template: a change to it must not clone a stale template.
+const SEEDING_CODE: [&str; 2] = [
+    include_str!("../../src/service/seed.rs"),
+    include_str!("../../src/text.rs"),
+];
+
+/// The template's name changes whenever the migrations, the plan file or the seeding
+/// code do, so that a stale template is never cloned. Old templates stay (two work trees
+/// may test at once, each with its own); remove one with `ALTER DATABASE … IS_TEMPLATE
+/// false` and `DROP DATABASE …`.
 fn template_name() -> String {
     let mut hash = Sha256::new();
     for migration in Migrator::migrations() {
@@ -207,6 +214,9 @@ fn template_name() -> String {
         hash.update(b"\n");
     }
     hash.update(TANGSHAN_2022.as_bytes());
+    for code in SEEDING_CODE {
+        hash.update(code.as_bytes());
+    }
     let digest = hash.finalize();
     let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
     format!("ecoplan_tpl_{hex}")
