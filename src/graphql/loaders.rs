@@ -3,6 +3,12 @@
 //! viewer's read scope, so relations are filtered by the same rules as lists.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::DatabaseConnection;
@@ -31,7 +37,13 @@ pub struct PlanLoader {
 
 pub type Loaders = DataLoader<PlanLoader>;
 
+/// The most keys one statement binds; SQLite accepts 32,766 parameters, PostgreSQL 65,535.
+const MAX_BATCH_SIZE: usize = 10_000;
+
 pub fn loaders(db: DatabaseConnection, scope: ReadScope, submissions: SubmissionScope) -> Loaders {
+    // A batch holds every key asked for before the request has to wait, and no more: cut
+    // at 1,000 keys or held open for a millisecond (the defaults), the number of
+    // statements would grow with the plan and vary with timing.
     DataLoader::new(
         PlanLoader {
             db,
@@ -40,6 +52,64 @@ pub fn loaders(db: DatabaseConnection, scope: ReadScope, submissions: Submission
         },
         tokio::spawn,
     )
+        .max_batch_size(MAX_BATCH_SIZE)
+        .delay(Duration::ZERO)
+}
+
+/// Runs a GraphQL request so that each batch holds every key of one level of the tree.
+///
+/// async-graphql resolves the items of a list in a `FuturesUnordered`, which hands the
+/// thread back (waking itself) after polling every item once. The batch tasks would then
+/// run half-way through a level and load a few keys each. Here a request that only
+/// yielded is polled again at once, so the batch tasks run when it really waits. (Each
+/// request runs on an actix worker's single-threaded runtime: the batch tasks it spawns
+/// cannot run while it is being polled.)
+pub async fn run_batched<F: Future>(request: F) -> F::Output {
+    UntilWaiting(Box::pin(tokio::task::coop::unconstrained(request))).await
+}
+
+/// How often a request that keeps yielding is polled before the thread is handed back
+/// anyway, so that a future that only ever yields cannot hold a worker.
+const MAX_POLLS_IN_A_ROW: usize = 100_000;
+
+struct UntilWaiting<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for UntilWaiting<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        for _ in 0..MAX_POLLS_IN_A_ROW {
+            let flag = Arc::new(WakeFlag {
+                woken: AtomicBool::new(false),
+                waker: cx.waker().clone(),
+            });
+            let waker = Waker::from(flag.clone());
+            match self.0.as_mut().poll(&mut Context::from_waker(&waker)) {
+                Poll::Ready(output) => return Poll::Ready(output),
+                Poll::Pending if flag.woken.load(Ordering::Acquire) => continue,
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// Passes wakes on, noting that one happened.
+struct WakeFlag {
+    woken: AtomicBool,
+    waker: Waker,
+}
+
+impl Wake for WakeFlag {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.waker.wake_by_ref();
+    }
 }
 
 fn graphql_error(error: AppError) -> async_graphql::Error {

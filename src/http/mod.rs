@@ -14,7 +14,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::db::StatementCounter;
 use crate::graphql::context::{ApiSettings, RequestContext};
-use crate::graphql::loaders::loaders;
+use crate::graphql::loaders::{loaders, run_batched};
 use crate::graphql::schema::AppSchema;
 use crate::metrics::Metrics;
 use crate::service::auth::{self, TokenKeys};
@@ -150,7 +150,7 @@ async fn execute(
     let started = std::time::Instant::now();
     let response = match tokio::time::timeout(
         state.http.request_timeout,
-        state.schema.execute(request.data(context)),
+        run_batched(state.schema.execute(request.data(context))),
     )
     .await
     {

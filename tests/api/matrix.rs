@@ -1,0 +1,325 @@
+//! Every root field of the schema, asked by every kind of caller, with the outcome each
+//! must get. A new query or mutation needs one row here, or the coverage test fails.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ecoplan::id::NodeKind;
+use ecoplan::service::policy::Role;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, both, data, error_code, global_id};
+
+/// Who asks. The objects the rows ask about belong to 市財政局 (`finance`): the "own"
+/// department user is from there, the "other" one from 市審計局.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Caller {
+    Anonymous,
+    Admin,
+    Leadership,
+    OwnDepartment,
+    OtherDepartment,
+    Portal,
+}
+
+const CALLERS: [Caller; 6] = [
+    Caller::Anonymous,
+    Caller::Admin,
+    Caller::Leadership,
+    Caller::OwnDepartment,
+    Caller::OtherDepartment,
+    Caller::Portal,
+];
+
+/// What a caller gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    /// Data, and not empty.
+    Allowed,
+    /// No error, but `null`, an empty list or `totalCount: 0`: the object is not visible.
+    Invisible,
+    Unauthenticated,
+    Forbidden,
+}
+
+use Outcome::{Allowed as A, Forbidden as F, Invisible as I, Unauthenticated as U};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Root {
+    Query,
+    Mutation,
+}
+
+/// One root field, the request that exercises it, and the outcome for each caller in
+/// the order of `CALLERS`: anonymous, admin, leadership, own department, other
+/// department, portal.
+///
+/// Variables every request may use: `$task` and `$indicator` (finance's task 36 and its
+/// indicator), `$victim` (a user the mutations act on), `$loginName` and `$loginPassword`
+/// (a user who can sign in), `$password` (the caller's own password) and `$newName` (a
+/// username nobody has).
+struct Row {
+    field: &'static str,
+    root: Root,
+    request: &'static str,
+    expected: [Outcome; 6],
+}
+
+const fn query(field: &'static str, request: &'static str, expected: [Outcome; 6]) -> Row {
+    Row {
+        field,
+        root: Root::Query,
+        request,
+        expected,
+    }
+}
+
+const fn mutation(field: &'static str, request: &'static str, expected: [Outcome; 6]) -> Row {
+    Row {
+        field,
+        root: Root::Mutation,
+        request,
+        expected,
+    }
+}
+
+//                                                             anon adm lead own oth portal
+const MATRIX: &[Row] = &[
+    query(
+        "node",
+        "query($task: ID!) { node(id: $task) { id } }",
+        [U, A, A, A, I, A],
+    ),
+    query("plans", "{ plans { key } }", [U, A, A, A, A, A]),
+    query("plan", "{ plan { key } }", [U, A, A, A, A, A]),
+    query("sections", "{ sections { number } }", [U, A, A, A, A, A]),
+    query(
+        "departments",
+        "{ departments { code } }",
+        [U, A, A, A, A, A],
+    ),
+    query(
+        "department",
+        r#"{ department(code: "finance") { code } }"#,
+        [U, A, A, A, A, A],
+    ),
+    query(
+        "tasks",
+        r#"{ tasks(filter: { departmentCode: "finance" }) { totalCount } }"#,
+        [U, A, A, A, I, A],
+    ),
+    query(
+        "task",
+        r#"{ task(code: "36") { code } }"#,
+        [U, A, A, A, I, A],
+    ),
+    query(
+        "indicators",
+        r#"{ indicators(filter: { departmentCode: "finance" }) { totalCount } }"#,
+        [U, A, A, A, I, A],
+    ),
+    query(
+        "indicator",
+        "query($indicator: ID!) { indicator(id: $indicator) { name } }",
+        [U, A, A, A, I, A],
+    ),
+    query("me", "{ me { username } }", [I, A, A, A, A, A]),
+    query("users", "{ users { totalCount } }", [U, A, F, F, F, F]),
+    mutation(
+        "login",
+        "mutation($loginName: String!, $loginPassword: String!) {
+            login(username: $loginName, password: $loginPassword) { token } }",
+        [A, A, A, A, A, A],
+    ),
+    mutation(
+        "changePassword",
+        "mutation($password: String!) { changePassword(current: $password, new: $password) { token } }",
+        [U, A, A, A, A, A],
+    ),
+    mutation(
+        "createUser",
+        r#"mutation($newName: String!) {
+            createUser(input: { username: $newName, password: "long enough password", role: PORTAL }) { id } }"#,
+        [U, A, F, F, F, F],
+    ),
+    mutation(
+        "updateUser",
+        r#"mutation($victim: ID!) { updateUser(id: $victim, input: { displayName: "Renamed" }) { id } }"#,
+        [U, A, F, F, F, F],
+    ),
+    mutation(
+        "deactivateUser",
+        "mutation($victim: ID!) { deactivateUser(id: $victim) { id } }",
+        [U, A, F, F, F, F],
+    ),
+    mutation(
+        "reactivateUser",
+        "mutation($victim: ID!) { reactivateUser(id: $victim) { id } }",
+        [U, A, F, F, F, F],
+    ),
+    mutation(
+        "resetPassword",
+        r#"mutation($victim: ID!) { resetPassword(id: $victim, password: "reset by someone") { id } }"#,
+        [U, A, F, F, F, F],
+    ),
+];
+
+/// What a response amounts to, or why it amounts to none of the outcomes.
+fn outcome_of(response: &Value, field: &str) -> Result<Outcome, String> {
+    if let Some(code) = error_code(response) {
+        return match code {
+            "UNAUTHENTICATED" => Ok(U),
+            "FORBIDDEN" => Ok(F),
+            other => Err(format!(
+                "the error {other}: {}",
+                response["errors"][0]["message"]
+            )),
+        };
+    }
+    let value = response["data"]
+        .get(field)
+        .ok_or_else(|| format!("no `{field}` in {response}"))?;
+    let empty = value.is_null()
+        || value.as_array().is_some_and(Vec::is_empty)
+        || value.get("totalCount").is_some_and(|count| count == 0);
+    Ok(if empty { I } else { A })
+}
+
+/// A signed-in caller: its username and password.
+type Account = (String, String);
+
+async fn accounts(app: &TestApp) -> BTreeMap<Caller, Account> {
+    let mut accounts = BTreeMap::new();
+    accounts.insert(
+        Caller::Admin,
+        ("admin".to_owned(), app.admin_password.clone()),
+    );
+    for (caller, role, department) in [
+        (Caller::Leadership, Role::Leadership, None),
+        (Caller::OwnDepartment, Role::Department, Some("finance")),
+        (Caller::OtherDepartment, Role::Department, Some("audit")),
+        (Caller::Portal, Role::Portal, None),
+    ] {
+        let name = format!("matrix-{caller:?}").to_ascii_lowercase();
+        accounts.insert(caller, app.create_user(&name, role, department).await);
+    }
+    accounts
+}
+
+async fn sign_in_all(
+    app: &TestApp,
+    accounts: &BTreeMap<Caller, Account>,
+) -> BTreeMap<Caller, String> {
+    let mut tokens = BTreeMap::new();
+    for (caller, (username, password)) in accounts {
+        tokens.insert(*caller, app.login(username, password).await);
+    }
+    tokens
+}
+
+async fn every_root_field_gives_each_caller_the_outcome_the_matrix_states(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let accounts = accounts(&app).await;
+    let (login_name, login_password) = app.create_user("matrix-login", Role::Portal, None).await;
+    let (victim, _) = app
+        .create_user("matrix-victim", Role::Department, Some("audit"))
+        .await;
+    let victim = global_id(NodeKind::User, app.user_row(&victim).await.id);
+    let task = app.task_id("36").await;
+    let leadership = app
+        .login(
+            &accounts[&Caller::Leadership].0,
+            &accounts[&Caller::Leadership].1,
+        )
+        .await;
+    let indicator = data(
+        &app.graphql_as(
+            &leadership,
+            r#"{ task(code: "36") { indicators { id } } }"#,
+            json!({}),
+        )
+        .await,
+    )["task"]["indicators"][0]["id"]
+        .clone();
+
+    let mut tokens = sign_in_all(&app, &accounts).await;
+    let mut wrong = Vec::new();
+    for row in MATRIX {
+        for (caller, expected) in CALLERS.iter().zip(row.expected) {
+            let password = accounts
+                .get(caller)
+                .map_or("not signed in at all", |(_, password)| password.as_str());
+            let variables = json!({
+                "task": task,
+                "indicator": indicator,
+                "victim": victim,
+                "loginName": login_name,
+                "loginPassword": login_password,
+                "password": password,
+                "newName": format!("made-by-{caller:?}").to_ascii_lowercase(),
+            });
+            let response = match tokens.get(caller) {
+                Some(token) => app.graphql_as(token, row.request, variables).await,
+                None => app.graphql(row.request, variables).await,
+            };
+            match outcome_of(&response, row.field) {
+                Ok(outcome) if outcome == expected => {}
+                Ok(outcome) => wrong.push(format!(
+                    "{} as {caller:?}: expected {expected:?}, got {outcome:?}",
+                    row.field
+                )),
+                Err(surprise) => wrong.push(format!(
+                    "{} as {caller:?}: expected {expected:?}, got {surprise}",
+                    row.field
+                )),
+            }
+        }
+        // A mutation may end the caller's session (changePassword does).
+        if row.root == Root::Mutation {
+            tokens = sign_in_all(&app, &accounts).await;
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "the access matrix does not hold:\n{}",
+        wrong.join("\n")
+    );
+}
+both!(every_root_field_gives_each_caller_the_outcome_the_matrix_states);
+
+async fn the_matrix_lists_every_root_field_of_the_schema(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+
+    let response = app
+        .graphql(
+            "{ __schema { queryType { fields { name } } mutationType { fields { name } } } }",
+            json!({}),
+        )
+        .await;
+
+    let names = |root: &str| -> BTreeSet<String> {
+        data(&response)["__schema"][root]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|field| field["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let in_matrix = |root: Root| -> BTreeSet<String> {
+        MATRIX
+            .iter()
+            .filter(|row| row.root == root)
+            .map(|row| row.field.to_owned())
+            .collect()
+    };
+    assert_eq!(
+        names("queryType"),
+        in_matrix(Root::Query),
+        "every query field needs a row in the access matrix (tests/api/matrix.rs)"
+    );
+    assert_eq!(
+        names("mutationType"),
+        in_matrix(Root::Mutation),
+        "every mutation field needs a row in the access matrix (tests/api/matrix.rs)"
+    );
+}
+both!(the_matrix_lists_every_root_field_of_the_schema);

@@ -1,0 +1,232 @@
+//! One request runs a fixed number of SQL statements, however large the plan.
+
+use std::fmt::Write;
+
+use ecoplan::entity::plan;
+use ecoplan::id::NodeKind;
+use ecoplan::service::policy::Role;
+use ecoplan::service::seed::{SeedOutcome, seed_plan};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, both, data, global_id};
+
+/// A plan's whole tree, every relation the API offers on the way down.
+const TREE: &str = r#"
+fragment IndicatorTree on Indicator {
+    name unit better
+    target { kind value text }
+    milestones { year kind value text }
+    responsibleDepartments { code name aliases }
+}
+fragment TaskTree on Task {
+    code title leadsAsWritten
+    leadDepartments { code name }
+    indicators { ...IndicatorTree }
+}
+query Tree($id: ID) {
+    plan(id: $id) {
+        key title goals { year text }
+        sections {
+            number title
+            tasks {
+                ...TaskTree
+                subtasks { ...TaskTree }
+            }
+        }
+    }
+}"#;
+
+/// The statements a request runs, less those every request runs to check its token.
+async fn statements_of(app: &TestApp, token: &str, query: &str, variables: &Value) -> u64 {
+    let before = app.statements();
+    let baseline = app.graphql_as(token, "{ __typename }", json!({})).await;
+    data(&baseline);
+    let authentication = app.statements() - before;
+
+    let before = app.statements();
+    let response = app.graphql_as(token, query, variables.clone()).await;
+    data(&response);
+    (app.statements() - before) - authentication
+}
+
+/// The statements of a request, measured `runs` times. Two batches that happen to become
+/// ready at the same moment may be loaded together, which only lowers the count; what
+/// must never happen is a count that grows with the data.
+async fn statements_over_runs(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    variables: Value,
+    runs: usize,
+) -> Vec<u64> {
+    let mut counts = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        counts.push(statements_of(app, token, query, &variables).await);
+    }
+    counts
+}
+
+async fn plan_id(app: &TestApp, key: &str) -> String {
+    let row = plan::Entity::find()
+        .filter(plan::Column::Key.eq(key))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no plan {key}"));
+    global_id(NodeKind::Plan, row.id)
+}
+
+async fn the_whole_plan_tree_takes_a_few_statements(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let token = app.token_for(Role::Leadership, None).await;
+
+    let used = statements_of(&app, &token, TREE, &json!({})).await;
+
+    assert!(used <= 20, "the plan tree took {used} statements");
+    // Sanity: the tree really went all the way down.
+    let response = app.graphql_as(&token, TREE, json!({})).await;
+    let sections = data(&response)["plan"]["sections"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let task_2 = &sections[0]["tasks"][1];
+    assert_eq!(
+        task_2["subtasks"][2]["leadDepartments"][0]["code"],
+        "water-resources"
+    );
+}
+both!(the_whole_plan_tree_takes_a_few_statements);
+
+/// A plan file with `tasks` tasks spread over six sections; every fifth task has a part.
+/// Each task has one lead department and one indicator with a milestone, so the tree has
+/// the same depth as the 2022 plan's.
+fn synthetic_plan(tasks: usize) -> String {
+    let codes = [
+        "ecology-environment",
+        "water-resources",
+        "finance",
+        "audit",
+        "transport",
+        "education",
+    ];
+    let mut file = String::from(
+        r#"[plan]
+key = "synthetic"
+title = "A large synthetic plan"
+issuer = "tests"
+issued_on = 2021-01-01
+year = 2021
+reporting_cadence = "QUARTERLY"
+purpose = "To count statements."
+guiding_idea = "Size must not matter."
+
+[[plan.goals]]
+year = 2025
+text = "Done."
+
+"#,
+    );
+    // Departments the file names; they exist already and are shared, not added.
+    let names = [
+        "市生態環境局",
+        "市水利局",
+        "市財政局",
+        "市審計局",
+        "市交通運輸局",
+        "市教育局",
+    ];
+    for (code, name) in codes.iter().zip(names) {
+        writeln!(
+            file,
+            "\n[[departments]]\ncode = \"{code}\"\nname = \"{name}\""
+        )
+        .unwrap();
+    }
+    for number in 1..=6 {
+        writeln!(
+            file,
+            "\n[[sections]]\nnumber = {number}\ntitle = \"Section {number}\""
+        )
+        .unwrap();
+    }
+    let mut written = 0;
+    let mut number = 0;
+    while written < tasks {
+        number += 1;
+        let section = 1 + (number - 1) % 6;
+        let mut codes_here = vec![(number.to_string(), None)];
+        if number % 5 == 0 {
+            codes_here.push((format!("{number}.1"), Some(number.to_string())));
+        }
+        for (code, parent) in codes_here {
+            if written == tasks {
+                break;
+            }
+            let lead = codes[written % codes.len()];
+            writeln!(file, "\n[[tasks]]\ncode = \"{code}\"\nsection = {section}").unwrap();
+            if let Some(parent) = parent {
+                writeln!(file, "parent = \"{parent}\"").unwrap();
+            }
+            writeln!(
+                file,
+                "title = \"Task {code}\"\ntext = \"Do task {code}.\"\nleads = [\"{lead}\"]\n\n\
+                 [[tasks.indicators]]\nname = \"Indicator {code}\"\nunit = \"%\"\n\
+                 kind = \"AT_LEAST\"\nvalue = 50.0\nbetter = \"HIGHER\"\ntarget_text = \"≥50%\"\n\n\
+                 [[tasks.indicators.milestones]]\nyear = 2025\nkind = \"AT_LEAST\"\nvalue = 60.0\n\
+                 target_text = \"≥60%\""
+            )
+            .unwrap();
+            written += 1;
+        }
+    }
+    file
+}
+
+async fn a_plan_of_two_thousand_tasks_takes_as_many_statements_as_the_real_one(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let outcome = seed_plan(&app.db, &synthetic_plan(2_000))
+        .await
+        .map_err(|error| error.message());
+    assert_eq!(
+        outcome,
+        Ok(SeedOutcome::Loaded {
+            plan_key: "synthetic".into(),
+            tasks: 2_000
+        })
+    );
+    let token = app.token_for(Role::Leadership, None).await;
+    let real = plan_id(&app, "tangshan-2022").await;
+    let large = plan_id(&app, "synthetic").await;
+
+    let for_real = statements_over_runs(&app, &token, TREE, json!({ "id": real }), 5).await;
+    let for_large = statements_over_runs(&app, &token, TREE, json!({ "id": large }), 5).await;
+
+    let most_for_real = for_real.iter().max().copied().unwrap_or_default();
+    let most_for_large = for_large.iter().max().copied().unwrap_or_default();
+    assert_eq!(
+        most_for_large, most_for_real,
+        "2,000 tasks took {for_large:?} statements, the 2022 plan {for_real:?}"
+    );
+    // Sanity: the large tree was read whole.
+    let response = app.graphql_as(&token, TREE, json!({ "id": large })).await;
+    let sections = data(&response)["plan"]["sections"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let mut tasks = 0;
+    let mut indicators = 0;
+    for section in &sections {
+        for task in section["tasks"].as_array().unwrap() {
+            let parts = task["subtasks"].as_array().unwrap();
+            tasks += 1 + parts.len();
+            indicators += task["indicators"].as_array().unwrap().len();
+            for part in parts {
+                indicators += part["indicators"].as_array().unwrap().len();
+                assert_eq!(part["leadDepartments"].as_array().unwrap().len(), 1);
+            }
+        }
+    }
+    assert_eq!((sections.len(), tasks, indicators), (6, 2_000, 2_000));
+}
+both!(a_plan_of_two_thousand_tasks_takes_as_many_statements_as_the_real_one);
