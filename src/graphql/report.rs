@@ -279,6 +279,8 @@ submission_object!(Evidence, NodeKind::Evidence, HistoryOfEvidence, {
 });
 
 /// Anything a department submits for review.
+// Two fields of one type read to clippy as a repeated attribute; they are not.
+#[allow(clippy::duplicated_attributes)]
 #[derive(Interface)]
 #[graphql(
     field(name = "id", ty = "ID"),
