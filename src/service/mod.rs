@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod department;
 pub mod evidence;
 pub mod indicator;
+pub mod ledger;
 pub mod page;
 pub mod period;
 pub mod plan;
