@@ -6,6 +6,7 @@ pub mod auth;
 pub mod dashboard;
 pub mod department;
 pub mod evidence;
+pub mod import;
 pub mod indicator;
 pub mod ledger;
 pub mod page;
