@@ -361,6 +361,17 @@ const INDICATOR_COLUMNS: [(&str, f64); 17] = [
     (columns::NOTE, 20.0),
 ];
 
+/// A CSV field that a spreadsheet would not run as a formula: text that a department
+/// typed may begin with `=`, `+`, `-` or `@`, so such text gets a leading apostrophe.
+/// (The workbook stores text as text, so it needs no such guard.)
+fn csv_text(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
+}
+
 fn sheet_error(error: XlsxError) -> AppError {
     AppError::Unexpected(anyhow::Error::new(error).context("cannot write the spreadsheet"))
 }
@@ -487,10 +498,10 @@ impl Ledger {
             writer
                 .write_record([
                     task.section_number.to_string(),
-                    task.section_title.clone(),
-                    task.task_code.clone(),
-                    task.task_title.clone(),
-                    task.department.clone(),
+                    csv_text(&task.section_title),
+                    csv_text(&task.task_code),
+                    csv_text(&task.task_title),
+                    csv_text(&task.department),
                     date(task.due_on),
                     latest
                         .map(|l| progress_label(l.status).to_owned())
@@ -500,7 +511,7 @@ impl Ledger {
                         .unwrap_or_default(),
                     latest.map(|l| l.period.clone()).unwrap_or_default(),
                     latest.map(|l| date(l.reported_on)).unwrap_or_default(),
-                    latest.map(|l| l.work_done.clone()).unwrap_or_default(),
+                    latest.map(|l| csv_text(&l.work_done)).unwrap_or_default(),
                     task.evidence_count.to_string(),
                     task.awaiting_review.to_string(),
                 ])
@@ -511,5 +522,17 @@ impl Ledger {
                 anyhow::anyhow!("{}", error.error()).context("cannot write the CSV file"),
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_text_that_looks_like_a_formula_stays_text() {
+        assert_eq!(csv_text("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(csv_text("-1+1"), "'-1+1");
+        assert_eq!(csv_text("完成統計調查方案"), "完成統計調查方案");
     }
 }
