@@ -714,3 +714,51 @@ async fn import_row(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors() -> RowErrors {
+        RowErrors {
+            row: 2,
+            errors: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn numbers_may_be_typed_as_text_with_separators() {
+        let mut found = errors();
+        let typed = CellValue::Text("1,234.5".into());
+        assert_eq!(parse_number(Some(&typed), &mut found), Some(1234.5));
+        assert_eq!(
+            parse_number(Some(&CellValue::Number(85.0)), &mut found),
+            Some(85.0)
+        );
+        assert!(found.errors.is_empty());
+        let words = CellValue::Text("八十五".into());
+        assert_eq!(parse_number(Some(&words), &mut found), None);
+        assert_eq!(found.errors.len(), 1);
+        assert_eq!(found.errors[0].column.as_deref(), Some(columns::VALUE));
+    }
+
+    #[test]
+    fn achieved_is_yes_or_no_in_either_script_or_a_boolean_cell() {
+        let mut found = errors();
+        for (cell, expected) in [
+            (CellValue::Text("是".into()), true),
+            (CellValue::Text("未達成".into()), false),
+            (CellValue::Text("已达成".into()), true),
+            (CellValue::Bool(false), false),
+            (CellValue::Number(1.0), true),
+        ] {
+            assert_eq!(parse_achieved(Some(&cell), &mut found), Some(expected));
+        }
+        assert!(found.errors.is_empty());
+        assert_eq!(
+            parse_achieved(Some(&CellValue::Text("maybe".into())), &mut found),
+            None
+        );
+        assert_eq!(found.errors[0].column.as_deref(), Some(columns::ACHIEVED));
+    }
+}
