@@ -498,9 +498,9 @@ pub async fn import_indicator_values(
     let mut created = Vec::new();
     let mut updated = Vec::new();
     for row in &rows {
-        let outcome =
+        let (outcome, saved) =
             import_row(&txn, caller, &plan, &facts, department_id, row, &mut seen).await?;
-        if let Some((action, id)) = outcome.1 {
+        if let Some((action, id)) = saved {
             let global = NodeId::new(NodeKind::IndicatorValue, id).encode();
             match action {
                 RowAction::Create => created.push(global),
@@ -508,7 +508,7 @@ pub async fn import_indicator_values(
                 RowAction::Unchanged => {}
             }
         }
-        outcomes.push(outcome.0);
+        outcomes.push(outcome);
     }
 
     let mut summary = ImportSummary {
@@ -559,7 +559,8 @@ pub async fn import_indicator_values(
 }
 
 /// Checks one row and, when it is valid and changes something, saves it under a
-/// savepoint, so that a refusal leaves the rest of the transaction as it was.
+/// savepoint, so that a refusal leaves the rest of the transaction as it was. Returns
+/// the row's outcome and, for a valid row, the value it created, changed or left alone.
 async fn import_row(
     txn: &sea_orm::DatabaseTransaction,
     caller: &Caller<'_>,
