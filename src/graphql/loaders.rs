@@ -52,8 +52,8 @@ pub fn loaders(db: DatabaseConnection, scope: ReadScope, submissions: Submission
         },
         tokio::spawn,
     )
-        .max_batch_size(MAX_BATCH_SIZE)
-        .delay(Duration::ZERO)
+    .max_batch_size(MAX_BATCH_SIZE)
+    .delay(Duration::ZERO)
 }
 
 /// Runs a GraphQL request so that each batch holds every key of one level of the tree.

@@ -1,5 +1,7 @@
 //! The HTTP layer: reads the bearer token, builds the request context, and hands the
-//! request to GraphQL (or serves health checks).
+//! request to GraphQL (or serves files, spreadsheets and health checks).
+
+pub mod export;
 
 pub mod middleware;
 
@@ -78,7 +80,8 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/files/{id}", web::get().to(download))
         .route("/metrics", web::get().to(metrics))
         .route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz));
+        .route("/readyz", web::get().to(readyz))
+        .configure(export::routes);
 }
 
 /// The bearer token of a request, if it sent one.
@@ -332,7 +335,7 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 
 /// `filename*` of a Content-Disposition header (RFC 6266 / RFC 8187), so that Chinese file
 /// names arrive intact.
-fn content_disposition(file_name: &str) -> String {
+pub(crate) fn content_disposition(file_name: &str) -> String {
     let mut encoded = String::new();
     for byte in file_name.as_bytes() {
         if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(byte) {

@@ -59,6 +59,8 @@ pub enum ItemType {
     Indicator,
     ReportingPeriod,
     User,
+    /// A whole plan, for changes that span it (an import).
+    Plan,
 }
 
 impl ItemType {
@@ -71,6 +73,7 @@ impl ItemType {
             ItemType::Indicator => "Indicator",
             ItemType::ReportingPeriod => "ReportingPeriod",
             ItemType::User => "User",
+            ItemType::Plan => "Plan",
         }
     }
 
@@ -82,6 +85,7 @@ impl ItemType {
             "Task" => Some(NodeKind::Task),
             "Indicator" => Some(NodeKind::Indicator),
             "User" => Some(NodeKind::User),
+            "Plan" => Some(NodeKind::Plan),
             _ => None,
         }
     }

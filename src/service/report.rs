@@ -69,7 +69,8 @@ pub struct IndicatorValueInput {
     pub note: Option<String>,
 }
 
-const MAX_TEXT: usize = 20_000;
+/// The longest free text a report or value may hold, in characters.
+pub(crate) const MAX_TEXT: usize = 20_000;
 
 fn required_text(name: &str, raw: &str) -> AppResult<String> {
     let text = raw.trim();
