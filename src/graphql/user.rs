@@ -154,7 +154,14 @@ impl UserMutation {
         password: String,
     ) -> Result<AuthPayload> {
         let request = ctx.request();
-        let sign_in = auth::login(&request.db, &request.token_keys, &username, &password).await;
+        let sign_in = auth::login(
+            &request.db,
+            &request.token_keys,
+            &request.request_id,
+            &username,
+            &password,
+        )
+        .await;
         if matches!(
             sign_in,
             Err(AppError::BadCredentials | AppError::TooManyAttempts)

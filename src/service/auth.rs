@@ -301,7 +301,13 @@ fn invalid_credentials() -> AppError {
 
 /// Signs a user in with a password. Unknown users and wrong passwords give the same error
 /// after the same work; too many failures lock the username for a while.
-pub async fn login<C>(db: &C, keys: &TokenKeys, username: &str, password: &str) -> AppResult<SignIn>
+pub async fn login<C>(
+    db: &C,
+    keys: &TokenKeys,
+    request_id: &str,
+    username: &str,
+    password: &str,
+) -> AppResult<SignIn>
 where
     C: ConnectionTrait + TransactionTrait,
 {
@@ -329,9 +335,26 @@ where
     let password_matches = verify_password(password, hash).await?;
     match user {
         Some(user) if password_matches && user.active => {
+            let txn = db.begin().await?;
             login_throttle::Entity::delete_by_id(username)
-                .exec(db)
+                .exec(&txn)
                 .await?;
+            let viewer = viewer_of(&user)?;
+            let caller = crate::service::audit::Caller {
+                viewer: &viewer,
+                request_id,
+            };
+            crate::service::audit::record(
+                &txn,
+                &caller,
+                "user.login",
+                crate::service::audit::ItemType::User,
+                user.id,
+                None::<&()>,
+                None::<&()>,
+            )
+            .await?;
+            txn.commit().await?;
             let (token, expires_at) = keys.issue(&user)?;
             Ok(SignIn {
                 token,
