@@ -23,6 +23,7 @@ impl Counter {
 /// The server's counters, shared by every request.
 #[derive(Debug, Default)]
 pub struct Metrics {
+    pub http_requests: Counter,
     pub failed_logins: Counter,
     pub uploads: Counter,
     pub upload_bytes: Counter,

@@ -12,6 +12,7 @@ use crate::db::{self, StatementCounter};
 use crate::error::AppError;
 use crate::graphql::context::ApiSettings;
 use crate::graphql::schema::build_schema;
+use crate::http::metrics::count_request;
 use crate::http::{AppState, routes};
 use crate::metrics::Metrics;
 use crate::service::auth::{TokenKeys, random_secret};
@@ -75,10 +76,15 @@ impl Application {
             files: Arc::new(LocalFileStore::new(&settings.storage_dir)?),
             upload_policy: settings.upload.clone(),
         });
-        let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(routes))
-            .listen(listener)
-            .context("cannot listen")?
-            .run();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(actix_web::middleware::from_fn(count_request))
+                .configure(routes)
+        })
+        .listen(listener)
+        .context("cannot listen")?
+        .run();
         Ok(Self {
             port,
             server,

@@ -1,6 +1,8 @@
 //! The HTTP layer: reads the bearer token, builds the request context, and hands the
 //! request to GraphQL (or serves health checks).
 
+pub mod metrics;
+
 use std::sync::Arc;
 
 use actix_web::http::header;
@@ -40,7 +42,8 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/graphiql", web::get().to(graphiql))
         .route("/files/{id}", web::get().to(download))
         .route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz));
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics::metrics));
 }
 
 /// The bearer token of a request, if it sent one.
