@@ -279,6 +279,8 @@ submission_object!(Evidence, NodeKind::Evidence, HistoryOfEvidence, {
 });
 
 /// Anything a department submits for review.
+// Clippy reads the repeated `ty = "…"` of the field list as duplicated attributes.
+#[allow(clippy::duplicated_attributes)]
 #[derive(Interface)]
 #[graphql(
     field(name = "id", ty = "ID"),

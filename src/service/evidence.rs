@@ -190,11 +190,7 @@ fn check_file(
     let content_type = sniff(&head, read as u64 == size).ok_or_else(|| {
         AppError::bad_input("the file's type cannot be recognised from its contents")
     })?;
-    if !policy
-        .allowed_types
-        .iter()
-        .any(|allowed| *allowed == content_type)
-    {
+    if !policy.allowed_types.contains(&content_type) {
         return Err(AppError::bad_input(format!(
             "files of type {content_type} are not accepted as evidence"
         )));
