@@ -159,12 +159,14 @@ async fn bench(
 
     let server = Server::start(server_binary, &database.url, folder).await?;
     println!("server {} on {}", server_binary.display(), server.base_url);
+    println!("load average before: {}", load_average());
     let measured = measure_all(args, &server, &data).await;
     if measured.is_ok() && args.linger > 0 {
         let linger = args.linger.min(600);
         println!("the server stays up for {linger} s");
         tokio::time::sleep(Duration::from_secs(linger)).await;
     }
+    println!("load average after: {}", load_average());
     let log_file = server.log_file.clone();
     let memory = server.stop().await?;
     let outcomes = measured?;
@@ -202,6 +204,19 @@ async fn measure_all(args: &Args, server: &Server, data: &DataSet) -> anyhow::Re
         outcomes.push(outcome);
     }
     Ok(outcomes)
+}
+
+/// The machine's load average (1, 5 and 15 minutes): the machine is shared, and other
+/// work on it shows in the numbers.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|_| "unknown".to_owned())
 }
 
 /// The first few distinct errors the server logged, since its log goes with the
