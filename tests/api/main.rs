@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod helpers;
+mod steps;
 
 mod access;
 mod auth;
@@ -15,6 +16,7 @@ mod lookup;
 mod matrix;
 mod plan;
 mod portal;
+mod reporting;
 mod schema;
 mod seed;
 mod statements;
