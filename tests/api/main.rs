@@ -12,6 +12,7 @@ mod auth;
 mod cli;
 mod errors;
 mod http;
+mod ledger;
 mod lookup;
 mod matrix;
 mod plan;
