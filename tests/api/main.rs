@@ -18,6 +18,7 @@ mod matrix;
 mod plan;
 mod portal;
 mod reporting;
+mod review;
 mod schema;
 mod seed;
 mod statements;
