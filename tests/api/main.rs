@@ -15,6 +15,7 @@ mod http;
 mod ledger;
 mod lookup;
 mod matrix;
+mod period;
 mod plan;
 mod portal;
 mod reporting;
