@@ -11,6 +11,7 @@ mod access;
 mod auth;
 mod cli;
 mod errors;
+mod evidence;
 mod http;
 mod ledger;
 mod lookup;
