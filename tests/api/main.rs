@@ -24,3 +24,4 @@ mod review;
 mod schema;
 mod seed;
 mod statements;
+mod visibility;
