@@ -24,4 +24,5 @@ mod review;
 mod schema;
 mod seed;
 mod statements;
+mod status;
 mod visibility;
