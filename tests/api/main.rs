@@ -10,6 +10,7 @@ mod steps;
 mod access;
 mod auth;
 mod cli;
+mod dashboard;
 mod errors;
 mod evidence;
 mod http;
