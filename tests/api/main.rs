@@ -8,6 +8,7 @@ mod helpers;
 mod steps;
 
 mod access;
+mod audit;
 mod auth;
 mod cli;
 mod dashboard;
