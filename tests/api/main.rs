@@ -11,6 +11,7 @@ mod access;
 mod audit;
 mod auth;
 mod cli;
+mod cycle;
 mod dashboard;
 mod errors;
 mod evidence;
