@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, assert_error_code, both, data};
 use crate::steps::{
-    approve, draft_report, draft_value, report_input, save_report, save_value, submit, submitted,
-    value_input,
+    Item, approve, draft_report, draft_value, pdf, report_input, save_report, save_value, submit,
+    submitted, upload, value_input,
 };
 
 const CLOSE: &str = "mutation($plan: ID!, $period: String!) {
@@ -180,3 +180,54 @@ async fn only_the_leadership_group_and_administrators_close_and_reopen_periods(b
     data(&reopen_period(&app, &admin, &plan, "2022-Q2", "管理員重開").await);
 }
 both!(only_the_leadership_group_and_administrators_close_and_reopen_periods);
+
+async fn a_closed_period_takes_no_evidence_for_its_reports(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+    let leadership = app.token_for(Role::Leadership, None).await;
+    let plan = app.plan_id().await;
+    let task = app.task_id("36").await;
+    let indicator = app.indicator_id("36", 0).await;
+    let report = draft_report(&app, &finance, &task, "2022-Q2", "IN_PROGRESS").await;
+    let value = draft_value(&app, &finance, &indicator, "2022-Q2", 85.0).await;
+    let attached = upload(
+        &app,
+        Some(&finance),
+        json!({ "taskId": task, "title": "採購通知", "progressReportId": report.id }),
+        "通知.pdf",
+        pdf(),
+    )
+    .await;
+    let attached = Item::from_response(&attached, "uploadEvidence");
+    data(&close(&app, &leadership, &plan, "2022-Q2").await);
+
+    for input in [
+        json!({ "taskId": task, "title": "補充材料", "progressReportId": report.id }),
+        json!({ "taskId": task, "title": "補充材料", "indicatorValueId": value.id }),
+    ] {
+        let response = upload(&app, Some(&finance), input, "補充.pdf", pdf()).await;
+        assert_error_code(&response, "CONFLICT");
+    }
+    let response = app
+        .graphql_as(
+            &finance,
+            "mutation($id: ID!) { deleteEvidence(id: $id, version: 1) }",
+            json!({ "id": attached.id }),
+        )
+        .await;
+    assert_error_code(&response, "CONFLICT");
+    assert_eq!(app.count_rows("evidence").await, 1);
+    assert_eq!(app.stored_files().len(), 1);
+
+    // Evidence that backs no report or value belongs to no period.
+    let response = upload(
+        &app,
+        Some(&finance),
+        json!({ "taskId": task, "title": "工作方案" }),
+        "方案.pdf",
+        pdf(),
+    )
+    .await;
+    data(&response);
+}
+both!(a_closed_period_takes_no_evidence_for_its_reports);
