@@ -550,7 +550,8 @@ async fn a_submission_after_the_deadline_is_marked_late(backend: Backend) {
                 "deadline": "2022-07-10", "closed": false })
     );
 
-    // Every 2022 period is long past its deadline; the plan's last one is not.
+    // Every 2022 period is long past its deadline; the plan's last one is not (until
+    // 2028-01-10, when this test must move on to a later plan).
     let past = draft_report(&app, &finance, &task, "2022-Q2", "IN_PROGRESS").await;
     let past = submit(&app, &finance, &past).await;
     assert_eq!(data(&past)["submit"]["late"], true);

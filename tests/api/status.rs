@@ -252,6 +252,24 @@ async fn an_external_indicator_is_judged_once_its_target_for_the_year_is_set(bac
     let seen = indicator(&app, &ecology, &id).await;
     assert_eq!(seen["status"], "NOT_MET");
     assert_eq!(seen["assessment"]["comparedWith"], 85.0);
+
+    // The indicator's history holds the targets entered; the portal's view holds none.
+    let query = "query($id: ID!) { indicator(id: $id) { history { action actorRole after } } }";
+    let history = app.graphql_as(&ecology, query, json!({ "id": id })).await;
+    let history = data(&history)["indicator"]["history"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let actions: Vec<&str> = history
+        .iter()
+        .map(|entry| entry["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["indicator.setExternalTarget"; 3]);
+    assert_eq!(history[2]["actorRole"], "LEADERSHIP");
+    assert_eq!(history[2]["after"]["value"], 85.0);
+    let portal = app.token_for(Role::Portal, None).await;
+    let history = app.graphql_as(&portal, query, json!({ "id": id })).await;
+    assert_eq!(data(&history)["indicator"]["history"], json!([]));
 }
 both!(an_external_indicator_is_judged_once_its_target_for_the_year_is_set);
 
