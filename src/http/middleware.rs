@@ -18,6 +18,9 @@ pub struct RequestId(pub String);
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
+/// Routes that read and limit their own request bodies (`crate::http::export`).
+const IMPORT_PATH_PREFIX: &str = "/import/";
+
 fn json_refusal(
     status: actix_web::http::StatusCode,
     code: &str,
@@ -42,18 +45,24 @@ pub async fn observe(
     let span = tracing::info_span!("request", request_id = %request_id, method = %request.method(), path = %request.path());
     let started = Instant::now();
 
-    let limit = request.app_data::<web::Data<AppState>>().map(|state| {
-        let multipart = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .is_some_and(|value| value.starts_with("multipart/"));
-        if multipart {
-            state.http.max_upload_request_bytes()
-        } else {
-            state.http.max_body_bytes
-        }
-    });
+    // The import reads its workbook itself, up to its own, larger limit, and answers an
+    // oversized one in its own error shape; every other body is limited here.
+    let reads_own_body = request.path().starts_with(IMPORT_PATH_PREFIX);
+    let limit = request
+        .app_data::<web::Data<AppState>>()
+        .filter(|_| !reads_own_body)
+        .map(|state| {
+            let multipart = request
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|value| value.to_str().ok())
+                .is_some_and(|value| value.starts_with("multipart/"));
+            if multipart {
+                state.http.max_upload_request_bytes()
+            } else {
+                state.http.max_body_bytes
+            }
+        });
     if let Some(state) = request.app_data::<web::Data<AppState>>() {
         state.metrics.http_requests.inc();
     }

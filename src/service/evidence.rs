@@ -17,6 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::metrics::Metrics;
 use crate::service::audit::{self, Caller, ItemType};
 use crate::service::auth::random_secret;
+use crate::service::period;
 use crate::service::policy::Role;
 use crate::service::submission::{
     self, ReviewStatus, SubmissionKind, SubmissionRow, SubmissionScope,
@@ -289,6 +290,8 @@ pub async fn upload_evidence(
                 "the progress report is about another task",
             ));
         }
+        // A closed period takes no more material, attached files included.
+        period::ensure_open(db, report.plan_id, &report.period).await?;
         submission::ensure_editable(&SubmissionRow::ProgressReport(report))?;
     }
     if let Some(value_id) = input.indicator_value_id {
@@ -310,6 +313,7 @@ pub async fn upload_evidence(
                 "the indicator value is not of an indicator of this task",
             ));
         }
+        period::ensure_open(db, value.plan_id, &value.period).await?;
         submission::ensure_editable(&SubmissionRow::IndicatorValue(value))?;
     }
 
@@ -432,6 +436,9 @@ pub async fn delete_evidence(
         Some(version),
     )
     .await?;
+    if let Some(period_name) = submission::period_of(&txn, &row).await? {
+        period::ensure_open(&txn, row.plan_id(), &period_name).await?;
+    }
     let SubmissionRow::Evidence(current) = row else {
         return Err(AppError::bad_input("the id is not evidence"));
     };

@@ -307,7 +307,10 @@ pub async fn find_visible(
 
 /// The period a submission belongs to, for deadlines and closed periods. Evidence takes
 /// the period of the report or value it backs.
-async fn period_of(db: &impl ConnectionTrait, row: &SubmissionRow) -> AppResult<Option<String>> {
+pub async fn period_of(
+    db: &impl ConnectionTrait,
+    row: &SubmissionRow,
+) -> AppResult<Option<String>> {
     Ok(match row {
         SubmissionRow::ProgressReport(row) => Some(row.period.clone()),
         SubmissionRow::IndicatorValue(row) => Some(row.period.clone()),

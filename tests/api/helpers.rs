@@ -4,11 +4,12 @@
 //! cloned from a template that is migrated and seeded once (`CREATE DATABASE … TEMPLATE`),
 //! and dropped when the test ends.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
 use ecoplan::db::StatementCounter;
-use ecoplan::entity::{department, task, user};
+use ecoplan::entity::{department, indicator, task, user};
 use ecoplan::id::{NodeId, NodeKind};
 use ecoplan::service::audit::Caller;
 use ecoplan::service::auth::random_secret;
@@ -20,7 +21,7 @@ use ecoplan::startup::Application;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
-    EntityTrait, QueryFilter, Statement,
+    EntityTrait, PaginatorTrait, QueryFilter, Statement,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -319,6 +320,8 @@ pub struct TestApp {
     statements: StatementCounter,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     database: Arc<TestDatabase>,
+    /// Where the server keeps evidence files: a folder of its own, removed with it.
+    storage: Arc<TempDir>,
 }
 
 impl TestApp {
@@ -330,7 +333,16 @@ impl TestApp {
     /// Like `spawn`, with some settings changed first.
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> Self {
         let database = Arc::new(TestDatabase::seeded(backend).await);
-        Self::start(backend, database, random_secret(48), None, configure).await
+        let storage = Arc::new(tempfile::tempdir().expect("a temporary folder can be made"));
+        Self::start(
+            backend,
+            database,
+            storage,
+            random_secret(48),
+            None,
+            configure,
+        )
+        .await
     }
 
     /// A second server on this server's database, with the same secret: state kept in the
@@ -339,6 +351,7 @@ impl TestApp {
         Self::start(
             self.backend,
             self.database.clone(),
+            self.storage.clone(),
             self.jwt_secret.clone(),
             Some(self.admin_password.clone()),
             |_| {},
@@ -349,6 +362,7 @@ impl TestApp {
     async fn start(
         backend: Backend,
         database: Arc<TestDatabase>,
+        storage: Arc<TempDir>,
         jwt_secret: String,
         admin_password: Option<String>,
         configure: impl FnOnce(&mut Settings),
@@ -356,6 +370,7 @@ impl TestApp {
         let addr = "127.0.0.1:0".parse().expect("a loopback address");
         let mut settings = Settings::new(database.url.clone(), addr);
         settings.auth.jwt_secret = Some(jwt_secret.clone());
+        settings.storage_dir = storage.path().to_path_buf();
         configure(&mut settings);
         let mut app = Application::build(settings)
             .await
@@ -378,6 +393,7 @@ impl TestApp {
             statements,
             server,
             database,
+            storage,
         }
     }
 
@@ -418,6 +434,78 @@ impl TestApp {
         let body = response.text().await.expect("the response has a body");
         serde_json::from_str(&body)
             .unwrap_or_else(|_| panic!("the response ({status}) is not JSON: {body}"))
+    }
+
+    /// Posts a query with a token and returns the JSON response and the request id the
+    /// server gave the request (its `x-request-id` header).
+    pub async fn graphql_traced(
+        &self,
+        token: &str,
+        query: &str,
+        variables: Value,
+    ) -> (Value, String) {
+        let response = self
+            .client
+            .post(self.url("/graphql"))
+            .bearer_auth(token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("the server answers");
+        read_traced(response).await
+    }
+
+    /// Posts an operation as a GraphQL multipart request, with one file in the variable
+    /// `$file`; returns the JSON response and the request id.
+    pub async fn graphql_multipart(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        mut variables: Value,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> (Value, String) {
+        variables["file"] = Value::Null;
+        let operations = json!({ "query": query, "variables": variables }).to_string();
+        let form = reqwest::multipart::Form::new()
+            .text("operations", operations)
+            .text("map", json!({ "0": ["variables.file"] }).to_string())
+            .part(
+                "0",
+                reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()),
+            );
+        let mut request = self.client.post(self.url("/graphql")).multipart(form);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("the server answers");
+        read_traced(response).await
+    }
+
+    /// `GET path`, with a bearer token if one is given.
+    pub async fn get(&self, token: Option<&str>, path: &str) -> reqwest::Response {
+        let mut request = self.client.get(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("the server answers")
+    }
+
+    /// The files the server keeps in its storage folder.
+    pub fn stored_files(&self) -> Vec<PathBuf> {
+        fn walk(folder: &Path, found: &mut Vec<PathBuf>) {
+            for entry in std::fs::read_dir(folder).expect("the storage folder can be read") {
+                let path = entry.expect("a folder entry").path();
+                if path.is_dir() {
+                    walk(&path, found);
+                } else {
+                    found.push(path);
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(self.storage.path(), &mut found);
+        found
     }
 
     /// Signs in and returns the token; panics when the sign-in fails.
@@ -514,6 +602,93 @@ impl TestApp {
             .unwrap_or_else(|| panic!("no task has the code {code}"));
         NodeId::new(NodeKind::Task, row.id).encode()
     }
+
+    /// The global id of the 2022 plan.
+    pub async fn plan_id(&self) -> String {
+        let plan = ecoplan::entity::plan::Entity::find()
+            .filter(ecoplan::entity::plan::Column::Key.eq("tangshan-2022"))
+            .one(&self.db)
+            .await
+            .expect("the database answers")
+            .expect("the 2022 plan is loaded");
+        NodeId::new(NodeKind::Plan, plan.id).encode()
+    }
+
+    /// The global id of a task's indicator, by its place among the task's indicators
+    /// (0 for the first).
+    pub async fn indicator_id(&self, task_code: &str, place: usize) -> String {
+        let task =
+            NodeId::decode_as(&self.task_id(task_code).await, NodeKind::Task).expect("a task id");
+        let mut indicators = indicator::Entity::find()
+            .filter(indicator::Column::TaskId.eq(task))
+            .all(&self.db)
+            .await
+            .expect("the database answers");
+        indicators.sort_by_key(|indicator| indicator.position);
+        let indicator = indicators
+            .get(place)
+            .unwrap_or_else(|| panic!("task {task_code} has no indicator {place}"));
+        NodeId::new(NodeKind::Indicator, indicator.id).encode()
+    }
+
+    /// Creates a user with a fresh name and signs it in.
+    pub async fn account(&self, role: Role, department_code: Option<&str>) -> Account {
+        let (username, password) = self
+            .create_user(&unique_name(role), role, department_code)
+            .await;
+        let token = self.login(&username, &password).await;
+        let id = global_id(NodeKind::User, self.user_row(&username).await.id);
+        Account {
+            username,
+            id,
+            token,
+        }
+    }
+
+    /// How many audit entries record an action.
+    pub async fn count_audit_entries(&self, action: &str) -> u64 {
+        ecoplan::entity::audit_log::Entity::find()
+            .filter(ecoplan::entity::audit_log::Column::Action.eq(action))
+            .count(&self.db)
+            .await
+            .expect("the database answers")
+    }
+
+    /// How many rows a table has, by raw SQL.
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(
+                self.db.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .expect("the database answers")
+            .expect("a count has a row");
+        row.try_get::<i64>("", "n").expect("a count is a number")
+    }
+}
+
+/// The JSON body of a response and its `x-request-id` header.
+async fn read_traced(response: reqwest::Response) -> (Value, String) {
+    let status = response.status();
+    let request_id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_else(|| panic!("the response ({status}) has no x-request-id"))
+        .to_owned();
+    let body = response.text().await.expect("the response has a body");
+    let body = serde_json::from_str(&body)
+        .unwrap_or_else(|_| panic!("the response ({status}) is not JSON: {body}"));
+    (body, request_id)
+}
+
+/// A signed-in user: its name, global id and token.
+pub struct Account {
+    pub username: String,
+    pub id: String,
+    pub token: String,
 }
 
 impl Drop for TestApp {

@@ -5,16 +5,27 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod helpers;
+mod steps;
 
 mod access;
+mod audit;
 mod auth;
 mod cli;
+mod cycle;
+mod dashboard;
 mod errors;
+mod evidence;
 mod http;
+mod ledger;
 mod lookup;
 mod matrix;
+mod period;
 mod plan;
 mod portal;
+mod reporting;
+mod review;
 mod schema;
 mod seed;
 mod statements;
+mod status;
+mod visibility;

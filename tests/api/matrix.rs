@@ -8,6 +8,7 @@ use ecoplan::service::policy::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, both, data, error_code, global_id};
+use crate::steps::{approved, draft_evidence, pdf, submitted};
 
 /// Who asks. The objects the rows ask about belong to 市財政局 (`finance`): the "own"
 /// department user is from there, the "other" one from 市審計局.
@@ -54,14 +55,30 @@ enum Root {
 /// department, portal.
 ///
 /// Variables every request may use: `$task` and `$indicator` (finance's task 36 and its
-/// indicator), `$victim` (a user the mutations act on), `$loginName` and `$loginPassword`
-/// (a user who can sign in), `$password` (the caller's own password) and `$newName` (a
-/// username nobody has).
+/// indicator), `$externalIndicator` (an indicator with an externally set target), `$plan`
+/// (the 2022 plan), `$victim` (a user the mutations act on), `$loginName` and
+/// `$loginPassword` (a user who can sign in), `$password` (the caller's own password) and
+/// `$newName` (a username nobody has).
+///
+/// Objects that a change uses up are made afresh for each caller, when the request names
+/// them (see `fixtures`): `$draftEvidence`, `$submittedEvidence` and `$approvedEvidence`
+/// (finance's evidence on task 36, at version 1, 2 and 3), `$freshPeriod` (an open period
+/// of the plan) and `$closedPeriod` (a closed one).
 struct Row {
     field: &'static str,
     root: Root,
     request: &'static str,
+    body: Body,
     expected: [Outcome; 6],
+}
+
+/// How a row's request is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Body {
+    /// A JSON body.
+    Json,
+    /// A GraphQL multipart request, with a small PDF as the variable `$file`.
+    Multipart,
 }
 
 const fn query(field: &'static str, request: &'static str, expected: [Outcome; 6]) -> Row {
@@ -69,6 +86,7 @@ const fn query(field: &'static str, request: &'static str, expected: [Outcome; 6
         field,
         root: Root::Query,
         request,
+        body: Body::Json,
         expected,
     }
 }
@@ -78,6 +96,18 @@ const fn mutation(field: &'static str, request: &'static str, expected: [Outcome
         field,
         root: Root::Mutation,
         request,
+        body: Body::Json,
+        expected,
+    }
+}
+
+/// A mutation that takes a file, sent as a GraphQL multipart request.
+const fn upload(field: &'static str, request: &'static str, expected: [Outcome; 6]) -> Row {
+    Row {
+        field,
+        root: Root::Mutation,
+        request,
+        body: Body::Multipart,
         expected,
     }
 }
@@ -124,6 +154,21 @@ const MATRIX: &[Row] = &[
     ),
     query("me", "{ me { username } }", [I, A, A, A, A, A]),
     query("users", "{ users { totalCount } }", [U, A, F, F, F, F]),
+    query(
+        "dashboard",
+        r#"{ dashboard(period: "2022-Q2") { period } }"#,
+        [U, A, A, A, A, F],
+    ),
+    query(
+        "auditLog",
+        "{ auditLog { totalCount } }",
+        [U, A, A, F, F, F],
+    ),
+    query(
+        "reportingPeriod",
+        r#"query($plan: ID!) { reportingPeriod(planId: $plan, period: "2022-Q2") { period } }"#,
+        [U, A, A, A, A, A],
+    ),
     mutation(
         "login",
         "mutation($loginName: String!, $loginPassword: String!) {
@@ -161,7 +206,129 @@ const MATRIX: &[Row] = &[
         r#"mutation($victim: ID!) { resetPassword(id: $victim, password: "reset by someone") { id } }"#,
         [U, A, F, F, F, F],
     ),
+    mutation(
+        "saveProgressReport",
+        r#"mutation($task: ID!) { saveProgressReport(input: {
+            taskId: $task, period: "2022-Q2", status: IN_PROGRESS, workDone: "開展政府綠色採購" }) { id } }"#,
+        [U, F, F, A, F, F],
+    ),
+    mutation(
+        "saveIndicatorValue",
+        r#"mutation($indicator: ID!) { saveIndicatorValue(input: {
+            indicatorId: $indicator, period: "2022-Q2", value: 85 }) { id } }"#,
+        [U, F, F, A, F, F],
+    ),
+    upload(
+        "uploadEvidence",
+        r#"mutation($task: ID!, $file: Upload!) {
+            uploadEvidence(input: { taskId: $task, title: "採購通知" }, file: $file) { id } }"#,
+        [U, F, F, A, F, F],
+    ),
+    mutation(
+        "deleteEvidence",
+        "mutation($draftEvidence: ID!) { deleteEvidence(id: $draftEvidence, version: 1) }",
+        [U, F, F, A, F, F],
+    ),
+    mutation(
+        "submit",
+        "mutation($draftEvidence: ID!) { submit(id: $draftEvidence, version: 1) { id } }",
+        [U, F, F, A, F, F],
+    ),
+    mutation(
+        "approve",
+        "mutation($submittedEvidence: ID!) { approve(id: $submittedEvidence, version: 2) { id } }",
+        [U, A, A, F, F, F],
+    ),
+    mutation(
+        "reject",
+        r#"mutation($submittedEvidence: ID!) {
+            reject(id: $submittedEvidence, version: 2, reason: "請補充") { id } }"#,
+        [U, A, A, F, F, F],
+    ),
+    mutation(
+        "reopen",
+        r#"mutation($approvedEvidence: ID!) { reopen(id: $approvedEvidence, reason: "重新核對") { id } }"#,
+        [U, A, A, F, F, F],
+    ),
+    mutation(
+        "setTaskDueDate",
+        r#"mutation($task: ID!) { setTaskDueDate(taskId: $task, dueOn: "2027-12-31") { code } }"#,
+        [U, A, A, F, F, F],
+    ),
+    mutation(
+        "setExternalTarget",
+        "mutation($externalIndicator: ID!) {
+            setExternalTarget(indicatorId: $externalIndicator, year: 2022, value: 75) { name } }",
+        [U, A, A, F, F, F],
+    ),
+    mutation(
+        "closePeriod",
+        "mutation($plan: ID!, $freshPeriod: String!) {
+            closePeriod(planId: $plan, period: $freshPeriod) { closed } }",
+        [U, A, A, F, F, F],
+    ),
+    mutation(
+        "reopenPeriod",
+        r#"mutation($plan: ID!, $closedPeriod: String!) {
+            reopenPeriod(planId: $plan, period: $closedPeriod, reason: "補報") { closed } }"#,
+        [U, A, A, F, F, F],
+    ),
 ];
+
+/// Who makes the objects that a row's change uses up, and what they belong to.
+struct Maker {
+    finance: String,
+    leadership: String,
+    task: String,
+    plan: String,
+    /// Periods not used yet, from 2023-Q1 on (2022-Q2 is where the reports go).
+    next_period: u32,
+}
+
+impl Maker {
+    fn fresh_period(&mut self) -> String {
+        let n = self.next_period;
+        self.next_period += 1;
+        assert!(n < 24, "the plan has no more periods to close");
+        format!("{}-Q{}", 2022 + n / 4, n % 4 + 1)
+    }
+}
+
+/// Makes the objects a request names (and only those), for one caller.
+async fn fixtures(app: &TestApp, maker: &mut Maker, request: &str) -> Vec<(&'static str, Value)> {
+    let mut made = Vec::new();
+    if request.contains("$draftEvidence") {
+        let draft = draft_evidence(app, &maker.finance, &maker.task).await;
+        made.push(("draftEvidence", json!(draft.id)));
+    }
+    if request.contains("$submittedEvidence") {
+        let draft = draft_evidence(app, &maker.finance, &maker.task).await;
+        let sent = submitted(app, &maker.finance, &draft).await;
+        made.push(("submittedEvidence", json!(sent.id)));
+    }
+    if request.contains("$approvedEvidence") {
+        let draft = draft_evidence(app, &maker.finance, &maker.task).await;
+        let sent = submitted(app, &maker.finance, &draft).await;
+        let done = approved(app, &maker.leadership, &sent).await;
+        made.push(("approvedEvidence", json!(done.id)));
+    }
+    if request.contains("$freshPeriod") {
+        made.push(("freshPeriod", json!(maker.fresh_period())));
+    }
+    if request.contains("$closedPeriod") {
+        let period = maker.fresh_period();
+        let response = app
+            .graphql_as(
+                &maker.leadership,
+                "mutation($plan: ID!, $period: String!) { closePeriod(planId: $plan, period: $period) { closed } }",
+                json!({ "plan": maker.plan, "period": period }),
+            )
+            .await;
+        data(&response);
+        made.push(("closedPeriod", json!(period)));
+    }
+    made
+}
 
 /// What a response amounts to, or why it amounts to none of the outcomes.
 fn outcome_of(response: &Value, field: &str) -> Result<Outcome, String> {
@@ -240,6 +407,16 @@ async fn every_root_field_gives_each_caller_the_outcome_the_matrix_states(backen
         .await,
     )["task"]["indicators"][0]["id"]
         .clone();
+    // 優良天數比例, whose target the leadership group enters each year.
+    let external_indicator = app.indicator_id("8", 0).await;
+    let plan = app.plan_id().await;
+    let mut maker = Maker {
+        finance: app.token_for(Role::Department, Some("finance")).await,
+        leadership: app.token_for(Role::Leadership, None).await,
+        task: task.clone(),
+        plan: plan.clone(),
+        next_period: 4,
+    };
 
     let mut tokens = sign_in_all(&app, &accounts).await;
     let mut wrong = Vec::new();
@@ -248,18 +425,29 @@ async fn every_root_field_gives_each_caller_the_outcome_the_matrix_states(backen
             let password = accounts
                 .get(caller)
                 .map_or("not signed in at all", |(_, password)| password.as_str());
-            let variables = json!({
+            let mut variables = json!({
                 "task": task,
                 "indicator": indicator,
+                "externalIndicator": external_indicator,
+                "plan": plan,
                 "victim": victim,
                 "loginName": login_name,
                 "loginPassword": login_password,
                 "password": password,
                 "newName": format!("made-by-{caller:?}").to_ascii_lowercase(),
             });
-            let response = match tokens.get(caller) {
-                Some(token) => app.graphql_as(token, row.request, variables).await,
-                None => app.graphql(row.request, variables).await,
+            for (name, value) in fixtures(&app, &mut maker, row.request).await {
+                variables[name] = value;
+            }
+            let token = tokens.get(caller).map(String::as_str);
+            let response = match (row.body, token) {
+                (Body::Json, Some(token)) => app.graphql_as(token, row.request, variables).await,
+                (Body::Json, None) => app.graphql(row.request, variables).await,
+                (Body::Multipart, token) => {
+                    app.graphql_multipart(token, row.request, variables, "通知.pdf", pdf())
+                        .await
+                        .0
+                }
             };
             match outcome_of(&response, row.field) {
                 Ok(outcome) if outcome == expected => {}

@@ -1,169 +1,46 @@
 //! The work ledger spreadsheets: export as the leadership group and as a department, and
 //! the import of indicator values from the exported sheet, filled in.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{Cursor, Read};
 
 use calamine::{Data, DataType, Reader, Xlsx};
-use ecoplan::entity::{audit_log, department, indicator, indicator_value, task};
-use ecoplan::id::{NodeId, NodeKind};
-use ecoplan::service::audit::Caller;
+use ecoplan::entity::task;
+use ecoplan::id::NodeKind;
 use ecoplan::service::policy::Role;
-use ecoplan::service::user::{NewUser, create_user};
-use ecoplan::settings::Settings;
-use ecoplan::startup::Application;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "a long enough password";
+use crate::helpers::{Backend, TestApp, both, global_id};
+
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
-struct TestApp {
-    address: String,
-    db: DatabaseConnection,
-    statements: ecoplan::db::StatementCounter,
-    client: reqwest::Client,
-    _dir: tempfile::TempDir,
+async fn export(app: &TestApp, token: &str) -> Vec<u8> {
+    let response = app.get(Some(token), "/export/plan.xlsx").await;
+    assert_eq!(response.status(), 200);
+    response.bytes().await.unwrap().to_vec()
 }
 
-async fn spawn_app() -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/ecoplan.db", dir.path().display());
-    let mut settings = Settings::new(url, "127.0.0.1:0".parse().unwrap());
-    settings.auth.jwt_secret = Some("x".repeat(48));
-    settings.storage_dir = dir.path().to_path_buf();
-    let app = Application::build(settings).await.unwrap();
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let db = app.db().clone();
-    let statements = app.statements();
-    tokio::spawn(app.run_until_stopped());
-    TestApp {
-        address,
-        db,
-        statements,
-        client: reqwest::Client::new(),
-        _dir: dir,
+async fn import(
+    app: &TestApp,
+    token: Option<&str>,
+    query: &str,
+    body: Vec<u8>,
+) -> (reqwest::StatusCode, Value) {
+    let mut request = app
+        .client
+        .post(app.url(&format!("/import/indicator-values{query}")))
+        .header("content-type", XLSX)
+        .body(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
     }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap())
 }
 
-impl TestApp {
-    async fn department_id(&self, code: &str) -> i64 {
-        department::Entity::find()
-            .filter(department::Column::Code.eq(code))
-            .one(&self.db)
-            .await
-            .unwrap()
-            .unwrap_or_else(|| panic!("no department {code}"))
-            .id
-    }
-
-    /// Creates a user and signs in; returns the bearer token.
-    async fn sign_in_as(&self, username: &str, role: Role, department: Option<&str>) -> String {
-        let department_id = match department {
-            Some(code) => Some(self.department_id(code).await),
-            None => None,
-        };
-        create_user(
-            &self.db,
-            &Caller::system(),
-            NewUser {
-                username: username.into(),
-                display_name: None,
-                password: PASSWORD.into(),
-                role,
-                department_id,
-            },
-        )
-        .await
-        .map_err(|error| error.message())
-        .unwrap();
-        let body = self
-            .graphql(
-                None,
-                "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }",
-                json!({ "u": username, "p": PASSWORD }),
-            )
-            .await;
-        body["data"]["login"]["token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("login failed: {body}"))
-            .to_owned()
-    }
-
-    async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut request = self
-            .client
-            .post(format!("{}/graphql", self.address))
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        request.send().await.unwrap().json().await.unwrap()
-    }
-
-    async fn get(&self, token: Option<&str>, path: &str) -> reqwest::Response {
-        let mut request = self.client.get(format!("{}{path}", self.address));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        request.send().await.unwrap()
-    }
-
-    async fn export(&self, token: &str) -> Vec<u8> {
-        let response = self.get(Some(token), "/export/plan.xlsx").await;
-        assert_eq!(response.status(), 200);
-        response.bytes().await.unwrap().to_vec()
-    }
-
-    async fn import(
-        &self,
-        token: Option<&str>,
-        query: &str,
-        body: Vec<u8>,
-    ) -> (reqwest::StatusCode, Value) {
-        let mut request = self
-            .client
-            .post(format!("{}/import/indicator-values{query}", self.address))
-            .header("content-type", XLSX)
-            .body(body);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap())
-    }
-
-    async fn indicator_id(&self, task_code: &str, position: usize) -> i64 {
-        let task = task::Entity::find()
-            .filter(task::Column::Code.eq(task_code))
-            .one(&self.db)
-            .await
-            .unwrap()
-            .unwrap();
-        let mut indicators = indicator::Entity::find()
-            .filter(indicator::Column::TaskId.eq(task.id))
-            .all(&self.db)
-            .await
-            .unwrap();
-        indicators.sort_by_key(|indicator| indicator.position);
-        indicators[position].id
-    }
-
-    async fn value_count(&self) -> u64 {
-        indicator_value::Entity::find()
-            .count(&self.db)
-            .await
-            .unwrap()
-    }
-
-    async fn audit_count(&self, action: &str) -> u64 {
-        audit_log::Entity::find()
-            .filter(audit_log::Column::Action.eq(action))
-            .count(&self.db)
-            .await
-            .unwrap()
-    }
+async fn value_count(app: &TestApp) -> i64 {
+    app.count_rows("indicator_value").await
 }
 
 fn sheet(bytes: &[u8], name: &str) -> Vec<Vec<Data>> {
@@ -186,10 +63,6 @@ fn column(header: &[Data], name: &str) -> usize {
         .iter()
         .position(|cell| text(cell) == name)
         .unwrap_or_else(|| panic!("no column {name}"))
-}
-
-fn global(kind: NodeKind, id: i64) -> String {
-    NodeId::new(kind, id).encode()
 }
 
 /// A value to type into a cell.
@@ -268,13 +141,10 @@ const LEDGER_HEADERS: [&str; 13] = [
     "待審核數",
 ];
 
-#[tokio::test]
-async fn leadership_exports_every_task_lead_and_indicator() {
-    let app = spawn_app().await;
-    let leadership = app.sign_in_as("office", Role::Leadership, None).await;
-    let statistics = app
-        .sign_in_as("statistics", Role::Department, Some("statistics"))
-        .await;
+async fn leadership_exports_every_task_lead_and_indicator(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let leadership = app.token_for(Role::Leadership, None).await;
+    let statistics = app.token_for(Role::Department, Some("statistics")).await;
     let task_3 = task::Entity::find()
         .filter(task::Column::Code.eq("3"))
         .one(&app.db)
@@ -282,11 +152,11 @@ async fn leadership_exports_every_task_lead_and_indicator() {
         .unwrap()
         .unwrap();
     let saved = app
-        .graphql(
-            Some(&statistics),
+        .graphql_as(
+            &statistics,
             "mutation($input: ProgressReportInput!) { saveProgressReport(input: $input) { id } }",
             json!({ "input": {
-                "taskId": global(NodeKind::Task, task_3.id),
+                "taskId": global_id(NodeKind::Task, task_3.id),
                 "period": "2022-Q2",
                 "status": "IN_PROGRESS",
                 "workDone": "完成統計調查方案",
@@ -295,9 +165,9 @@ async fn leadership_exports_every_task_lead_and_indicator() {
         .await;
     assert!(saved["errors"].is_null(), "{saved}");
 
-    let before = app.statements.get();
+    let before = app.statements();
     let response = app.get(Some(&leadership), "/export/plan.xlsx").await;
-    let statements = app.statements.get() - before;
+    let statements = app.statements() - before;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], XLSX);
     let disposition = response.headers()["content-disposition"].to_str().unwrap();
@@ -357,10 +227,7 @@ async fn leadership_exports_every_task_lead_and_indicator() {
     assert_eq!(text(&first[column(header, "狀態")]), "NO_DATA");
     assert_eq!(text(&first[column(header, "狀態說明")]), "無數據");
     let id = text(&first[column(header, "指標ID")]);
-    assert_eq!(
-        NodeId::decode_as(&id, NodeKind::Indicator).ok(),
-        Some(app.indicator_id("1", 0).await)
-    );
+    assert_eq!(id, app.indicator_id("1", 0).await);
     for input in [
         "填報期間",
         "填報值",
@@ -387,14 +254,12 @@ async fn leadership_exports_every_task_lead_and_indicator() {
         );
     }
 }
+both!(leadership_exports_every_task_lead_and_indicator);
 
-#[tokio::test]
-async fn a_department_exports_only_its_own_rows() {
-    let app = spawn_app().await;
-    let finance = app
-        .sign_in_as("finance", Role::Department, Some("finance"))
-        .await;
-    let bytes = app.export(&finance).await;
+async fn a_department_exports_only_its_own_rows(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+    let bytes = export(&app, &finance).await;
 
     let ledger = sheet(&bytes, "工作台賬");
     assert_eq!(ledger.len(), 2, "the header and task 36");
@@ -409,12 +274,12 @@ async fn a_department_exports_only_its_own_rows() {
     let body = csv.text().await.unwrap();
     assert_eq!(body.lines().count(), 2);
 }
+both!(a_department_exports_only_its_own_rows);
 
-#[tokio::test]
-async fn the_portal_cannot_export_and_anonymous_callers_must_sign_in() {
-    let app = spawn_app().await;
-    let portal = app.sign_in_as("portal", Role::Portal, None).await;
-    let leadership = app.sign_in_as("office", Role::Leadership, None).await;
+async fn the_portal_cannot_export_and_anonymous_callers_must_sign_in(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let portal = app.token_for(Role::Portal, None).await;
+    let leadership = app.token_for(Role::Leadership, None).await;
     for path in ["/export/plan.xlsx", "/export/plan.csv"] {
         let response = app.get(Some(&portal), path).await;
         assert_eq!(response.status(), 403, "{path}");
@@ -429,20 +294,20 @@ async fn the_portal_cannot_export_and_anonymous_callers_must_sign_in() {
         let response = app.get(Some("not a token"), path).await;
         assert_eq!(response.status(), 401, "{path}");
     }
-    let workbook = app.export(&leadership).await;
-    let (status, _) = app.import(None, "", workbook.clone()).await;
+    let workbook = export(&app, &leadership).await;
+    let (status, _) = import(&app, None, "", workbook.clone()).await;
     assert_eq!(status, 401);
     for token in [&portal, &leadership] {
-        let (status, body) = app.import(Some(token), "", workbook.clone()).await;
+        let (status, body) = import(&app, Some(token), "", workbook.clone()).await;
         assert_eq!(status, 403, "{body}");
         assert_eq!(body["code"], "FORBIDDEN");
     }
 }
+both!(the_portal_cannot_export_and_anonymous_callers_must_sign_in);
 
-#[tokio::test]
-async fn the_csv_export_has_a_bom_and_one_record_per_row() {
-    let app = spawn_app().await;
-    let leadership = app.sign_in_as("office", Role::Leadership, None).await;
+async fn the_csv_export_has_a_bom_and_one_record_per_row(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let leadership = app.token_for(Role::Leadership, None).await;
     let response = app.get(Some(&leadership), "/export/plan.csv").await;
     assert_eq!(response.status(), 200);
     assert_eq!(
@@ -467,16 +332,14 @@ async fn the_csv_export_has_a_bom_and_one_record_per_row() {
     assert_eq!(records.len() as u64, leads);
     assert_eq!(&records[0][5], "2022-12-31");
 }
+both!(the_csv_export_has_a_bom_and_one_record_per_row);
 
-#[tokio::test]
-async fn a_dry_run_reports_each_bad_row_and_writes_nothing() {
-    let app = spawn_app().await;
-    let finance = app
-        .sign_in_as("finance", Role::Department, Some("finance"))
-        .await;
-    let exported = app.export(&finance).await;
-    let other_departments = global(NodeKind::Indicator, app.indicator_id("1", 0).await);
-    let own = global(NodeKind::Indicator, app.indicator_id("36", 0).await);
+async fn a_dry_run_reports_each_bad_row_and_writes_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+    let exported = export(&app, &finance).await;
+    let other_departments = app.indicator_id("1", 0).await;
+    let own = app.indicator_id("36", 0).await;
     let workbook = fill_in(
         &exported,
         vec![(
@@ -502,7 +365,7 @@ async fn a_dry_run_reports_each_bad_row_and_writes_nothing() {
         ],
     );
 
-    let (status, report) = app.import(Some(&finance), "?dryRun=true", workbook).await;
+    let (status, report) = import(&app, Some(&finance), "?dryRun=true", workbook).await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["dryRun"], true);
     assert_eq!(report["applied"], false);
@@ -540,19 +403,17 @@ async fn a_dry_run_reports_each_bad_row_and_writes_nothing() {
     assert_eq!(report["rows"][3]["row"], 5);
     assert_eq!(report["rows"][3]["action"], "CREATE");
 
-    assert_eq!(app.value_count().await, 0);
-    assert_eq!(app.audit_count("indicatorValue.create").await, 0);
-    assert_eq!(app.audit_count("indicatorValue.import").await, 0);
+    assert_eq!(value_count(&app).await, 0);
+    assert_eq!(app.count_audit_entries("indicatorValue.create").await, 0);
+    assert_eq!(app.count_audit_entries("indicatorValue.import").await, 0);
 }
+both!(a_dry_run_reports_each_bad_row_and_writes_nothing);
 
-#[tokio::test]
-async fn a_valid_import_creates_drafts_and_is_audited() {
-    let app = spawn_app().await;
-    let finance = app
-        .sign_in_as("finance", Role::Department, Some("finance"))
-        .await;
-    let leadership = app.sign_in_as("office", Role::Leadership, None).await;
-    let exported = app.export(&finance).await;
+async fn a_valid_import_creates_drafts_and_is_audited(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+    let leadership = app.token_for(Role::Leadership, None).await;
+    let exported = export(&app, &finance).await;
     let filled = |value: f64| {
         fill_in(
             &exported,
@@ -569,19 +430,17 @@ async fn a_valid_import_creates_drafts_and_is_audited() {
         )
     };
 
-    let (status, report) = app
-        .import(Some(&finance), "?dryRun=false", filled(85.0))
-        .await;
+    let (status, report) = import(&app, Some(&finance), "?dryRun=false", filled(85.0)).await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["applied"], true);
     assert_eq!(report["summary"]["create"], 1);
     assert_eq!(report["rows"][0]["action"], "CREATE");
 
-    let indicator = global(NodeKind::Indicator, app.indicator_id("36", 0).await);
+    let indicator = app.indicator_id("36", 0).await;
     let query =
         "query($id: ID!) { indicator(id: $id) { values { value reviewStatus source note } } }";
     let body = app
-        .graphql(Some(&finance), query, json!({ "id": indicator }))
+        .graphql_as(&finance, query, json!({ "id": indicator }))
         .await;
     assert_eq!(
         body["data"]["indicator"]["values"],
@@ -590,8 +449,8 @@ async fn a_valid_import_creates_drafts_and_is_audited() {
     );
 
     let audit = app
-        .graphql(
-            Some(&leadership),
+        .graphql_as(
+            &leadership,
             r#"{ auditLog(filter: { action: "indicatorValue.import" }) { totalCount edges { node { actorRole itemType after } } } }"#,
             json!({}),
         )
@@ -606,35 +465,29 @@ async fn a_valid_import_creates_drafts_and_is_audited() {
             .map(Vec::len),
         Some(1)
     );
-    assert_eq!(app.audit_count("indicatorValue.create").await, 1);
+    assert_eq!(app.count_audit_entries("indicatorValue.create").await, 1);
 
     // The same sheet again changes nothing; a new figure updates the draft.
-    let (status, report) = app
-        .import(Some(&finance), "?dryRun=false", filled(85.0))
-        .await;
+    let (status, report) = import(&app, Some(&finance), "?dryRun=false", filled(85.0)).await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["rows"][0]["action"], "UNCHANGED");
-    let (status, report) = app
-        .import(Some(&finance), "?dryRun=false", filled(90.0))
-        .await;
+    let (status, report) = import(&app, Some(&finance), "?dryRun=false", filled(90.0)).await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["rows"][0]["action"], "UPDATE");
     let body = app
-        .graphql(Some(&finance), query, json!({ "id": indicator }))
+        .graphql_as(&finance, query, json!({ "id": indicator }))
         .await;
     assert_eq!(body["data"]["indicator"]["values"][0]["value"], 90.0);
-    assert_eq!(app.value_count().await, 1);
-    assert_eq!(app.audit_count("indicatorValue.update").await, 1);
+    assert_eq!(value_count(&app).await, 1);
+    assert_eq!(app.count_audit_entries("indicatorValue.update").await, 1);
 }
+both!(a_valid_import_creates_drafts_and_is_audited);
 
-#[tokio::test]
-async fn a_real_run_with_one_bad_row_writes_nothing() {
-    let app = spawn_app().await;
-    let finance = app
-        .sign_in_as("finance", Role::Department, Some("finance"))
-        .await;
-    let exported = app.export(&finance).await;
-    let other_departments = global(NodeKind::Indicator, app.indicator_id("1", 0).await);
+async fn a_real_run_with_one_bad_row_writes_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+    let exported = export(&app, &finance).await;
+    let other_departments = app.indicator_id("1", 0).await;
     let workbook = fill_in(
         &exported,
         vec![(
@@ -650,25 +503,23 @@ async fn a_real_run_with_one_bad_row_writes_nothing() {
             ("填報值", Fill::Number(30.0)),
         ]],
     );
-    let (status, report) = app.import(Some(&finance), "?dryRun=false", workbook).await;
+    let (status, report) = import(&app, Some(&finance), "?dryRun=false", workbook).await;
     assert_eq!(status, 422, "{report}");
     assert_eq!(report["applied"], false);
     assert_eq!(report["rows"][0]["action"], "CREATE");
     assert_eq!(report["errors"][0]["row"], 3);
-    assert_eq!(app.value_count().await, 0);
-    assert_eq!(app.audit_count("indicatorValue.create").await, 0);
-    assert_eq!(app.audit_count("indicatorValue.import").await, 0);
+    assert_eq!(value_count(&app).await, 0);
+    assert_eq!(app.count_audit_entries("indicatorValue.create").await, 0);
+    assert_eq!(app.count_audit_entries("indicatorValue.import").await, 0);
 }
+both!(a_real_run_with_one_bad_row_writes_nothing);
 
-#[tokio::test]
-async fn requests_that_are_wrong_as_a_whole_are_bad_user_input() {
-    let app = spawn_app().await;
-    let finance = app
-        .sign_in_as("finance", Role::Department, Some("finance"))
-        .await;
-    let exported = app.export(&finance).await;
-    let task = global(NodeKind::Task, 1);
-    let missing_plan = global(NodeKind::Plan, 999);
+async fn requests_that_are_wrong_as_a_whole_are_bad_user_input(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+    let exported = export(&app, &finance).await;
+    let task = global_id(NodeKind::Task, 1);
+    let missing_plan = global_id(NodeKind::Plan, 999);
     let cases: Vec<(String, Vec<u8>)> = vec![
         ("?dryRun=true".into(), b"name,value\nx,1\n".to_vec()),
         ("?dryRun=true".into(), Vec::new()),
@@ -683,10 +534,11 @@ async fn requests_that_are_wrong_as_a_whole_are_bad_user_input() {
         ("?dryRun=true".into(), exported),
     ];
     for (query, body) in cases {
-        let (status, reply) = app.import(Some(&finance), &query, body).await;
+        let (status, reply) = import(&app, Some(&finance), &query, body).await;
         assert_eq!(status, 400, "{query}: {reply}");
         assert_eq!(reply["code"], "BAD_USER_INPUT", "{query}");
         assert!(reply["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
-    assert_eq!(app.value_count().await, 0);
+    assert_eq!(value_count(&app).await, 0);
 }
+both!(requests_that_are_wrong_as_a_whole_are_bad_user_input);

@@ -1,0 +1,435 @@
+//! Evidence files: uploaded as GraphQL multipart requests, checked by their bytes, kept
+//! with their hash, served under the same access rules, and deleted while still drafts.
+
+use ecoplan::id::NodeKind;
+use ecoplan::service::policy::Role;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, assert_error_code, both, data, global_id};
+use crate::steps::{
+    Item, approved, draft_evidence, draft_report, draft_value, elf, pdf, png, rejected, sha256_hex,
+    submitted, text_file, upload,
+};
+
+const DELETE: &str =
+    "mutation($id: ID!, $version: Int!) { deleteEvidence(id: $id, version: $version) }";
+
+async fn delete(app: &TestApp, token: &str, item: &Item) -> Value {
+    app.graphql_as(
+        token,
+        DELETE,
+        json!({ "id": item.id, "version": item.version }),
+    )
+    .await
+}
+
+async fn a_department_uploads_evidence_and_its_type_size_and_hash_are_recorded(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+    let task = app.task_id("36").await;
+    let indicator = app.indicator_id("36", 0).await;
+    let report = draft_report(&app, &finance, &task, "2022-Q2", "IN_PROGRESS").await;
+    let value = draft_value(&app, &finance, &indicator, "2022-Q2", 85.0).await;
+
+    let files = [
+        ("採購通知.pdf", pdf(), "application/pdf"),
+        ("現場照片.png", png(), "image/png"),
+        ("情況說明.txt", text_file(), "text/plain"),
+        // No extension: the bytes decide.
+        ("說明", text_file(), "text/plain"),
+    ];
+    for (name, bytes, content_type) in files {
+        let response = upload(
+            &app,
+            Some(&finance),
+            json!({ "taskId": task, "title": "佐證材料", "progressReportId": report.id }),
+            name,
+            bytes.clone(),
+        )
+        .await;
+        let evidence = &data(&response)["uploadEvidence"];
+        assert_eq!(evidence["contentType"], content_type, "{name}");
+        assert_eq!(evidence["fileName"], name);
+        assert_eq!(evidence["size"], bytes.len());
+        assert_eq!(evidence["sha256"], sha256_hex(&bytes).as_str());
+        assert_eq!(evidence["reviewStatus"], "DRAFT");
+        assert_eq!(evidence["version"], 1);
+        assert_eq!(evidence["progressReportId"], report.id.as_str());
+        assert_eq!(evidence["indicatorValueId"], Value::Null);
+        assert_eq!(evidence["department"]["code"], "finance");
+        assert_eq!(evidence["task"]["code"], "36");
+        let id = evidence["id"].as_str().unwrap();
+        assert_eq!(evidence["downloadUrl"], format!("/files/{id}").as_str());
+    }
+
+    let response = upload(
+        &app,
+        Some(&finance),
+        json!({ "taskId": task, "title": "採購統計表", "indicatorValueId": value.id }),
+        "統計.pdf",
+        pdf(),
+    )
+    .await;
+    assert_eq!(
+        data(&response)["uploadEvidence"]["indicatorValueId"],
+        value.id.as_str()
+    );
+
+    let listed = app
+        .graphql_as(
+            &finance,
+            r#"{ task(code: "36") { evidence { fileName }
+                progressReports { evidence { fileName } }
+                indicators { values { evidence { fileName } } } } }"#,
+            json!({}),
+        )
+        .await;
+    let task = &data(&listed)["task"];
+    assert_eq!(task["evidence"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        task["progressReports"][0]["evidence"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    assert_eq!(
+        task["indicators"][0]["values"][0]["evidence"],
+        json!([{ "fileName": "統計.pdf" }])
+    );
+    assert_eq!(app.stored_files().len(), 5);
+}
+both!(a_department_uploads_evidence_and_its_type_size_and_hash_are_recorded);
+
+async fn the_file_is_served_to_those_who_may_see_it_and_to_nobody_else(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+    let task = app.task_id("36").await;
+    let bytes = pdf();
+    let response = upload(
+        &app,
+        Some(&finance),
+        json!({ "taskId": task, "title": "採購通知" }),
+        "通知.pdf",
+        bytes.clone(),
+    )
+    .await;
+    let url = data(&response)["uploadEvidence"]["downloadUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let colleague = app.token_for(Role::Department, Some("finance")).await;
+    let leadership = app.token_for(Role::Leadership, None).await;
+    let admin = app.admin_token().await;
+    for token in [&finance, &colleague, &leadership, &admin] {
+        let response = app.get(Some(token), &url).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "application/pdf");
+        assert_eq!(response.bytes().await.unwrap().to_vec(), bytes);
+    }
+
+    let audit = app.token_for(Role::Department, Some("audit")).await;
+    let portal = app.token_for(Role::Portal, None).await;
+    for token in [&audit, &portal] {
+        assert_eq!(app.get(Some(token), &url).await.status(), 404);
+    }
+    assert_eq!(app.get(None, &url).await.status(), 401);
+    assert_eq!(app.get(Some("not a token"), &url).await.status(), 401);
+    let missing = format!("/files/{}", global_id(NodeKind::Evidence, 999_999));
+    assert_eq!(app.get(Some(&leadership), &missing).await.status(), 404);
+}
+both!(the_file_is_served_to_those_who_may_see_it_and_to_nobody_else);
+
+/// Asserts that an upload was refused as the caller's mistake, and left nothing behind.
+async fn assert_refused_and_nothing_kept(app: &TestApp, response: &Value) {
+    assert_error_code(response, "BAD_USER_INPUT");
+    assert_eq!(app.count_rows("evidence").await, 0);
+    assert_eq!(app.stored_files(), Vec::<std::path::PathBuf>::new());
+    assert_eq!(app.count_audit_entries("evidence.upload").await, 0);
+}
+
+async fn an_executable_named_pdf_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+    let task = app.task_id("36").await;
+
+    let response = upload(
+        &app,
+        Some(&finance),
+        json!({ "taskId": task, "title": "採購報告" }),
+        "report.pdf",
+        elf(),
+    )
+    .await;
+
+    assert_refused_and_nothing_kept(&app, &response).await;
+}
+both!(an_executable_named_pdf_is_refused);
+
+async fn a_file_whose_name_promises_another_type_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+    let task = app.task_id("36").await;
+
+    for (name, bytes) in [
+        ("照片.pdf", png()),
+        ("通知.png", pdf()),
+        ("說明.pdf", text_file()),
+    ] {
+        let response = upload(
+            &app,
+            Some(&finance),
+            json!({ "taskId": task, "title": "偽裝的文件" }),
+            name,
+            bytes,
+        )
+        .await;
+        assert_refused_and_nothing_kept(&app, &response).await;
+    }
+}
+both!(a_file_whose_name_promises_another_type_is_refused);
+
+async fn an_empty_or_unrecognisable_file_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+    let task = app.task_id("36").await;
+
+    for bytes in [Vec::new(), b"\x00\x01\x02binary".to_vec(), elf()] {
+        let response = upload(
+            &app,
+            Some(&finance),
+            json!({ "taskId": task, "title": "看不懂的文件" }),
+            "data.bin",
+            bytes,
+        )
+        .await;
+        assert_refused_and_nothing_kept(&app, &response).await;
+    }
+}
+both!(an_empty_or_unrecognisable_file_is_refused);
+
+async fn a_file_over_the_limit_is_refused_and_nothing_is_kept(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |settings| settings.upload.max_bytes = 1024).await;
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+    let task = app.task_id("36").await;
+
+    let response = upload(
+        &app,
+        Some(&finance),
+        json!({ "taskId": task, "title": "太大的文件" }),
+        "大文件.txt",
+        "綠".repeat(700).into_bytes(),
+    )
+    .await;
+
+    assert_refused_and_nothing_kept(&app, &response).await;
+    // A file at the limit is fine.
+    let response = upload(
+        &app,
+        Some(&finance),
+        json!({ "taskId": task, "title": "剛好的文件" }),
+        "剛好.txt",
+        vec![b'a'; 1024],
+    )
+    .await;
+    data(&response);
+}
+both!(a_file_over_the_limit_is_refused_and_nothing_is_kept);
+
+async fn only_a_lead_department_uploads_evidence_for_its_task(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let task = app.task_id("36").await;
+    let input = json!({ "taskId": task, "title": "佐證" });
+    let admin = app.admin_token().await;
+    let leadership = app.token_for(Role::Leadership, None).await;
+    let portal = app.token_for(Role::Portal, None).await;
+    let audit = app.token_for(Role::Department, Some("audit")).await;
+
+    for token in [&admin, &leadership, &portal, &audit] {
+        let response = upload(&app, Some(token), input.clone(), "通知.pdf", pdf()).await;
+        assert_error_code(&response, "FORBIDDEN");
+    }
+    let response = upload(&app, None, input, "通知.pdf", pdf()).await;
+    assert_error_code(&response, "UNAUTHENTICATED");
+
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+    let missing = json!({ "taskId": global_id(NodeKind::Task, 999_999), "title": "佐證" });
+    let response = upload(&app, Some(&finance), missing, "通知.pdf", pdf()).await;
+    assert_error_code(&response, "NOT_FOUND");
+    assert_eq!(app.count_rows("evidence").await, 0);
+    assert!(app.stored_files().is_empty());
+}
+both!(only_a_lead_department_uploads_evidence_for_its_task);
+
+async fn evidence_backs_only_a_report_or_value_of_its_own_department_and_task(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ecology = app
+        .token_for(Role::Department, Some("ecology-environment"))
+        .await;
+    let water = app
+        .token_for(Role::Department, Some("water-resources"))
+        .await;
+    let task_6 = app.task_id("6").await;
+    let task_7 = app.task_id("7").await;
+    let task_9 = app.task_id("9").await;
+    let report_7 = draft_report(&app, &ecology, &task_7, "2022-Q2", "IN_PROGRESS").await;
+    let value_7 = draft_value(
+        &app,
+        &ecology,
+        &app.indicator_id("7", 0).await,
+        "2022-Q2",
+        100.0,
+    )
+    .await;
+    let report_9 = draft_report(&app, &ecology, &task_9, "2022-Q2", "IN_PROGRESS").await;
+
+    // Another task's report or value.
+    for input in [
+        json!({ "taskId": task_6, "title": "佐證", "progressReportId": report_7.id }),
+        json!({ "taskId": task_6, "title": "佐證", "indicatorValueId": value_7.id }),
+    ] {
+        let response = upload(&app, Some(&ecology), input, "通知.pdf", pdf()).await;
+        assert_error_code(&response, "BAD_USER_INPUT");
+    }
+    // Another department's report on a task both lead.
+    let response = upload(
+        &app,
+        Some(&water),
+        json!({ "taskId": task_9, "title": "佐證", "progressReportId": report_9.id }),
+        "通知.pdf",
+        pdf(),
+    )
+    .await;
+    assert_error_code(&response, "FORBIDDEN");
+    // A report that does not exist.
+    let response = upload(
+        &app,
+        Some(&ecology),
+        json!({ "taskId": task_7, "title": "佐證",
+                "progressReportId": global_id(NodeKind::ProgressReport, 999_999) }),
+        "通知.pdf",
+        pdf(),
+    )
+    .await;
+    assert_error_code(&response, "NOT_FOUND");
+    // A submitted report takes no more files.
+    let sent = submitted(&app, &ecology, &report_7).await;
+    let response = upload(
+        &app,
+        Some(&ecology),
+        json!({ "taskId": task_7, "title": "佐證", "progressReportId": sent.id }),
+        "通知.pdf",
+        pdf(),
+    )
+    .await;
+    assert_error_code(&response, "CONFLICT");
+    assert_eq!(app.count_rows("evidence").await, 0);
+    assert!(app.stored_files().is_empty());
+}
+both!(evidence_backs_only_a_report_or_value_of_its_own_department_and_task);
+
+async fn a_department_deletes_its_draft_evidence_and_the_file_goes_with_it(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+    let leadership = app.token_for(Role::Leadership, None).await;
+    let task = app.task_id("36").await;
+    let draft = draft_evidence(&app, &finance, &task).await;
+    assert_eq!(app.stored_files().len(), 1);
+
+    let stale = delete(
+        &app,
+        &finance,
+        &Item {
+            version: 2,
+            ..draft.clone()
+        },
+    )
+    .await;
+    assert_error_code(&stale, "CONFLICT");
+    let response = delete(&app, &finance, &draft).await;
+
+    assert_eq!(data(&response)["deleteEvidence"], draft.id.as_str());
+    assert_eq!(app.count_rows("evidence").await, 0);
+    assert!(app.stored_files().is_empty());
+    let url = format!("/files/{}", draft.id);
+    assert_eq!(app.get(Some(&finance), &url).await.status(), 404);
+    assert_error_code(&delete(&app, &finance, &draft).await, "NOT_FOUND");
+
+    // Rejected evidence can be deleted too.
+    let rejected_file = draft_evidence(&app, &finance, &task).await;
+    let rejected_file = submitted(&app, &finance, &rejected_file).await;
+    let rejected_file = rejected(&app, &leadership, &rejected_file, "文件不清晰").await;
+    data(&delete(&app, &finance, &rejected_file).await);
+    assert!(app.stored_files().is_empty());
+}
+both!(a_department_deletes_its_draft_evidence_and_the_file_goes_with_it);
+
+async fn submitted_or_another_departments_evidence_cannot_be_deleted(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+    let leadership = app.token_for(Role::Leadership, None).await;
+    let audit = app.token_for(Role::Department, Some("audit")).await;
+    let portal = app.token_for(Role::Portal, None).await;
+    let task = app.task_id("36").await;
+    let draft = draft_evidence(&app, &finance, &task).await;
+
+    for token in [&audit, &leadership, &portal] {
+        assert_error_code(&delete(&app, token, &draft).await, "FORBIDDEN");
+    }
+    let anonymous = app
+        .graphql(DELETE, json!({ "id": draft.id, "version": draft.version }))
+        .await;
+    assert_error_code(&anonymous, "UNAUTHENTICATED");
+
+    let sent = submitted(&app, &finance, &draft).await;
+    assert_error_code(&delete(&app, &finance, &sent).await, "CONFLICT");
+    let done = approved(&app, &leadership, &sent).await;
+    assert_error_code(&delete(&app, &finance, &done).await, "CONFLICT");
+    assert_eq!(app.count_rows("evidence").await, 1);
+    assert_eq!(app.stored_files().len(), 1);
+}
+both!(submitted_or_another_departments_evidence_cannot_be_deleted);
+
+async fn the_portal_never_sees_evidence(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+    let leadership = app.token_for(Role::Leadership, None).await;
+    let portal = app.token_for(Role::Portal, None).await;
+    let task = app.task_id("36").await;
+    let report = draft_report(&app, &finance, &task, "2022-Q2", "IN_PROGRESS").await;
+    let response = upload(
+        &app,
+        Some(&finance),
+        json!({ "taskId": task, "title": "採購通知", "progressReportId": report.id }),
+        "通知.pdf",
+        pdf(),
+    )
+    .await;
+    let file = Item::from_response(&response, "uploadEvidence");
+    let report = submitted(&app, &finance, &report).await;
+    let file = submitted(&app, &finance, &file).await;
+    approved(&app, &leadership, &report).await;
+    approved(&app, &leadership, &file).await;
+
+    let seen = app
+        .graphql_as(
+            &portal,
+            r#"query($file: ID!) { task(code: "36") { evidence { id } progressReports { reviewStatus evidence { id } } }
+                node(id: $file) { id } }"#,
+            json!({ "file": file.id }),
+        )
+        .await;
+
+    let seen = data(&seen);
+    assert_eq!(seen["task"]["evidence"], json!([]));
+    assert_eq!(
+        seen["task"]["progressReports"],
+        json!([{ "reviewStatus": "APPROVED", "evidence": [] }])
+    );
+    assert_eq!(seen["node"], Value::Null);
+    let url = format!("/files/{}", file.id);
+    assert_eq!(app.get(Some(&portal), &url).await.status(), 404);
+    assert_eq!(app.get(Some(&leadership), &url).await.status(), 200);
+}
+both!(the_portal_never_sees_evidence);

@@ -1,0 +1,144 @@
+//! Who sees which submissions: a department its own, the leadership group all, the portal
+//! only approved reports and values, without the names of the people behind them.
+
+use ecoplan::service::policy::Role;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, both, data};
+use crate::steps::{approved, draft_report, draft_value, submitted};
+
+const TASK_9: &str = r#"query($ecology: ID!, $water: ID!) {
+    task(code: "9") { progressReports { id department { code } } }
+    ecology: node(id: $ecology) { id }
+    water: node(id: $water) { id } }"#;
+
+fn departments_of(reports: &Value) -> Vec<String> {
+    let mut codes: Vec<String> = reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|report| report["department"]["code"].as_str().unwrap().to_owned())
+        .collect();
+    codes.sort();
+    codes
+}
+
+async fn a_department_sees_only_its_own_departments_submissions(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ecology = app
+        .token_for(Role::Department, Some("ecology-environment"))
+        .await;
+    let water = app
+        .token_for(Role::Department, Some("water-resources"))
+        .await;
+    let leadership = app.token_for(Role::Leadership, None).await;
+    let task = app.task_id("9").await;
+    let theirs = draft_report(&app, &ecology, &task, "2022-Q2", "IN_PROGRESS").await;
+    let ours = draft_report(&app, &water, &task, "2022-Q2", "IN_PROGRESS").await;
+    let ids = json!({ "ecology": theirs.id, "water": ours.id });
+
+    let seen = app.graphql_as(&water, TASK_9, ids.clone()).await;
+    let seen = data(&seen);
+    assert_eq!(
+        departments_of(&seen["task"]["progressReports"]),
+        ["water-resources"]
+    );
+    assert_eq!(seen["ecology"], Value::Null);
+    assert_eq!(seen["water"]["id"], ours.id.as_str());
+
+    let seen = app.graphql_as(&leadership, TASK_9, ids).await;
+    let seen = data(&seen);
+    assert_eq!(
+        departments_of(&seen["task"]["progressReports"]),
+        ["ecology-environment", "water-resources"]
+    );
+    assert_eq!(seen["ecology"]["id"], theirs.id.as_str());
+
+    // The values of an indicator both answer for.
+    let qualitative = app.indicator_id("9", 1).await;
+    let response = app
+        .graphql_as(
+            &ecology,
+            crate::steps::SAVE_VALUE,
+            json!({ "input": { "indicatorId": qualitative, "period": "2022-Q2", "achieved": true } }),
+        )
+        .await;
+    data(&response);
+    let query = "query($id: ID!) { indicator(id: $id) { values { period } } }";
+    let seen = app
+        .graphql_as(&water, query, json!({ "id": qualitative }))
+        .await;
+    assert_eq!(data(&seen)["indicator"]["values"], json!([]));
+    let seen = app
+        .graphql_as(&leadership, query, json!({ "id": qualitative }))
+        .await;
+    assert_eq!(
+        data(&seen)["indicator"]["values"],
+        json!([{ "period": "2022-Q2" }])
+    );
+}
+both!(a_department_sees_only_its_own_departments_submissions);
+
+async fn the_portal_sees_only_approved_reports_and_values_and_no_names(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+    let leadership = app.token_for(Role::Leadership, None).await;
+    let portal = app.token_for(Role::Portal, None).await;
+    let task = app.task_id("36").await;
+    let indicator = app.indicator_id("36", 0).await;
+    let q1 = draft_report(&app, &finance, &task, "2022-Q1", "IN_PROGRESS").await;
+    let q1 = submitted(&app, &finance, &q1).await;
+    let q1 = approved(&app, &leadership, &q1).await;
+    let q2 = draft_report(&app, &finance, &task, "2022-Q2", "IN_PROGRESS").await;
+    submitted(&app, &finance, &q2).await;
+    draft_report(&app, &finance, &task, "2022-Q3", "IN_PROGRESS").await;
+    let value = draft_value(&app, &finance, &indicator, "2022-Q1", 85.0).await;
+    let value = submitted(&app, &finance, &value).await;
+    let value = approved(&app, &leadership, &value).await;
+    draft_value(&app, &finance, &indicator, "2022-Q2", 70.0).await;
+
+    let query = r#"query($q2: ID!) { task(code: "36") {
+            progressReports { id period reviewStatus submittedBy { username } reviewedBy { username } history { action } }
+            indicators { values { id period submittedBy { username } reviewedBy { username } }
+                         latestValue { id } } }
+        hidden: node(id: $q2) { id } }"#;
+    let seen = app.graphql_as(&portal, query, json!({ "q2": q2.id })).await;
+    let seen = data(&seen);
+    assert_eq!(
+        seen["task"]["progressReports"],
+        json!([{ "id": q1.id, "period": "2022-Q1", "reviewStatus": "APPROVED",
+                 "submittedBy": null, "reviewedBy": null, "history": [] }])
+    );
+    assert_eq!(
+        seen["task"]["indicators"][0]["values"],
+        json!([{ "id": value.id, "period": "2022-Q1", "submittedBy": null, "reviewedBy": null }])
+    );
+    assert_eq!(
+        seen["task"]["indicators"][0]["latestValue"]["id"],
+        value.id.as_str()
+    );
+    assert_eq!(seen["hidden"], Value::Null);
+
+    // The leadership group sees every report, with names.
+    let seen = app
+        .graphql_as(&leadership, query, json!({ "q2": q2.id }))
+        .await;
+    let seen = data(&seen);
+    let reports = seen["task"]["progressReports"].as_array().unwrap();
+    let periods: Vec<&str> = reports
+        .iter()
+        .map(|report| report["period"].as_str().unwrap())
+        .collect();
+    assert_eq!(periods, ["2022-Q3", "2022-Q2", "2022-Q1"]);
+    assert!(reports[2]["submittedBy"]["username"].is_string());
+    assert!(reports[2]["reviewedBy"]["username"].is_string());
+    assert_eq!(
+        seen["task"]["indicators"][0]["values"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(seen["hidden"]["id"], q2.id.as_str());
+}
+both!(the_portal_sees_only_approved_reports_and_values_and_no_names);
