@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
 /// Counts the SQL statements the connection runs; read by the metrics and by tests that
 /// keep the statement count of a request constant.
@@ -104,4 +107,16 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None)
         .await
         .context("cannot migrate the database")
+}
+
+/// Starts a transaction that is going to write. On SQLite it takes the write lock at
+/// `BEGIN IMMEDIATE`: a deferred transaction that reads first cannot upgrade its lock once
+/// another connection has written, and fails at once whatever the busy timeout; an
+/// immediate one waits its turn instead. PostgreSQL ignores the mode.
+pub async fn begin_write<C: TransactionTrait>(db: &C) -> Result<C::Transaction, sea_orm::DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }

@@ -335,7 +335,7 @@ where
     let password_matches = verify_password(password, hash).await?;
     match user {
         Some(user) if password_matches && user.active => {
-            let txn = db.begin().await?;
+            let txn = crate::db::begin_write(db).await?;
             login_throttle::Entity::delete_by_id(username)
                 .exec(&txn)
                 .await?;
@@ -379,7 +379,7 @@ async fn record_failure<C>(
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let existing = login_throttle::Entity::find_by_id(username.to_owned())
         .one(&txn)
         .await?;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 use sha2::{Digest, Sha256};
 
@@ -380,7 +380,7 @@ async fn insert_row(
     indicator_value_id: Option<i64>,
     fields: EvidenceFields,
 ) -> AppResult<evidence::Model> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let now = Utc::now();
     let row = evidence::ActiveModel {
         plan_id: Set(task.plan_id),
@@ -427,7 +427,7 @@ pub async fn delete_evidence(
     id: i64,
     version: i32,
 ) -> AppResult<i64> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let row = submission::check_update(
         &txn,
         caller.viewer,

@@ -491,7 +491,7 @@ pub async fn import_indicator_values(
         )));
     }
 
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let facts = load_facts(&txn, &plan, department_id).await?;
     let mut outcomes = Vec::with_capacity(rows.len());
     let mut seen: HashMap<(i64, String), u32> = HashMap::new();

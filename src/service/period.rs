@@ -3,7 +3,7 @@
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 
 use crate::entity::{plan, reporting_period};
@@ -239,7 +239,7 @@ pub async fn set_period_closed(
     closed: bool,
     reason: Option<&str>,
 ) -> AppResult<PeriodState> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let state = change_period(&txn, caller, plan_id, raw, closed, reason).await?;
     txn.commit().await?;
     Ok(state)

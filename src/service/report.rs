@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 
 use crate::entity::{
@@ -116,7 +116,7 @@ pub async fn save_progress_report(
     let problems = optional_text("problems", input.problems.as_deref())?;
     let next_steps = optional_text("nextSteps", input.next_steps.as_deref())?;
 
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let task = task::Entity::find_by_id(input.task_id)
         .one(&txn)
         .await?
@@ -278,7 +278,7 @@ pub async fn save_indicator_value(
     version: Option<i32>,
     input: IndicatorValueInput,
 ) -> AppResult<indicator_value::Model> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let saved = save_indicator_value_in(&txn, caller, id, version, input).await?;
     txn.commit().await?;
     Ok(saved)
@@ -425,7 +425,7 @@ pub async fn set_task_due_date(
     due_on: NaiveDate,
 ) -> AppResult<task::Model> {
     caller.viewer.require_reviewer()?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = task::Entity::find_by_id(task_id)
         .one(&txn)
         .await?
@@ -468,7 +468,7 @@ pub async fn set_external_target(
         return Err(AppError::bad_input("`value` must be a finite number"));
     }
     let note = optional_text("note", note.as_deref())?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let indicator = indicator::Entity::find_by_id(indicator_id)
         .one(&txn)
         .await?

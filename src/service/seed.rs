@@ -235,7 +235,7 @@ where
     C: ConnectionTrait + TransactionTrait,
 {
     let file = parse_plan_file(source)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let existing = plan::Entity::find()
         .filter(plan::Column::Key.eq(&file.plan.key))
         .one(&txn)

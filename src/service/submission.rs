@@ -5,7 +5,6 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
-    TransactionTrait,
 };
 use serde::Serialize;
 
@@ -417,7 +416,7 @@ pub async fn transition(
     let viewer = caller.viewer;
     viewer.require_signed_in()?;
     let actor = caller.actor_id()?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let row = load(&txn, kind, id)
         .await?
         .ok_or_else(|| AppError::not_found("no submission has this id"))?;

@@ -130,7 +130,7 @@ where
     check_role_department(db, new_user.role, new_user.department_id).await?;
     let password_hash = hash_password(&new_user.password).await?;
 
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let taken = user::Entity::find()
         .filter(user::Column::Username.eq(&username))
         .count(&txn)
@@ -183,7 +183,7 @@ where
 {
     let viewer = caller.viewer;
     viewer.require_admin()?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = find_user(&txn, id).await?;
     let current_role = Role::parse(&current.role).unwrap_or(Role::Portal);
     let role = changes.role.unwrap_or(current_role);
@@ -238,7 +238,7 @@ where
     if !active && viewer.user().is_some_and(|me| me.user_id == id) {
         return Err(AppError::bad_input("you cannot deactivate yourself"));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = find_user(&txn, id).await?;
     let mut row: user::ActiveModel = current.clone().into();
     row.active = Set(active);
@@ -295,7 +295,7 @@ where
 {
     check_new_password(password)?;
     let password_hash = hash_password(password).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = find_user(&txn, id).await?;
     let mut row: user::ActiveModel = current.clone().into();
     row.password_hash = Set(password_hash);
