@@ -32,12 +32,17 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects, migrates, loads the built-in plan when it is missing, creates the first
+    /// Connects (waiting up to `database_wait` for a database that is still starting),
+    /// migrates, loads the built-in plan when it is missing, creates the first
     /// administrator on an empty database, and binds the listener (port 0 picks a free one).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         settings.validate()?;
-        let (db, statements) =
-            db::connect(&settings.database_url, settings.max_connections).await?;
+        let (db, statements) = db::connect_with_retry(
+            &settings.database_url,
+            settings.max_connections,
+            settings.database_wait,
+        )
+        .await?;
         db::migrate(&db).await?;
         if let SeedOutcome::Loaded { plan_key, tasks } = seed_plan(&db, TANGSHAN_2022)
             .await
