@@ -116,17 +116,32 @@ pub fn new_request_id() -> String {
     crate::service::auth::random_secret(16).to_ascii_lowercase()
 }
 
+/// The name an operation is counted under in the metrics: the `operationName` the client
+/// sent, or else the name the document gives its only operation.
+fn operation_label(request: &mut async_graphql::Request) -> Option<String> {
+    if let Some(name) = &request.operation_name {
+        return Some(name.clone());
+    }
+    // Parsed once: the schema reuses this parse.
+    match &request.parsed_query().ok()?.operations {
+        DocumentOperations::Multiple(operations) if operations.len() == 1 => {
+            operations.keys().next().map(|name| name.to_string())
+        }
+        _ => None,
+    }
+}
+
 async fn execute(
     state: &AppState,
     http: &HttpRequest,
-    request: async_graphql::Request,
+    mut request: async_graphql::Request,
 ) -> HttpResponse {
     let request_id = http
         .extensions()
         .get::<middleware::RequestId>()
         .map(|id| id.0.clone())
         .unwrap_or_else(new_request_id);
-    let operation_name = request.operation_name.clone();
+    let operation_name = operation_label(&mut request);
     let viewer = match viewer_of(state, http).await {
         Ok(viewer) => viewer,
         Err(error) => {
