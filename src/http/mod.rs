@@ -78,7 +78,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/graphql", web::get().to(graphql_get))
         .route("/graphiql", web::get().to(graphiql))
         .route("/files/{id}", web::get().to(download))
-        .route("/metrics", web::get().to(metrics))
+        .route("/metrics", web::get().to(metrics_on_main))
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
         .configure(export::routes);
@@ -294,6 +294,17 @@ async fn graphiql() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(GraphiQLSource::build().endpoint("/graphql").finish())
+}
+
+/// `GET /metrics` on the main address: not there when the metrics have an address of
+/// their own, which is usually reachable only from inside the network.
+async fn metrics_on_main(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {
+    if !state.http.metrics_on_main {
+        return HttpResponse::NotFound()
+            .content_type("text/plain")
+            .body("not found");
+    }
+    metrics(state, http).await
 }
 
 /// `GET /metrics`: Prometheus text format; behind a token when one is configured.
