@@ -176,8 +176,8 @@ async fn execute(
         Err(_) => {
             let mut error = async_graphql::ServerError::new(
                 format!(
-                    "the operation took longer than {} seconds and was stopped",
-                    state.http.request_timeout.as_secs()
+                    "the operation took longer than {} and was stopped",
+                    describe_duration(state.http.request_timeout)
                 ),
                 None,
             );
@@ -193,6 +193,15 @@ async fn execute(
         started.elapsed(),
     );
     respond(response, &request_id, http)
+}
+
+/// `30 seconds`, `1 second`, or `250 ms` for a limit under a second.
+fn describe_duration(duration: std::time::Duration) -> String {
+    match duration.as_secs() {
+        0 => format!("{} ms", duration.as_millis()),
+        1 => "1 second".to_owned(),
+        seconds => format!("{seconds} seconds"),
+    }
 }
 
 fn respond(
