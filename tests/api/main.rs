@@ -11,6 +11,7 @@ mod auth;
 mod cli;
 mod errors;
 mod http;
+mod limits;
 mod lookup;
 mod matrix;
 mod plan;
