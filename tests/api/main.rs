@@ -14,6 +14,7 @@ mod http;
 mod limits;
 mod lookup;
 mod matrix;
+mod observability;
 mod plan;
 mod portal;
 mod schema;
