@@ -20,4 +20,5 @@ mod plan;
 mod portal;
 mod schema;
 mod seed;
+mod shutdown;
 mod statements;
