@@ -85,7 +85,21 @@ pub async fn connect_with_retry(
     let deadline = std::time::Instant::now() + wait;
     let mut pause = Duration::from_millis(250);
     loop {
-        match connect(url, max_connections).await {
+        // One attempt may itself wait (the pool retries until its acquire timeout): it
+        // gets what is left of `wait`, and at least a second.
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let attempt = match tokio::time::timeout(
+            left.max(Duration::from_secs(1)),
+            connect(url, max_connections),
+        )
+        .await
+        {
+            Ok(attempt) => attempt,
+            Err(_) => Err(anyhow::anyhow!(
+                "cannot connect to the database named by DATABASE_URL: no answer"
+            )),
+        };
+        match attempt {
             Ok(connected) => return Ok(connected),
             Err(error) if std::time::Instant::now() + pause < deadline => {
                 tracing::warn!(error = %error, retry_in_ms = pause.as_millis() as u64, "the database does not answer yet");
@@ -93,9 +107,10 @@ pub async fn connect_with_retry(
                 pause = (pause * 2).min(Duration::from_secs(5));
             }
             Err(error) => {
+                let seconds = wait.as_secs();
+                let unit = if seconds == 1 { "second" } else { "seconds" };
                 return Err(error.context(format!(
-                    "the database named by DATABASE_URL did not answer within {} seconds",
-                    wait.as_secs()
+                    "the database named by DATABASE_URL did not answer within {seconds} {unit}"
                 )));
             }
         }

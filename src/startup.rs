@@ -26,18 +26,24 @@ pub struct Application {
     port: u16,
     server: Server,
     metrics_server: Option<Server>,
+    metrics_port: Option<u16>,
     db: DatabaseConnection,
     statements: StatementCounter,
     initial_admin_password: Option<String>,
 }
 
 impl Application {
-    /// Connects, migrates, loads the built-in plan when it is missing, creates the first
+    /// Connects (waiting up to `database_wait` for a database that is still starting),
+    /// migrates, loads the built-in plan when it is missing, creates the first
     /// administrator on an empty database, and binds the listener (port 0 picks a free one).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         settings.validate()?;
-        let (db, statements) =
-            db::connect(&settings.database_url, settings.max_connections).await?;
+        let (db, statements) = db::connect_with_retry(
+            &settings.database_url,
+            settings.max_connections,
+            settings.database_wait,
+        )
+        .await?;
         db::migrate(&db).await?;
         if let SeedOutcome::Loaded { plan_key, tasks } = seed_plan(&db, TANGSHAN_2022)
             .await
@@ -82,24 +88,30 @@ impl Application {
                 ..settings.http.clone()
             },
         });
-        let metrics_server = match settings.metrics_addr {
+        let (metrics_server, metrics_port) = match settings.metrics_addr {
             Some(addr) => {
                 let state = state.clone();
                 let listener = TcpListener::bind(addr)
                     .with_context(|| format!("ECOPLAN_METRICS_ADDR {addr} cannot be bound"))?;
-                Some(
-                    HttpServer::new(move || {
-                        App::new()
-                            .app_data(state.clone())
-                            .route("/metrics", web::get().to(crate::http::metrics))
-                    })
-                    .workers(1)
-                    .listen(listener)
-                    .context("cannot listen for metrics")?
-                    .run(),
-                )
+                let port = listener
+                    .local_addr()
+                    .context("the metrics listener has no address")?
+                    .port();
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(state.clone())
+                        .wrap(actix_web::middleware::from_fn(
+                            crate::http::middleware::observe,
+                        ))
+                        .route("/metrics", web::get().to(crate::http::metrics))
+                })
+                .workers(1)
+                .listen(listener)
+                .context("cannot listen for metrics")?
+                .run();
+                (Some(server), Some(port))
             }
-            None => None,
+            None => (None, None),
         };
         let cors_origins = settings.cors_origins.clone();
         let server = HttpServer::new(move || {
@@ -131,6 +143,7 @@ impl Application {
             port,
             server,
             metrics_server,
+            metrics_port,
             db,
             statements,
             initial_admin_password,
@@ -139,6 +152,12 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port `/metrics` is served on when it has an address of its own
+    /// (`ECOPLAN_METRICS_ADDR`; port 0 picks a free one).
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
     }
 
     pub fn db(&self) -> &DatabaseConnection {

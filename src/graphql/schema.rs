@@ -47,6 +47,8 @@ pub fn build_schema_with(limits: &QueryLimits) -> AppSchema {
         .extension(ShapeLimits {
             max_aliases: limits.max_aliases,
             max_root_fields: limits.max_root_fields,
+            max_fields: limits.max_complexity,
+            introspection: limits.introspection,
         });
     if !limits.introspection {
         builder = builder.disable_introspection();

@@ -78,7 +78,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/graphql", web::get().to(graphql_get))
         .route("/graphiql", web::get().to(graphiql))
         .route("/files/{id}", web::get().to(download))
-        .route("/metrics", web::get().to(metrics))
+        .route("/metrics", web::get().to(metrics_on_main))
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
         .configure(export::routes);
@@ -116,17 +116,32 @@ pub fn new_request_id() -> String {
     crate::service::auth::random_secret(16).to_ascii_lowercase()
 }
 
+/// The name an operation is counted under in the metrics: the `operationName` the client
+/// sent, or else the name the document gives its only operation.
+fn operation_label(request: &mut async_graphql::Request) -> Option<String> {
+    if let Some(name) = &request.operation_name {
+        return Some(name.clone());
+    }
+    // Parsed once: the schema reuses this parse.
+    match &request.parsed_query().ok()?.operations {
+        DocumentOperations::Multiple(operations) if operations.len() == 1 => {
+            operations.keys().next().map(|name| name.to_string())
+        }
+        _ => None,
+    }
+}
+
 async fn execute(
     state: &AppState,
     http: &HttpRequest,
-    request: async_graphql::Request,
+    mut request: async_graphql::Request,
 ) -> HttpResponse {
     let request_id = http
         .extensions()
         .get::<middleware::RequestId>()
         .map(|id| id.0.clone())
         .unwrap_or_else(new_request_id);
-    let operation_name = request.operation_name.clone();
+    let operation_name = operation_label(&mut request);
     let viewer = match viewer_of(state, http).await {
         Ok(viewer) => viewer,
         Err(error) => {
@@ -161,8 +176,8 @@ async fn execute(
         Err(_) => {
             let mut error = async_graphql::ServerError::new(
                 format!(
-                    "the operation took longer than {} seconds and was stopped",
-                    state.http.request_timeout.as_secs()
+                    "the operation took longer than {} and was stopped",
+                    describe_duration(state.http.request_timeout)
                 ),
                 None,
             );
@@ -178,6 +193,15 @@ async fn execute(
         started.elapsed(),
     );
     respond(response, &request_id, http)
+}
+
+/// `30 seconds`, `1 second`, or `250 ms` for a limit under a second.
+fn describe_duration(duration: std::time::Duration) -> String {
+    match duration.as_secs() {
+        0 => format!("{} ms", duration.as_millis()),
+        1 => "1 second".to_owned(),
+        seconds => format!("{seconds} seconds"),
+    }
 }
 
 fn respond(
@@ -275,10 +299,58 @@ async fn graphql_get(
     execute(&state, &http, request).await
 }
 
+/// The GraphiQL page and the content security policy it needs: its scripts and styles
+/// come from unpkg.com, its one inline script is allowed by its hash, it talks only to
+/// this server, and no page may frame it.
+fn graphiql_page() -> &'static (String, String) {
+    static PAGE: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    PAGE.get_or_init(|| {
+        let html = GraphiQLSource::build().endpoint("/graphql").finish();
+        let inline_scripts: String = inline_script_bodies(&html)
+            .map(|body| {
+                use base64::Engine;
+                use sha2::Digest;
+                let digest = sha2::Sha256::digest(body.as_bytes());
+                format!(
+                    " 'sha256-{}'",
+                    base64::engine::general_purpose::STANDARD.encode(digest)
+                )
+            })
+            .collect();
+        let policy = format!(
+            "default-src 'none'; script-src https://unpkg.com{inline_scripts}; \
+             style-src https://unpkg.com 'unsafe-inline'; img-src https://graphql.org data:; \
+             font-src https://unpkg.com data:; connect-src 'self'; base-uri 'none'; \
+             form-action 'none'; frame-ancestors 'none'"
+        );
+        (html, policy)
+    })
+}
+
+/// The text of every `<script>` element of a page that has no `src`.
+fn inline_script_bodies(html: &str) -> impl Iterator<Item = &str> {
+    html.split("<script>")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("</script>").map(|(body, _)| body))
+}
+
 async fn graphiql() -> HttpResponse {
+    let (html, policy) = graphiql_page();
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(GraphiQLSource::build().endpoint("/graphql").finish())
+        .insert_header((header::CONTENT_SECURITY_POLICY, policy.as_str()))
+        .body(html.clone())
+}
+
+/// `GET /metrics` on the main address: not there when the metrics have an address of
+/// their own, which is usually reachable only from inside the network.
+async fn metrics_on_main(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {
+    if !state.http.metrics_on_main {
+        return HttpResponse::NotFound()
+            .content_type("text/plain")
+            .body("not found");
+    }
+    metrics(state, http).await
 }
 
 /// `GET /metrics`: Prometheus text format; behind a token when one is configured.

@@ -317,6 +317,10 @@ pub struct TestApp {
     pub jwt_secret: String,
     /// The password of `admin`, made by the server on its first start.
     pub admin_password: String,
+    /// Stops the server, as SIGTERM would (`stop(true)`: requests in flight finish).
+    pub handle: actix_web::dev::ServerHandle,
+    /// The port `/metrics` has to itself when `metrics_addr` is set.
+    pub metrics_port: Option<u16>,
     statements: StatementCounter,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     database: Arc<TestDatabase>,
@@ -380,8 +384,10 @@ impl TestApp {
             .or(admin_password)
             .expect("the first start creates `admin`");
         let port = app.port();
+        let metrics_port = app.metrics_port();
         let db = app.db().clone();
         let statements = app.statements();
+        let handle = app.handle();
         let server = tokio::spawn(app.run_until_stopped());
         Self {
             port,
@@ -390,11 +396,21 @@ impl TestApp {
             backend,
             jwt_secret,
             admin_password,
+            handle,
+            metrics_port,
             statements,
             server,
             database,
             storage,
         }
+    }
+
+    /// Waits for `run_until_stopped` to return (after `handle.stop(…)`), at most `limit`.
+    pub async fn stopped(&mut self, limit: std::time::Duration) -> std::io::Result<()> {
+        tokio::time::timeout(limit, &mut self.server)
+            .await
+            .unwrap_or_else(|_| panic!("the server did not stop within {limit:?}"))
+            .expect("the server task did not panic")
     }
 
     /// The URL of the server's database, for other programs to open.
