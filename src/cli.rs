@@ -73,9 +73,9 @@ pub struct ServeArgs {
     /// The largest page a list returns.
     #[arg(long, env = "ECOPLAN_MAX_PAGE_SIZE", default_value_t = crate::service::page::MAX_PAGE_SIZE)]
     pub max_page_size: u64,
-    /// Database connections in the pool.
-    #[arg(long, env = "ECOPLAN_DB_MAX_CONNECTIONS", default_value_t = 10)]
-    pub db_max_connections: u32,
+    /// Database connections in the pool (4 for SQLite, 10 for PostgreSQL by default).
+    #[arg(long, env = "ECOPLAN_DB_MAX_CONNECTIONS")]
+    pub db_max_connections: Option<u32>,
     /// Where evidence files are kept.
     #[arg(long, env = "ECOPLAN_STORAGE_DIR", default_value = "storage")]
     pub storage_dir: PathBuf,
@@ -207,7 +207,9 @@ impl ServeArgs {
         let mut settings = Settings::new(database_url.to_owned(), parse_addr(&self.addr)?);
         settings.demo = self.demo;
         settings.max_page_size = self.max_page_size;
-        settings.max_connections = self.db_max_connections.max(1);
+        if let Some(max_connections) = self.db_max_connections {
+            settings.max_connections = max_connections.max(1);
+        }
         settings.storage_dir = self.storage_dir;
         settings.http.max_body_bytes = self.max_body_bytes.max(1024);
         settings.http.request_timeout = Duration::from_secs(self.request_timeout_secs.max(1));

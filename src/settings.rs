@@ -70,6 +70,16 @@ pub struct PortalSettings {
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://ecoplan.db";
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 
+/// SQLite has one writer and gains nothing from a large pool, while each connection keeps
+/// its own page cache: four keep the memory down (see BENCHMARKS.md).
+pub fn default_max_connections(database_url: &str) -> u32 {
+    if database_url.starts_with("sqlite:") {
+        4
+    } else {
+        10
+    }
+}
+
 pub fn parse_addr(raw: &str) -> anyhow::Result<SocketAddr> {
     raw.trim()
         .parse()
@@ -78,10 +88,11 @@ pub fn parse_addr(raw: &str) -> anyhow::Result<SocketAddr> {
 
 impl Settings {
     pub fn new(database_url: String, addr: SocketAddr) -> Self {
+        let max_connections = default_max_connections(&database_url);
         Self {
             database_url,
             addr,
-            max_connections: 10,
+            max_connections,
             max_page_size: crate::service::page::MAX_PAGE_SIZE,
             demo: false,
             auth: AuthSettings::default(),
