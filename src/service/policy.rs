@@ -1,8 +1,8 @@
 //! Who may see and do what. Services ask this module; resolvers never decide.
 
 use sea_orm::{
-    Condition,
-    sea_query::{Alias, Expr, ExprTrait, Query},
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    sea_query::{Expr, ExprTrait, Query},
 };
 
 use crate::entity::{indicator, indicator_responsible, task, task_lead};
@@ -140,47 +140,32 @@ impl Viewer {
 impl ReadScope {
     /// The SQL condition on `task` that keeps the tasks this scope may read: those the
     /// department leads, and the parents of those (for context).
-    ///
-    /// Correlated `EXISTS` probes the `(task_id, department_id)` key for each candidate
-    /// row, so the cost follows the tasks being read, not the department's whole history
-    /// across every plan (see BENCHMARKS.md).
     pub fn task_condition(self) -> Condition {
         match self {
             ReadScope::Everything => Condition::all(),
             ReadScope::Department(department_id) => {
-                let leads_it = Query::select()
-                    .expr(Expr::val(1))
-                    .from(task_lead::Entity)
-                    .and_where(
-                        Expr::col((task_lead::Entity, task_lead::Column::TaskId))
-                            .equals((task::Entity, task::Column::Id)),
-                    )
-                    .and_where(
-                        Expr::col((task_lead::Entity, task_lead::Column::DepartmentId))
-                            .eq(department_id),
-                    )
-                    .to_owned();
-                let part = Alias::new("part");
-                let leads_a_part = Query::select()
-                    .expr(Expr::val(1))
-                    .from_as(task::Entity, part.clone())
+                let led = task_lead::Entity::find()
+                    .select_only()
+                    .column(task_lead::Column::TaskId)
+                    .filter(task_lead::Column::DepartmentId.eq(department_id))
+                    .into_query();
+                let parents_of_led = Query::select()
+                    .column((task::Entity, task::Column::ParentId))
+                    .from(task::Entity)
                     .inner_join(
                         task_lead::Entity,
                         Expr::col((task_lead::Entity, task_lead::Column::TaskId))
-                            .equals((part.clone(), task::Column::Id)),
-                    )
-                    .and_where(
-                        Expr::col((part.clone(), task::Column::ParentId))
                             .equals((task::Entity, task::Column::Id)),
                     )
                     .and_where(
                         Expr::col((task_lead::Entity, task_lead::Column::DepartmentId))
                             .eq(department_id),
                     )
+                    .and_where(Expr::col((task::Entity, task::Column::ParentId)).is_not_null())
                     .to_owned();
                 Condition::any()
-                    .add(Expr::exists(leads_it))
-                    .add(Expr::exists(leads_a_part))
+                    .add(task::Column::Id.in_subquery(led))
+                    .add(task::Column::Id.in_subquery(parents_of_led))
             }
         }
     }
@@ -191,25 +176,12 @@ impl ReadScope {
         match self {
             ReadScope::Everything => Condition::all(),
             ReadScope::Department(department_id) => {
-                let responsible = Query::select()
-                    .expr(Expr::val(1))
-                    .from(indicator_responsible::Entity)
-                    .and_where(
-                        Expr::col((
-                            indicator_responsible::Entity,
-                            indicator_responsible::Column::IndicatorId,
-                        ))
-                        .equals((indicator::Entity, indicator::Column::Id)),
-                    )
-                    .and_where(
-                        Expr::col((
-                            indicator_responsible::Entity,
-                            indicator_responsible::Column::DepartmentId,
-                        ))
-                        .eq(department_id),
-                    )
-                    .to_owned();
-                Condition::all().add(Expr::exists(responsible))
+                let responsible = indicator_responsible::Entity::find()
+                    .select_only()
+                    .column(indicator_responsible::Column::IndicatorId)
+                    .filter(indicator_responsible::Column::DepartmentId.eq(department_id))
+                    .into_query();
+                Condition::all().add(indicator::Column::Id.in_subquery(responsible))
             }
         }
     }
