@@ -71,13 +71,9 @@ impl PlanQuery {
             NodeKind::Plan => plan::find_plan(db, viewer, Some(node.id))
                 .await?
                 .map(|row| Node::Plan(Plan(row))),
-            NodeKind::Section => {
-                viewer.read_scope()?;
-                plan::sections_by_ids(db, &[node.id])
-                    .await?
-                    .remove(&node.id)
-                    .map(|row| Node::Section(Section(row)))
-            }
+            NodeKind::Section => plan::find_section(db, viewer, node.id)
+                .await?
+                .map(|row| Node::Section(Section(row))),
             NodeKind::Department => {
                 department::find_department(db, viewer, DepartmentKey::Id(node.id))
                     .await?
@@ -106,16 +102,9 @@ impl PlanQuery {
                         crate::graphql::report::Submission::Evidence(item) => Node::Evidence(item),
                     })
             }
-            NodeKind::AuditEntry => {
-                if !viewer.is_reviewer() {
-                    viewer.require_signed_in()?;
-                    None
-                } else {
-                    crate::service::audit::find_entry(db, node.id)
-                        .await?
-                        .map(|row| Node::AuditEntry(crate::graphql::report::AuditEntry(row)))
-                }
-            }
+            NodeKind::AuditEntry => crate::service::audit::find_entry(db, viewer, node.id)
+                .await?
+                .map(|row| Node::AuditEntry(crate::graphql::report::AuditEntry(row))),
         };
         Ok(found)
     }

@@ -54,18 +54,12 @@ async fn load_department(ctx: &Context<'_>, id: i64) -> Result<Department> {
 }
 
 async fn load_task(ctx: &Context<'_>, id: i64) -> Result<Task> {
-    // The task of a visible submission is shown even when the department only sees it
-    // as context.
-    let task = crate::service::task::tasks_by_ids(
-        &ctx.request().db,
-        crate::service::policy::ReadScope::Everything,
-        &[id],
-    )
-    .await?
-    .remove(&id);
+    // Batched like every relation: a list of submissions reads their tasks in one
+    // statement. A visible submission is always on a task its viewer may read.
+    let task = ctx.request().loaders.load_one(TaskById(id)).await?;
     task.map(Task).ok_or_else(|| {
         AppError::Unexpected(anyhow::anyhow!(
-            "a task row referenced by a foreign key is missing"
+            "the task of a visible submission is not visible"
         ))
         .into()
     })
@@ -189,13 +183,11 @@ submission_object!(
     HistoryOfIndicatorValue,
     {
         pub async fn indicator(&self, ctx: &Context<'_>) -> Result<Indicator> {
-            let indicator = crate::service::indicator::indicators_by_ids(
-                &ctx.request().db,
-                crate::service::policy::ReadScope::Everything,
-                &[self.0.indicator_id],
-            )
-            .await?
-            .remove(&self.0.indicator_id);
+            let indicator = ctx
+                .request()
+                .loaders
+                .load_one(IndicatorById(self.0.indicator_id))
+                .await?;
             indicator.map(Indicator).ok_or_else(|| {
                 AppError::Unexpected(anyhow::anyhow!("an indicator row is missing")).into()
             })
@@ -698,10 +690,9 @@ impl ReportQuery {
         period: String,
     ) -> Result<ReportingPeriod> {
         let request = ctx.request();
-        request.viewer.read_scope()?;
-        let plan = period::load_plan(&request.db, decode(&plan_id, NodeKind::Plan)?).await?;
+        let plan_id = decode(&plan_id, NodeKind::Plan)?;
         Ok(ReportingPeriod(
-            period::period_state(&request.db, &plan, &period).await?,
+            period::find_period(&request.db, &request.viewer, plan_id, &period).await?,
         ))
     }
 }

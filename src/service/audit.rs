@@ -187,6 +187,16 @@ pub async fn history_of(
     Ok(grouped)
 }
 
-pub async fn find_entry(db: &impl ConnectionTrait, id: i64) -> AppResult<Option<audit_log::Model>> {
+/// One audit entry: only administrators and the leadership group read the log; for
+/// anyone else it does not exist.
+pub async fn find_entry(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: i64,
+) -> AppResult<Option<audit_log::Model>> {
+    viewer.require_signed_in()?;
+    if !viewer.is_reviewer() {
+        return Ok(None);
+    }
     Ok(audit_log::Entity::find_by_id(id).one(db).await?)
 }

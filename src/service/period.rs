@@ -217,6 +217,18 @@ pub async fn period_state(
     })
 }
 
+/// A period of a plan with its dates and state, for any signed-in viewer.
+pub async fn find_period(
+    db: &impl ConnectionTrait,
+    viewer: &crate::service::policy::Viewer,
+    plan_id: i64,
+    raw: &str,
+) -> AppResult<PeriodState> {
+    viewer.read_scope()?;
+    let plan = load_plan(db, plan_id).await?;
+    period_state(db, &plan, raw).await
+}
+
 /// The periods of a plan that have been closed or reopened, in order.
 pub async fn list_changed_periods(
     db: &impl ConnectionTrait,

@@ -92,6 +92,16 @@ pub async fn sections_by_plans(
     Ok(grouped)
 }
 
+/// One section by id, for any signed-in viewer.
+pub async fn find_section(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: i64,
+) -> AppResult<Option<section::Model>> {
+    viewer.read_scope()?;
+    Ok(section::Entity::find_by_id(id).one(db).await?)
+}
+
 /// The overall goals of each plan, by year.
 pub async fn goals_by_plans(
     db: &impl ConnectionTrait,
