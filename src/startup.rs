@@ -87,6 +87,7 @@ impl Application {
                 metrics_on_main: settings.metrics_addr.is_none(),
                 ..settings.http.clone()
             },
+            snapshots: Arc::new(crate::service::snapshot::SnapshotStore::default()),
         });
         let (metrics_server, metrics_port) = match settings.metrics_addr {
             Some(addr) => {

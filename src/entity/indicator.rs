@@ -15,6 +15,10 @@ pub struct Model {
     pub target_text: String,
     pub better: String,
     pub search_text: String,
+    /// The newest approved value, kept by the review workflow.
+    pub latest_approved_value_id: Option<i64>,
+    /// The approved value before it, which direction-only targets compare with.
+    pub previous_approved_value_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,6 +1,7 @@
 //! sea-orm models of the tables; rows never leave the service layer as API types.
 
 pub mod audit_log;
+pub mod data_revision;
 pub mod department;
 pub mod department_alias;
 pub mod evidence;

@@ -8,6 +8,11 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub department_id: i64,
     pub position: i32,
+    /// The status of this department's latest approved report on the task; kept by the
+    /// review workflow so that task statuses need no scan of the reports.
+    pub latest_approved_status: Option<String>,
+    /// The period of that report.
+    pub latest_approved_period: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,8 +2,9 @@
 
 use async_graphql::SimpleObject;
 
+use crate::graphql::indicator::Indicator;
 use crate::graphql::report::AuditEntry;
-use crate::graphql::types::{Indicator, Task};
+use crate::graphql::task::Task;
 use crate::graphql::user::User;
 use crate::service::page::{Page, encode_cursor};
 

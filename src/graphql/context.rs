@@ -1,17 +1,21 @@
-//! What every resolver can read from the request: the database, the caller and the loaders.
+//! What every resolver can read from the request: the database, the caller, the plan
+//! snapshot and the loaders.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_graphql::Context;
 use sea_orm::DatabaseConnection;
 
+use crate::error::AppResult;
+use crate::graphql::loaders::Loaders;
 use crate::metrics::Metrics;
 use crate::service::auth::TokenKeys;
 use crate::service::evidence::UploadPolicy;
-use crate::storage::FileStore;
-
-use crate::graphql::loaders::Loaders;
+use crate::service::period::city_today;
 use crate::service::policy::Viewer;
+use crate::service::snapshot::{PlanSnapshot, PlanView, SnapshotStore};
+use crate::storage::FileStore;
 
 /// Limits and settings the API layer applies.
 #[derive(Clone, Debug)]
@@ -27,9 +31,25 @@ impl Default for ApiSettings {
     }
 }
 
+/// Whether a request read anything from the database beyond the plan snapshot. An answer
+/// made from the snapshot alone is fully described by the snapshot's revision, so it may
+/// be kept and served again; one that read the database may not.
+#[derive(Clone, Default, Debug)]
+pub struct DatabaseUse(Arc<AtomicBool>);
+
+impl DatabaseUse {
+    pub fn mark(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    pub fn happened(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 /// The per-request state, put into the GraphQL request by the HTTP layer.
 pub struct RequestContext {
-    pub db: DatabaseConnection,
+    db: DatabaseConnection,
     pub viewer: Viewer,
     pub loaders: Loaders,
     pub settings: ApiSettings,
@@ -39,6 +59,98 @@ pub struct RequestContext {
     pub upload_policy: UploadPolicy,
     /// Identifies the request in logs, headers and error extensions.
     pub request_id: String,
+    snapshots: Arc<SnapshotStore>,
+    /// The snapshot this request reads, once it has asked for one.
+    snapshot: tokio::sync::OnceCell<Arc<PlanSnapshot>>,
+    database_use: DatabaseUse,
+}
+
+/// What the HTTP layer hands over to build a request's context.
+pub struct RequestParts {
+    pub db: DatabaseConnection,
+    pub viewer: Viewer,
+    pub settings: ApiSettings,
+    pub token_keys: Arc<TokenKeys>,
+    pub metrics: Arc<Metrics>,
+    pub files: Arc<dyn FileStore>,
+    pub upload_policy: UploadPolicy,
+    pub request_id: String,
+    pub snapshots: Arc<SnapshotStore>,
+    /// A snapshot already read for this request (to key its answer), if any.
+    pub snapshot: Option<Arc<PlanSnapshot>>,
+}
+
+impl RequestContext {
+    pub fn new(parts: RequestParts) -> Self {
+        let database_use = DatabaseUse::default();
+        let loaders = crate::graphql::loaders::loaders(
+            parts.db.clone(),
+            parts.viewer.scope(),
+            database_use.clone(),
+        );
+        Self {
+            db: parts.db,
+            viewer: parts.viewer,
+            loaders,
+            settings: parts.settings,
+            token_keys: parts.token_keys,
+            metrics: parts.metrics,
+            files: parts.files,
+            upload_policy: parts.upload_policy,
+            request_id: parts.request_id,
+            snapshots: parts.snapshots,
+            snapshot: match parts.snapshot {
+                Some(snapshot) => tokio::sync::OnceCell::new_with(Some(snapshot)),
+                None => tokio::sync::OnceCell::new(),
+            },
+            database_use,
+        }
+    }
+
+    /// The database, for everything the plan snapshot does not hold. Asking for it marks
+    /// the request's answer as one that cannot be kept.
+    pub fn db(&self) -> &DatabaseConnection {
+        self.database_use.mark();
+        &self.db
+    }
+
+    /// Whether the request read the database beyond the snapshot.
+    pub fn read_the_database(&self) -> bool {
+        self.database_use.happened()
+    }
+
+    /// The plan as this request's viewer may read it: the snapshot as of the database's
+    /// revision when the request first asked, the same for the rest of the request.
+    pub async fn plan_view(&self) -> AppResult<PlanView> {
+        let snapshot = self
+            .snapshot
+            .get_or_try_init(|| self.snapshots.current(&self.db))
+            .await?
+            .clone();
+        Ok(self.view_of(snapshot))
+    }
+
+    /// The plan after a change this request made: always read at the newest revision.
+    pub async fn fresh_plan_view(&self) -> AppResult<PlanView> {
+        let snapshot = self.snapshots.current(&self.db).await?;
+        Ok(self.view_of(snapshot))
+    }
+
+    fn view_of(&self, snapshot: Arc<PlanSnapshot>) -> PlanView {
+        PlanView {
+            snapshot,
+            scope: self.viewer.scope(),
+            today: city_today(),
+        }
+    }
+
+    /// The caller of a change, for the services and the audit trail.
+    pub fn caller(&self) -> crate::service::audit::Caller<'_> {
+        crate::service::audit::Caller {
+            viewer: &self.viewer,
+            request_id: &self.request_id,
+        }
+    }
 }
 
 pub trait ContextExt {
@@ -52,15 +164,5 @@ impl ContextExt for Context<'_> {
         #[allow(clippy::expect_used)]
         self.data::<RequestContext>()
             .expect("the HTTP layer attaches a RequestContext to every request")
-    }
-}
-
-impl RequestContext {
-    /// The caller of a change, for the services and the audit trail.
-    pub fn caller(&self) -> crate::service::audit::Caller<'_> {
-        crate::service::audit::Caller {
-            viewer: &self.viewer,
-            request_id: &self.request_id,
-        }
     }
 }

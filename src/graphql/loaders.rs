@@ -1,6 +1,7 @@
-//! Batched loading for every relation field, so one request runs a fixed number of
-//! statements however many rows it touches. Loaders are built per request with the
-//! viewer's read scope, so relations are filtered by the same rules as lists.
+//! Batched loading for every relation the plan snapshot does not hold (reports, values,
+//! evidence, history, people), so one request runs a fixed number of statements however
+//! many rows it touches. Loaders are built per request with the viewer's read scope, so
+//! relations are filtered by the same rules as lists.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -11,28 +12,22 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
+
 use sea_orm::DatabaseConnection;
 
-use crate::entity::{
-    audit_log, department, evidence, external_target, indicator, indicator_milestone,
-    indicator_value, plan, plan_goal, progress_report, section, task, user,
-};
+use crate::entity::{audit_log, evidence, indicator_value, progress_report, user};
 use crate::error::AppError;
+use crate::graphql::context::DatabaseUse;
 use crate::service::audit::ItemType;
-use crate::service::period::city_today;
 use crate::service::policy::ReadScope;
-use crate::service::status::{Assessment, TaskStatus};
-use crate::service::submission::SubmissionScope;
-use crate::service::{
-    audit, department as departments, evidence as evidences, indicator as indicators,
-    plan as plans, report, status, task as tasks, user as users,
-};
+use crate::service::{audit, evidence as evidences, report, user as users};
 
-/// Loads plan items for one request.
+/// Loads the records of one request that the plan snapshot does not hold.
 pub struct PlanLoader {
     db: DatabaseConnection,
     scope: ReadScope,
-    submissions: SubmissionScope,
+    /// Marks the request as one that read the database (see `DatabaseUse`).
+    database_use: DatabaseUse,
 }
 
 pub type Loaders = DataLoader<PlanLoader>;
@@ -40,7 +35,7 @@ pub type Loaders = DataLoader<PlanLoader>;
 /// The most keys one statement binds; SQLite accepts 32,766 parameters, PostgreSQL 65,535.
 const MAX_BATCH_SIZE: usize = 10_000;
 
-pub fn loaders(db: DatabaseConnection, scope: ReadScope, submissions: SubmissionScope) -> Loaders {
+pub fn loaders(db: DatabaseConnection, scope: ReadScope, database_use: DatabaseUse) -> Loaders {
     // A batch holds every key asked for before the request has to wait, and no more: cut
     // at 1,000 keys or held open for a millisecond (the defaults), the number of
     // statements would grow with the plan and vary with timing.
@@ -48,7 +43,7 @@ pub fn loaders(db: DatabaseConnection, scope: ReadScope, submissions: Submission
         PlanLoader {
             db,
             scope,
-            submissions,
+            database_use,
         },
         tokio::spawn,
     )
@@ -128,6 +123,7 @@ macro_rules! batch {
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $value>, Self::Error> {
                 let $loader = self;
+                $loader.database_use.mark();
                 let $ids: Vec<i64> = keys.iter().map(|key| key.0).collect();
                 let found: HashMap<i64, $value> = $body.await.map_err(graphql_error)?;
                 Ok(found
@@ -139,55 +135,14 @@ macro_rules! batch {
     };
 }
 
-batch!(PlanById => plan::Model, |l, ids| plans::plans_by_ids(&l.db, &ids));
-batch!(GoalsOfPlan => Vec<plan_goal::Model>, |l, ids| plans::goals_by_plans(&l.db, &ids));
-batch!(SectionById => section::Model, |l, ids| plans::sections_by_ids(&l.db, &ids));
-batch!(SectionsOfPlan => Vec<section::Model>, |l, ids| plans::sections_by_plans(&l.db, &ids));
-batch!(DepartmentById => department::Model, |l, ids| departments::departments_by_ids(&l.db, &ids));
-batch!(AliasesOfDepartment => Vec<String>, |l, ids| departments::aliases_by_departments(&l.db, &ids));
-batch!(TaskById => task::Model, |l, ids| tasks::tasks_by_ids(&l.db, l.scope, &ids));
-batch!(TopLevelTasksOfSection => Vec<task::Model>, |l, ids| tasks::top_level_tasks_by_sections(&l.db, l.scope, &ids));
-batch!(SubtasksOfTask => Vec<task::Model>, |l, ids| tasks::subtasks_by_parents(&l.db, l.scope, &ids));
-batch!(TasksLedByDepartment => Vec<task::Model>, |l, ids| tasks::tasks_led_by_departments(&l.db, l.scope, &ids));
-batch!(LeadDepartmentsOfTask => Vec<department::Model>, |l, ids| departments::lead_departments_by_tasks(&l.db, &ids));
-batch!(IndicatorById => indicator::Model, |l, ids| indicators::indicators_by_ids(&l.db, l.scope, &ids));
-batch!(IndicatorsOfTask => Vec<indicator::Model>, |l, ids| indicators::indicators_by_tasks(&l.db, l.scope, &ids));
-batch!(ResponsibleDepartmentsOfIndicator => Vec<department::Model>, |l, ids| indicators::responsible_departments_by_indicators(&l.db, &ids));
-batch!(MilestonesOfIndicator => Vec<indicator_milestone::Model>, |l, ids| indicators::milestones_by_indicators(&l.db, &ids));
-batch!(UserById => user::Model, |l, ids| users::users_by_ids(&l.db, &ids));
-batch!(ReportsOfTask => Vec<progress_report::Model>, |l, ids| report::reports_by_tasks(&l.db, l.submissions, &ids));
-batch!(ValuesOfIndicator => Vec<indicator_value::Model>, |l, ids| report::values_by_indicators(&l.db, l.submissions, &ids));
-batch!(ExternalTargetsOfIndicator => Vec<external_target::Model>, |l, ids| report::external_targets_by_indicators(&l.db, &ids));
-batch!(EvidenceOfTask => Vec<evidence::Model>, |l, ids| evidences::evidence_by_tasks(&l.db, l.submissions, &ids));
-batch!(EvidenceOfReport => Vec<evidence::Model>, |l, ids| evidences::evidence_by_reports(&l.db, l.submissions, &ids));
-batch!(EvidenceOfValue => Vec<evidence::Model>, |l, ids| evidences::evidence_by_values(&l.db, l.submissions, &ids));
-batch!(StatusOfTask => TaskStatus, |l, ids| task_status_batch(l, ids));
-batch!(AssessmentOfIndicator => Assessment, |l, ids| assessment_batch(l, ids));
-batch!(HistoryOfProgressReport => Vec<audit_log::Model>, |l, ids| audit::history_of(&l.db, ItemType::ProgressReport, &ids));
-batch!(HistoryOfIndicatorValue => Vec<audit_log::Model>, |l, ids| audit::history_of(&l.db, ItemType::IndicatorValue, &ids));
-batch!(HistoryOfEvidence => Vec<audit_log::Model>, |l, ids| audit::history_of(&l.db, ItemType::Evidence, &ids));
-batch!(HistoryOfTask => Vec<audit_log::Model>, |l, ids| audit::history_of(&l.db, ItemType::Task, &ids));
-batch!(HistoryOfIndicator => Vec<audit_log::Model>, |l, ids| audit::history_of(&l.db, ItemType::Indicator, &ids));
-
-async fn task_status_batch(
-    loader: &PlanLoader,
-    ids: Vec<i64>,
-) -> Result<std::collections::HashMap<i64, TaskStatus>, AppError> {
-    let rows: Vec<task::Model> = tasks::tasks_by_ids(&loader.db, ReadScope::Everything, &ids)
-        .await?
-        .into_values()
-        .collect();
-    status::task_statuses(&loader.db, &rows, city_today()).await
-}
-
-async fn assessment_batch(
-    loader: &PlanLoader,
-    ids: Vec<i64>,
-) -> Result<std::collections::HashMap<i64, Assessment>, AppError> {
-    let rows: Vec<indicator::Model> =
-        indicators::indicators_by_ids(&loader.db, ReadScope::Everything, &ids)
-            .await?
-            .into_values()
-            .collect();
-    status::assess_indicators(&loader.db, &rows).await
-}
+batch!(UserById => user::Model, |l, ids| users::users_by_ids(&l.db, l.scope, &ids));
+batch!(ReportsOfTask => Vec<progress_report::Model>, |l, ids| report::reports_by_tasks(&l.db, l.scope, &ids));
+batch!(ValuesOfIndicator => Vec<indicator_value::Model>, |l, ids| report::values_by_indicators(&l.db, l.scope, &ids));
+batch!(EvidenceOfTask => Vec<evidence::Model>, |l, ids| evidences::evidence_by_tasks(&l.db, l.scope, &ids));
+batch!(EvidenceOfReport => Vec<evidence::Model>, |l, ids| evidences::evidence_by_reports(&l.db, l.scope, &ids));
+batch!(EvidenceOfValue => Vec<evidence::Model>, |l, ids| evidences::evidence_by_values(&l.db, l.scope, &ids));
+batch!(HistoryOfProgressReport => Vec<audit_log::Model>, |l, ids| audit::history_of(&l.db, l.scope, ItemType::ProgressReport, &ids));
+batch!(HistoryOfIndicatorValue => Vec<audit_log::Model>, |l, ids| audit::history_of(&l.db, l.scope, ItemType::IndicatorValue, &ids));
+batch!(HistoryOfEvidence => Vec<audit_log::Model>, |l, ids| audit::history_of(&l.db, l.scope, ItemType::Evidence, &ids));
+batch!(HistoryOfTask => Vec<audit_log::Model>, |l, ids| audit::history_of(&l.db, l.scope, ItemType::Task, &ids));
+batch!(HistoryOfIndicator => Vec<audit_log::Model>, |l, ids| audit::history_of(&l.db, l.scope, ItemType::Indicator, &ids));

@@ -1,11 +1,14 @@
-//! The GraphQL API: thin resolvers over the service layer.
+//! The GraphQL API: thin resolvers over the service layer, one file per area.
 
 pub mod connection;
 pub mod context;
+pub mod department;
+pub mod indicator;
 pub mod limits;
 pub mod loaders;
-pub mod query;
+pub mod plan;
 pub mod report;
 pub mod schema;
+pub mod task;
 pub mod types;
 pub mod user;

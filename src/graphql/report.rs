@@ -11,8 +11,12 @@ use crate::entity::{
 };
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
+use crate::graphql::department::Department;
+use crate::graphql::indicator::Indicator;
 use crate::graphql::loaders::*;
-use crate::graphql::types::{Date, Department, Indicator, Plan, Section, Task, global_id};
+use crate::graphql::plan::{Plan, Section};
+use crate::graphql::task::Task;
+use crate::graphql::types::{Date, global_id};
 use crate::graphql::user::User;
 use crate::id::{NodeId, NodeKind};
 use crate::service::audit::{AuditFilter, ItemType, list_entries};
@@ -26,15 +30,13 @@ use crate::service::report::{
     self, IndicatorValueInput as ServiceValueInput, ProgressReportInput as ServiceReportInput,
     ProgressStatus,
 };
+use crate::service::snapshot::PlanView;
 use crate::service::status::{IndicatorStatus, TaskStatus};
 use crate::service::submission::{self, Move, ReviewStatus, SubmissionKind, SubmissionRow};
 
-/// A user named by a record; the portal's public view names no users.
+/// A user named by a record; the loader names none to the portal's public view.
 async fn load_user(ctx: &Context<'_>, id: Option<i64>) -> Result<Option<User>> {
     let Some(id) = id else { return Ok(None) };
-    if !ctx.request().viewer.sees_internal_records() {
-        return Ok(None);
-    }
     Ok(ctx
         .request()
         .loaders
@@ -44,25 +46,14 @@ async fn load_user(ctx: &Context<'_>, id: Option<i64>) -> Result<Option<User>> {
 }
 
 async fn load_department(ctx: &Context<'_>, id: i64) -> Result<Department> {
-    let department = ctx.request().loaders.load_one(DepartmentById(id)).await?;
-    department.map(Department).ok_or_else(|| {
-        AppError::Unexpected(anyhow::anyhow!(
-            "a department row referenced by a foreign key is missing"
-        ))
-        .into()
-    })
+    let view = ctx.request().plan_view().await?;
+    Department::of_id(&view, id)
 }
 
 async fn load_task(ctx: &Context<'_>, id: i64) -> Result<Task> {
-    // Batched like every relation: a list of submissions reads their tasks in one
-    // statement. A visible submission is always on a task its viewer may read.
-    let task = ctx.request().loaders.load_one(TaskById(id)).await?;
-    task.map(Task).ok_or_else(|| {
-        AppError::Unexpected(anyhow::anyhow!(
-            "the task of a visible submission is not visible"
-        ))
-        .into()
-    })
+    // A visible submission is always on a task its viewer may read.
+    let view = ctx.request().plan_view().await?;
+    Task::of_id(&view, id)
 }
 
 fn history(rows: Option<Vec<audit_log::Model>>) -> Vec<AuditEntry> {
@@ -119,9 +110,6 @@ macro_rules! submission_object {
             /// Every recorded change of this item, oldest first (not in the portal's
             /// public view, which shows no drafts).
             pub async fn history(&self, ctx: &Context<'_>) -> Result<Vec<AuditEntry>> {
-                if !ctx.request().viewer.sees_internal_records() {
-                    return Ok(Vec::new());
-                }
                 Ok(history(ctx.request().loaders.load_one($history(self.0.id)).await?))
             }
             $($own)*
@@ -183,14 +171,8 @@ submission_object!(
     HistoryOfIndicatorValue,
     {
         pub async fn indicator(&self, ctx: &Context<'_>) -> Result<Indicator> {
-            let indicator = ctx
-                .request()
-                .loaders
-                .load_one(IndicatorById(self.0.indicator_id))
-                .await?;
-            indicator.map(Indicator).ok_or_else(|| {
-                AppError::Unexpected(anyhow::anyhow!("an indicator row is missing")).into()
-            })
+            let view = ctx.request().plan_view().await?;
+            Indicator::of_id(&view, self.0.indicator_id)
         }
         pub async fn period(&self) -> &str {
             &self.0.period
@@ -386,13 +368,11 @@ pub struct ReportingPeriod(pub PeriodState);
 #[Object]
 impl ReportingPeriod {
     pub async fn plan(&self, ctx: &Context<'_>) -> Result<Plan> {
-        let plan = ctx
-            .request()
-            .loaders
-            .load_one(PlanById(self.0.plan_id))
-            .await?;
-        plan.map(Plan)
-            .ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("a plan row is missing")).into())
+        let view = ctx.request().plan_view().await?;
+        let index = view.snapshot.plan_index(self.0.plan_id).ok_or_else(|| {
+            AppError::Unexpected(anyhow::anyhow!("a period's plan is not in the snapshot"))
+        })?;
+        Ok(Plan::new(&view, index))
     }
     /// `2022-Q2` or `2022-05`.
     pub async fn period(&self) -> String {
@@ -480,71 +460,76 @@ pub struct DepartmentProgress {
 
 /// The plan at a glance: for the leadership group the whole plan (top-level tasks), for a
 /// department its own items (the tasks and parts it reports on).
-#[derive(SimpleObject)]
 pub struct Dashboard {
-    pub plan: Plan,
-    pub period: String,
-    pub tasks_by_status: Vec<TaskStatusCount>,
-    pub sections: Vec<SectionProgress>,
-    pub departments: Vec<DepartmentProgress>,
-    pub indicators_by_status: Vec<IndicatorStatusCount>,
-    pub awaiting_review_count: u64,
-    /// Submissions waiting for review, oldest first.
-    pub awaiting_review: Vec<Submission>,
+    view: PlanView,
+    data: DashboardData,
 }
 
-impl From<DashboardData> for Dashboard {
-    fn from(data: DashboardData) -> Self {
-        Self {
-            plan: Plan(data.plan),
-            period: data.period,
-            tasks_by_status: data
-                .tasks_by_status
-                .into_iter()
-                .map(|count| TaskStatusCount {
-                    status: count.status,
-                    count: count.count,
-                })
-                .collect(),
-            sections: data
-                .sections
-                .into_iter()
-                .map(|row| SectionProgress {
-                    section: Section(row.section),
-                    total: row.progress.total,
-                    not_started: row.progress.not_started,
-                    in_progress: row.progress.in_progress,
-                    completed: row.progress.completed,
-                    overdue: row.progress.overdue,
-                })
-                .collect(),
-            departments: data
-                .departments
-                .into_iter()
-                .map(|row| DepartmentProgress {
-                    department: Department(row.department),
-                    led: row.led,
-                    reported_this_period: row.reported_this_period,
-                    late: row.late,
-                    overdue: row.overdue,
-                    awaiting_review: row.awaiting_review,
-                })
-                .collect(),
-            indicators_by_status: data
-                .indicators_by_status
-                .into_iter()
-                .map(|count| IndicatorStatusCount {
-                    status: count.status,
-                    count: count.count,
-                })
-                .collect(),
-            awaiting_review_count: data.awaiting_review.len() as u64,
-            awaiting_review: data
-                .awaiting_review
-                .into_iter()
-                .map(Submission::from)
-                .collect(),
-        }
+#[Object]
+impl Dashboard {
+    async fn plan(&self) -> Plan {
+        Plan::new(&self.view, self.data.plan)
+    }
+    async fn period(&self) -> &str {
+        &self.data.period
+    }
+    async fn tasks_by_status(&self) -> Vec<TaskStatusCount> {
+        self.data
+            .tasks_by_status
+            .iter()
+            .map(|count| TaskStatusCount {
+                status: count.status,
+                count: count.count,
+            })
+            .collect()
+    }
+    async fn sections(&self) -> Vec<SectionProgress> {
+        self.data
+            .sections
+            .iter()
+            .map(|row| SectionProgress {
+                section: Section::new(&self.view, row.section),
+                total: row.progress.total,
+                not_started: row.progress.not_started,
+                in_progress: row.progress.in_progress,
+                completed: row.progress.completed,
+                overdue: row.progress.overdue,
+            })
+            .collect()
+    }
+    async fn departments(&self) -> Vec<DepartmentProgress> {
+        self.data
+            .departments
+            .iter()
+            .map(|row| DepartmentProgress {
+                department: Department::new(&self.view, row.department),
+                led: row.led,
+                reported_this_period: row.reported_this_period,
+                late: row.late,
+                overdue: row.overdue,
+                awaiting_review: row.awaiting_review,
+            })
+            .collect()
+    }
+    async fn indicators_by_status(&self) -> Vec<IndicatorStatusCount> {
+        self.data
+            .indicators_by_status
+            .iter()
+            .map(|count| IndicatorStatusCount {
+                status: count.status,
+                count: count.count,
+            })
+            .collect()
+    }
+    async fn awaiting_review_count(&self) -> u64 {
+        self.data.awaiting_review_count
+    }
+    /// Submissions waiting for review, oldest first.
+    async fn awaiting_review(&self, ctx: &Context<'_>) -> Result<Vec<Submission>> {
+        let rows =
+            dashboard::awaiting_review(ctx.request().db(), self.data.scope, self.data.plan_id)
+                .await?;
+        Ok(rows.into_iter().map(Submission::from).collect())
     }
 }
 
@@ -616,9 +601,9 @@ impl ReportQuery {
             .as_ref()
             .map(|id| decode(id, NodeKind::Plan))
             .transpose()?;
-        let data =
-            dashboard::dashboard(&request.db, &request.viewer, plan_id, period.as_deref()).await?;
-        Ok(data.into())
+        let view = request.plan_view().await?;
+        let data = dashboard::dashboard(request.db(), &view, plan_id, period.as_deref()).await?;
+        Ok(Dashboard { view, data })
     }
 
     /// Every recorded change, oldest first (administrators and the leadership group).
@@ -670,7 +655,7 @@ impl ReportQuery {
             before,
         };
         let page = list_entries(
-            &request.db,
+            request.db(),
             &request.viewer,
             &filter,
             &args,
@@ -692,7 +677,7 @@ impl ReportQuery {
         let request = ctx.request();
         let plan_id = decode(&plan_id, NodeKind::Plan)?;
         Ok(ReportingPeriod(
-            period::find_period(&request.db, &request.viewer, plan_id, &period).await?,
+            period::find_period(request.db(), &request.viewer, plan_id, &period).await?,
         ))
     }
 }
@@ -724,7 +709,7 @@ impl ReportMutation {
             next_steps: input.next_steps,
         };
         let saved =
-            report::save_progress_report(&request.db, &request.caller(), id, version, input)
+            report::save_progress_report(request.db(), &request.caller(), id, version, input)
                 .await?;
         Ok(ProgressReport(saved))
     }
@@ -752,7 +737,7 @@ impl ReportMutation {
             note: input.note,
         };
         let saved =
-            report::save_indicator_value(&request.db, &request.caller(), id, version, input)
+            report::save_indicator_value(request.db(), &request.caller(), id, version, input)
                 .await?;
         Ok(IndicatorValue(saved))
     }
@@ -785,7 +770,7 @@ impl ReportMutation {
                 .transpose()?,
         };
         let saved = evidences::upload_evidence(
-            &request.db,
+            request.db(),
             &request.files,
             &request.metrics,
             &request.caller(),
@@ -804,8 +789,14 @@ impl ReportMutation {
     async fn delete_evidence(&self, ctx: &Context<'_>, id: ID, version: i32) -> Result<ID> {
         let request = ctx.request();
         let raw = decode(&id, NodeKind::Evidence)?;
-        evidences::delete_evidence(&request.db, &request.files, &request.caller(), raw, version)
-            .await?;
+        evidences::delete_evidence(
+            request.db(),
+            &request.files,
+            &request.caller(),
+            raw,
+            version,
+        )
+        .await?;
         Ok(id)
     }
 
@@ -844,9 +835,10 @@ impl ReportMutation {
     ) -> Result<Task> {
         let request = ctx.request();
         let task_id = decode(&task_id, NodeKind::Task)?;
-        Ok(Task(
-            report::set_task_due_date(&request.db, &request.caller(), task_id, due_on.0).await?,
-        ))
+        let saved =
+            report::set_task_due_date(request.db(), &request.caller(), task_id, due_on.0).await?;
+        let view = request.fresh_plan_view().await?;
+        Task::of_id(&view, saved.id)
     }
 
     /// Enters the value of an externally set target for a year (leadership).
@@ -861,7 +853,7 @@ impl ReportMutation {
         let request = ctx.request();
         let indicator_id = decode(&indicator_id, NodeKind::Indicator)?;
         let saved = report::set_external_target(
-            &request.db,
+            request.db(),
             &request.caller(),
             indicator_id,
             year,
@@ -869,7 +861,8 @@ impl ReportMutation {
             note,
         )
         .await?;
-        Ok(Indicator(saved))
+        let view = request.fresh_plan_view().await?;
+        Indicator::of_id(&view, saved.id)
     }
 
     /// Closes a reporting period: nothing in it can change (leadership).
@@ -881,9 +874,15 @@ impl ReportMutation {
     ) -> Result<ReportingPeriod> {
         let request = ctx.request();
         let plan_id = decode(&plan_id, NodeKind::Plan)?;
-        let state =
-            period::set_period_closed(&request.db, &request.caller(), plan_id, &period, true, None)
-                .await?;
+        let state = period::set_period_closed(
+            request.db(),
+            &request.caller(),
+            plan_id,
+            &period,
+            true,
+            None,
+        )
+        .await?;
         Ok(ReportingPeriod(state))
     }
 
@@ -898,7 +897,7 @@ impl ReportMutation {
         let request = ctx.request();
         let plan_id = decode(&plan_id, NodeKind::Plan)?;
         let state = period::set_period_closed(
-            &request.db,
+            request.db(),
             &request.caller(),
             plan_id,
             &period,
@@ -919,6 +918,6 @@ async fn move_submission(
     let request = ctx.request();
     let (kind, raw) = submission_id(id)?;
     let row =
-        submission::transition(&request.db, &request.caller(), kind, raw, version, step).await?;
+        submission::transition(request.db(), &request.caller(), kind, raw, version, step).await?;
     Ok(row.into())
 }

@@ -2,13 +2,25 @@
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
+use crate::graphql::department::DepartmentQuery;
+use crate::graphql::indicator::IndicatorQuery;
 use crate::graphql::limits::ShapeLimits;
-use crate::graphql::query::PlanQuery;
+use crate::graphql::plan::PlanQuery;
 use crate::graphql::report::{ReportMutation, ReportQuery};
+use crate::graphql::task::TaskQuery;
+use crate::graphql::types::NodeQuery;
 use crate::graphql::user::{UserMutation, UserQuery};
 
 #[derive(MergedObject, Default)]
-pub struct Query(PlanQuery, UserQuery, ReportQuery);
+pub struct Query(
+    NodeQuery,
+    PlanQuery,
+    DepartmentQuery,
+    TaskQuery,
+    IndicatorQuery,
+    UserQuery,
+    ReportQuery,
+);
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(UserMutation, ReportMutation);

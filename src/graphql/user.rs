@@ -7,8 +7,8 @@ use crate::entity::user;
 use crate::error::AppError;
 use crate::graphql::connection::UserConnection;
 use crate::graphql::context::ContextExt;
-use crate::graphql::loaders::DepartmentById;
-use crate::graphql::types::{Department, global_id};
+use crate::graphql::department::Department;
+use crate::graphql::types::global_id;
 use crate::id::{NodeId, NodeKind};
 use crate::service::auth;
 
@@ -38,12 +38,8 @@ impl User {
         let Some(department_id) = self.0.department_id else {
             return Ok(None);
         };
-        Ok(ctx
-            .request()
-            .loaders
-            .load_one(DepartmentById(department_id))
-            .await?
-            .map(Department))
+        let view = ctx.request().plan_view().await?;
+        Ok(Some(Department::of_id(&view, department_id)?))
     }
     async fn active(&self) -> bool {
         self.0.active
@@ -109,7 +105,7 @@ impl UserQuery {
     /// The signed-in user; `null` when anonymous.
     async fn me(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let request = ctx.request();
-        Ok(users::current_user(&request.db, &request.viewer)
+        Ok(users::current_user(request.db(), &request.viewer)
             .await?
             .map(User))
     }
@@ -131,7 +127,7 @@ impl UserQuery {
             before,
         };
         let page = users::list_users(
-            &request.db,
+            request.db(),
             &request.viewer,
             &args,
             request.settings.max_page_size,
@@ -155,7 +151,7 @@ impl UserMutation {
     ) -> Result<AuthPayload> {
         let request = ctx.request();
         let sign_in = auth::login(
-            &request.db,
+            request.db(),
             &request.token_keys,
             &request.request_id,
             &username,
@@ -180,7 +176,7 @@ impl UserMutation {
     ) -> Result<AuthPayload> {
         let request = ctx.request();
         let user =
-            users::change_own_password(&request.db, &request.caller(), &current, &new).await?;
+            users::change_own_password(request.db(), &request.caller(), &current, &new).await?;
         Ok(auth::issue_token(&request.token_keys, &user)?.into())
     }
 
@@ -199,7 +195,7 @@ impl UserMutation {
             department_id,
         };
         Ok(User(
-            users::create_user(&request.db, &request.caller(), new_user).await?,
+            users::create_user(request.db(), &request.caller(), new_user).await?,
         ))
     }
 
@@ -217,21 +213,21 @@ impl UserMutation {
             department_id,
         };
         Ok(User(
-            users::update_user(&request.db, &request.caller(), id, changes).await?,
+            users::update_user(request.db(), &request.caller(), id, changes).await?,
         ))
     }
 
     async fn deactivate_user(&self, ctx: &Context<'_>, id: ID) -> Result<User> {
         let request = ctx.request();
         Ok(User(
-            users::set_active(&request.db, &request.caller(), user_id(&id)?, false).await?,
+            users::set_active(request.db(), &request.caller(), user_id(&id)?, false).await?,
         ))
     }
 
     async fn reactivate_user(&self, ctx: &Context<'_>, id: ID) -> Result<User> {
         let request = ctx.request();
         Ok(User(
-            users::set_active(&request.db, &request.caller(), user_id(&id)?, true).await?,
+            users::set_active(request.db(), &request.caller(), user_id(&id)?, true).await?,
         ))
     }
 
@@ -239,7 +235,8 @@ impl UserMutation {
     async fn reset_password(&self, ctx: &Context<'_>, id: ID, password: String) -> Result<User> {
         let request = ctx.request();
         Ok(User(
-            users::reset_password(&request.db, &request.caller(), user_id(&id)?, &password).await?,
+            users::reset_password(request.db(), &request.caller(), user_id(&id)?, &password)
+                .await?,
         ))
     }
 }

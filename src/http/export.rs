@@ -29,6 +29,7 @@ use crate::service::audit::Caller;
 use crate::service::import::{MAX_IMPORT_BYTES, import_indicator_values, importing_department};
 use crate::service::ledger::{Ledger, build_ledger};
 use crate::service::policy::Viewer;
+use crate::service::snapshot::PlanView;
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -107,7 +108,13 @@ async fn ledger_of(
     query: &PlanQuery,
 ) -> Result<Ledger, AppError> {
     let viewer = signed_in(state, http).await?;
-    build_ledger(&state.db, &viewer, query.plan_id()?).await
+    let plan_id = query.plan_id()?;
+    let view = PlanView {
+        snapshot: state.snapshots.current(&state.db).await?,
+        scope: viewer.scope(),
+        today: crate::service::period::city_today(),
+    };
+    build_ledger(&state.db, &view, plan_id).await
 }
 
 fn attachment(

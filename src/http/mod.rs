@@ -15,14 +15,14 @@ use async_graphql_actix_web::GraphQLRequest;
 use sea_orm::DatabaseConnection;
 
 use crate::db::StatementCounter;
-use crate::graphql::context::{ApiSettings, RequestContext};
-use crate::graphql::loaders::{loaders, run_batched};
+use crate::graphql::context::{ApiSettings, RequestContext, RequestParts};
+use crate::graphql::loaders::run_batched;
 use crate::graphql::schema::AppSchema;
 use crate::metrics::Metrics;
 use crate::service::auth::{self, TokenKeys};
 use crate::service::evidence::UploadPolicy;
-use crate::service::policy::{ReadScope, Viewer};
-use crate::service::submission::SubmissionScope;
+use crate::service::policy::Viewer;
+use crate::service::snapshot::SnapshotStore;
 use crate::storage::FileStore;
 use actix_web::HttpMessage;
 
@@ -37,6 +37,8 @@ pub struct AppState {
     pub files: Arc<dyn FileStore>,
     pub upload_policy: UploadPolicy,
     pub http: HttpSettings,
+    /// The plan snapshot, shared by every request.
+    pub snapshots: Arc<SnapshotStore>,
 }
 
 /// Limits and switches of the HTTP layer.
@@ -151,20 +153,18 @@ async fn execute(
             return respond(response, &request_id, http);
         }
     };
-    // An anonymous caller reads nothing, so its loaders get the narrowest scope.
-    let scope = viewer.read_scope().unwrap_or(ReadScope::Department(-1));
-    let submissions = SubmissionScope::of(&viewer).unwrap_or(SubmissionScope::Department(-1));
-    let context = RequestContext {
+    let context = RequestContext::new(RequestParts {
         db: state.db.clone(),
         viewer,
-        loaders: loaders(state.db.clone(), scope, submissions),
         settings: state.api.clone(),
         token_keys: state.token_keys.clone(),
         metrics: state.metrics.clone(),
         files: state.files.clone(),
         upload_policy: state.upload_policy.clone(),
         request_id: request_id.clone(),
-    };
+        snapshots: state.snapshots.clone(),
+        snapshot: None,
+    });
     let started = std::time::Instant::now();
     let response = match tokio::time::timeout(
         state.http.request_timeout,

@@ -11,7 +11,7 @@ use crate::entity::audit_log;
 use crate::error::{AppError, AppResult};
 use crate::id::NodeKind;
 use crate::service::page::{Page, PageArgs, paginate};
-use crate::service::policy::Viewer;
+use crate::service::policy::{ReadScope, Viewer};
 
 /// Who makes a change, and the request it comes in.
 pub struct Caller<'a> {
@@ -44,7 +44,7 @@ impl Caller<'_> {
         match self.viewer {
             Viewer::System => "SYSTEM",
             Viewer::Anonymous => "ANONYMOUS",
-            Viewer::User(user) => user.role.as_str(),
+            Viewer::User(user) => user.role().as_str(),
         }
     }
 }
@@ -171,10 +171,15 @@ pub async fn list_entries(
 /// may see the item.
 pub async fn history_of(
     db: &impl ConnectionTrait,
+    scope: ReadScope,
     item_type: ItemType,
     item_ids: &[i64],
 ) -> AppResult<std::collections::HashMap<i64, Vec<audit_log::Model>>> {
     let mut grouped: std::collections::HashMap<i64, Vec<audit_log::Model>> = Default::default();
+    // The portal's public view shows no history (it would name drafts and people).
+    if !scope.sees_internal_records() {
+        return Ok(grouped);
+    }
     for row in audit_log::Entity::find()
         .filter(audit_log::Column::ItemType.eq(item_type.as_str()))
         .filter(audit_log::Column::ItemId.is_in(item_ids.iter().copied()))

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::entity::{login_throttle, user};
 use crate::error::{AppError, AppResult};
-use crate::service::policy::{Role, SignedInUser, Viewer};
+use crate::service::policy::{Access, Role, SignedInUser, Viewer};
 use crate::settings::{AuthSettings, PortalSettings};
 
 const ISSUER: &str = "ecoplan";
@@ -241,8 +241,7 @@ fn viewer_of(user: &user::Model) -> AppResult<Viewer> {
     })?;
     Ok(Viewer::User(SignedInUser {
         user_id: user.id,
-        role,
-        department_id: user.department_id,
+        access: Access::of_account(role, user.department_id)?,
     }))
 }
 

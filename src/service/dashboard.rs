@@ -1,21 +1,23 @@
 //! The dashboard: the whole plan for the leadership group, a department's own items for
-//! a department. A fixed number of statements, whatever the size of the plan.
+//! a department. Statuses come from the plan snapshot; what the submissions say is
+//! counted by the database (`GROUP BY`), so the cost follows the plan, not its history.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
-
-use crate::entity::{
-    department, evidence, indicator, indicator_value, plan, progress_report, section, task,
-    task_lead,
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait},
 };
+
+use crate::entity::{evidence, indicator_value, progress_report};
 use crate::error::{AppError, AppResult};
-use crate::service::indicator::list_all_in_scope;
-use crate::service::period::{Cadence, Period, city_today};
-use crate::service::plan::resolve_plan_id;
-use crate::service::policy::{ReadScope, Viewer};
-use crate::service::status::{IndicatorStatus, TaskStatus, assess_indicators, task_statuses};
-use crate::service::submission::{ReviewStatus, SubmissionRow, SubmissionScope};
+use crate::service::indicator::indicators_of_plan;
+use crate::service::period::{Cadence, Period};
+use crate::service::plan::resolve_plan;
+use crate::service::policy::ReadScope;
+use crate::service::snapshot::PlanView;
+use crate::service::status::{IndicatorStatus, TaskStatus};
+use crate::service::submission::{ReviewStatus, SubmissionRow};
 
 /// Tasks of one status.
 pub struct StatusCount<S> {
@@ -46,12 +48,14 @@ impl Progress {
 }
 
 pub struct SectionProgress {
-    pub section: section::Model,
+    /// The section's index in the snapshot.
+    pub section: usize,
     pub progress: Progress,
 }
 
 pub struct DepartmentProgress {
-    pub department: department::Model,
+    /// The department's index in the snapshot.
+    pub department: usize,
     /// Tasks (or parts of tasks) the department reports on.
     pub led: u64,
     /// Of those, the ones with a submitted or approved report for the period.
@@ -64,13 +68,16 @@ pub struct DepartmentProgress {
 }
 
 pub struct Dashboard {
-    pub plan: plan::Model,
+    /// The plan's index in the snapshot.
+    pub plan: usize,
+    pub plan_id: i64,
     pub period: String,
+    pub scope: ReadScope,
     pub tasks_by_status: Vec<StatusCount<TaskStatus>>,
     pub sections: Vec<SectionProgress>,
     pub departments: Vec<DepartmentProgress>,
     pub indicators_by_status: Vec<StatusCount<IndicatorStatus>>,
-    pub awaiting_review: Vec<SubmissionRow>,
+    pub awaiting_review_count: u64,
 }
 
 const TASK_STATUSES: [TaskStatus; 4] = [
@@ -86,221 +93,260 @@ const INDICATOR_STATUSES: [IndicatorStatus; 4] = [
     IndicatorStatus::TargetNotSet,
 ];
 
+/// Per department: how many submissions match, counted in SQL.
+type CountsByDepartment = HashMap<i64, u64>;
+
+/// What the period's submissions say, counted by the database within the scope.
+struct SubmissionCounts {
+    /// (task, department) pairs with a submitted or approved report for the period.
+    reported: HashSet<(i64, i64)>,
+    late: CountsByDepartment,
+    awaiting_review: CountsByDepartment,
+}
+
+fn add_counts(into: &mut CountsByDepartment, rows: Vec<(i64, i64)>) {
+    for (department_id, count) in rows {
+        *into.entry(department_id).or_default() += u64::try_from(count).unwrap_or(0);
+    }
+}
+
+async fn count_submissions(
+    db: &impl ConnectionTrait,
+    scope: ReadScope,
+    plan_id: i64,
+    period: &str,
+) -> AppResult<SubmissionCounts> {
+    let submitted = ReviewStatus::Submitted.as_str();
+    let reported: Vec<(i64, i64)> = progress_report::Entity::find()
+        .select_only()
+        .column(progress_report::Column::TaskId)
+        .column(progress_report::Column::DepartmentId)
+        .filter(progress_report::Column::PlanId.eq(plan_id))
+        .filter(progress_report::Column::Period.eq(period))
+        .filter(
+            progress_report::Column::ReviewStatus
+                .is_in([submitted, ReviewStatus::Approved.as_str()]),
+        )
+        .filter(scope.submission_condition(
+            progress_report::Column::DepartmentId,
+            progress_report::Column::ReviewStatus,
+        ))
+        .into_tuple()
+        .all(db)
+        .await?;
+
+    let mut late = CountsByDepartment::new();
+    add_counts(
+        &mut late,
+        progress_report::Entity::find()
+            .select_only()
+            .column(progress_report::Column::DepartmentId)
+            .column_as(Expr::col(progress_report::Column::Id).count(), "count")
+            .filter(progress_report::Column::PlanId.eq(plan_id))
+            .filter(progress_report::Column::Period.eq(period))
+            .filter(progress_report::Column::Late.eq(true))
+            .filter(scope.submission_condition(
+                progress_report::Column::DepartmentId,
+                progress_report::Column::ReviewStatus,
+            ))
+            .group_by(progress_report::Column::DepartmentId)
+            .into_tuple()
+            .all(db)
+            .await?,
+    );
+    add_counts(
+        &mut late,
+        indicator_value::Entity::find()
+            .select_only()
+            .column(indicator_value::Column::DepartmentId)
+            .column_as(Expr::col(indicator_value::Column::Id).count(), "count")
+            .filter(indicator_value::Column::PlanId.eq(plan_id))
+            .filter(indicator_value::Column::Period.eq(period))
+            .filter(indicator_value::Column::Late.eq(true))
+            .filter(scope.submission_condition(
+                indicator_value::Column::DepartmentId,
+                indicator_value::Column::ReviewStatus,
+            ))
+            .group_by(indicator_value::Column::DepartmentId)
+            .into_tuple()
+            .all(db)
+            .await?,
+    );
+
+    let mut awaiting_review = CountsByDepartment::new();
+    add_counts(
+        &mut awaiting_review,
+        progress_report::Entity::find()
+            .select_only()
+            .column(progress_report::Column::DepartmentId)
+            .column_as(Expr::col(progress_report::Column::Id).count(), "count")
+            .filter(progress_report::Column::PlanId.eq(plan_id))
+            .filter(progress_report::Column::ReviewStatus.eq(submitted))
+            .filter(scope.submission_condition(
+                progress_report::Column::DepartmentId,
+                progress_report::Column::ReviewStatus,
+            ))
+            .group_by(progress_report::Column::DepartmentId)
+            .into_tuple()
+            .all(db)
+            .await?,
+    );
+    add_counts(
+        &mut awaiting_review,
+        indicator_value::Entity::find()
+            .select_only()
+            .column(indicator_value::Column::DepartmentId)
+            .column_as(Expr::col(indicator_value::Column::Id).count(), "count")
+            .filter(indicator_value::Column::PlanId.eq(plan_id))
+            .filter(indicator_value::Column::ReviewStatus.eq(submitted))
+            .filter(scope.submission_condition(
+                indicator_value::Column::DepartmentId,
+                indicator_value::Column::ReviewStatus,
+            ))
+            .group_by(indicator_value::Column::DepartmentId)
+            .into_tuple()
+            .all(db)
+            .await?,
+    );
+    add_counts(
+        &mut awaiting_review,
+        evidence::Entity::find()
+            .select_only()
+            .column(evidence::Column::DepartmentId)
+            .column_as(Expr::col(evidence::Column::Id).count(), "count")
+            .filter(evidence::Column::PlanId.eq(plan_id))
+            .filter(evidence::Column::ReviewStatus.eq(submitted))
+            .filter(scope.evidence_condition(evidence::Column::DepartmentId))
+            .group_by(evidence::Column::DepartmentId)
+            .into_tuple()
+            .all(db)
+            .await?,
+    );
+    Ok(SubmissionCounts {
+        reported: reported.into_iter().collect(),
+        late,
+        awaiting_review,
+    })
+}
+
 /// Builds the dashboard of a plan (the newest when none is named) for the viewer, for a
 /// period (the current one when none is named).
 pub async fn dashboard(
     db: &impl ConnectionTrait,
-    viewer: &Viewer,
+    view: &PlanView,
     plan_id: Option<i64>,
     period: Option<&str>,
 ) -> AppResult<Dashboard> {
-    let scope = viewer.read_scope()?;
-    let submission_scope = SubmissionScope::of(viewer)?;
-    if submission_scope == SubmissionScope::ApprovedOnly {
+    view.require_readable()?;
+    let scope = view.scope;
+    if !scope.sees_internal_records() {
         return Err(AppError::forbidden(
             "the dashboard is for the leadership group and the departments",
         ));
     }
-    let plan_id = resolve_plan_id(db, viewer, plan_id)
-        .await?
-        .ok_or_else(|| AppError::not_found("there is no plan yet"))?;
-    let plan = crate::service::period::load_plan(db, plan_id).await?;
-    let today = city_today();
+    let plan =
+        resolve_plan(view, plan_id)?.ok_or_else(|| AppError::not_found("there is no plan yet"))?;
+    let snapshot = &view.snapshot;
+    let plan_row = &snapshot.plans[plan].row;
     let period = match period {
-        Some(raw) => Period::parse_for(raw, &plan)?,
-        None => Period::containing(today, Cadence::of(&plan)),
+        Some(raw) => Period::parse_for(raw, plan_row)?,
+        None => Period::containing(view.today, Cadence::of(plan_row)),
     }
     .to_string();
+    let counts = count_submissions(db, scope, plan_row.id, &period).await?;
 
-    let tasks = task::Entity::find()
-        .filter(task::Column::PlanId.eq(plan.id))
-        .order_by_asc(task::Column::Position)
-        .all(db)
-        .await?;
-    let leads = task_lead::Entity::find()
-        .filter(task_lead::Column::TaskId.is_in(tasks.iter().map(|task| task.id)))
-        .all(db)
-        .await?;
-    let statuses = task_statuses(db, &tasks, today).await?;
-    let parents: std::collections::HashSet<i64> =
-        tasks.iter().filter_map(|task| task.parent_id).collect();
-    let leaf = |task: &task::Model| !parents.contains(&task.id);
-
+    let tasks: Vec<usize> = snapshot.plans[plan]
+        .tasks
+        .iter()
+        .map(|task| *task as usize)
+        .collect();
+    let status = |task: usize| snapshot.task_status(task, view.today);
     // The tasks counted: the plan's top-level tasks for the leadership group; the tasks a
     // department reports on for a department.
-    let counted: Vec<&task::Model> = match scope {
-        ReadScope::Everything => tasks
+    let counted: Vec<usize> = match scope {
+        ReadScope::Department(department_id) => tasks
             .iter()
-            .filter(|task| task.parent_id.is_none())
+            .copied()
+            .filter(|task| snapshot.task_led_by(*task, department_id) && !snapshot.has_parts(*task))
             .collect(),
-        ReadScope::Department(department_id) => {
-            let led: std::collections::HashSet<i64> = leads
-                .iter()
-                .filter(|lead| lead.department_id == department_id)
-                .map(|lead| lead.task_id)
-                .collect();
-            tasks
-                .iter()
-                .filter(|task| led.contains(&task.id) && leaf(task))
-                .collect()
-        }
+        _ => tasks
+            .iter()
+            .copied()
+            .filter(|task| snapshot.tasks[*task].parent.is_none())
+            .collect(),
     };
     let mut by_status: HashMap<TaskStatus, u64> = HashMap::new();
-    let mut by_section: HashMap<i64, Progress> = HashMap::new();
+    let mut by_section: HashMap<u32, Progress> = HashMap::new();
     for task in &counted {
-        let status = statuses
-            .get(&task.id)
-            .copied()
-            .unwrap_or(TaskStatus::NotStarted);
+        let status = status(*task);
         *by_status.entry(status).or_default() += 1;
-        by_section.entry(task.section_id).or_default().add(status);
+        by_section
+            .entry(snapshot.tasks[*task].section)
+            .or_default()
+            .add(status);
     }
-    let sections = section::Entity::find()
-        .filter(section::Column::PlanId.eq(plan.id))
-        .order_by_asc(section::Column::Number)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|section| SectionProgress {
-            progress: by_section.remove(&section.id).unwrap_or_default(),
-            section,
-        })
-        .collect();
-
-    let reports = progress_report::Entity::find()
-        .filter(progress_report::Column::PlanId.eq(plan.id))
-        .filter(submission_scope.condition(
-            progress_report::Column::DepartmentId,
-            progress_report::Column::ReviewStatus,
-            false,
-        ))
-        .all(db)
-        .await?;
-    let values = indicator_value::Entity::find()
-        .filter(indicator_value::Column::PlanId.eq(plan.id))
-        .filter(submission_scope.condition(
-            indicator_value::Column::DepartmentId,
-            indicator_value::Column::ReviewStatus,
-            false,
-        ))
-        .all(db)
-        .await?;
-    let files = evidence::Entity::find()
-        .filter(evidence::Column::PlanId.eq(plan.id))
-        .filter(evidence::Column::ReviewStatus.eq(ReviewStatus::Submitted.as_str()))
-        .filter(submission_scope.condition(
-            evidence::Column::DepartmentId,
-            evidence::Column::ReviewStatus,
-            true,
-        ))
-        .order_by_asc(evidence::Column::SubmittedAt)
-        .all(db)
-        .await?;
-
-    // (task, department) pairs with a submitted or approved report for the period.
-    let reported: std::collections::HashSet<(i64, i64)> = reports
+    let sections = snapshot.plans[plan]
+        .sections
         .iter()
-        .filter(|report| report.period == period)
-        .filter(|report| {
-            matches!(
-                ReviewStatus::parse(&report.review_status),
-                ReviewStatus::Submitted | ReviewStatus::Approved
-            )
+        .map(|section| SectionProgress {
+            section: *section as usize,
+            progress: by_section.remove(section).unwrap_or_default(),
         })
-        .map(|report| (report.task_id, report.department_id))
         .collect();
-    let departments = department::Entity::find()
-        .order_by_asc(department::Column::Id)
-        .all(db)
-        .await?;
-    let task_by_id: HashMap<i64, &task::Model> = tasks.iter().map(|task| (task.id, task)).collect();
-    let mut department_rows = Vec::new();
-    for department in departments {
+
+    let mut departments = Vec::new();
+    for (index, department) in snapshot.departments.iter().enumerate() {
+        let department_id = department.row.id;
         if let ReadScope::Department(own) = scope
-            && own != department.id
+            && own != department_id
         {
             continue;
         }
-        let led_tasks: Vec<&task::Model> = leads
+        let led: Vec<usize> = tasks
             .iter()
-            .filter(|lead| lead.department_id == department.id)
-            .filter_map(|lead| task_by_id.get(&lead.task_id).copied())
-            .filter(|task| leaf(task))
+            .copied()
+            .filter(|task| snapshot.task_led_by(*task, department_id) && !snapshot.has_parts(*task))
             .collect();
-        if led_tasks.is_empty() {
+        if led.is_empty() {
             continue;
         }
-        let reported_this_period = led_tasks
+        let reported_this_period = led
             .iter()
-            .filter(|task| reported.contains(&(task.id, department.id)))
-            .count() as u64;
-        let late = reports
-            .iter()
-            .filter(|report| {
-                report.department_id == department.id && report.period == period && report.late
+            .filter(|task| {
+                counts
+                    .reported
+                    .contains(&(snapshot.tasks[**task].row.id, department_id))
             })
-            .count() as u64
-            + values
-                .iter()
-                .filter(|value| {
-                    value.department_id == department.id && value.period == period && value.late
-                })
-                .count() as u64;
-        let awaiting = |status: &str| status == ReviewStatus::Submitted.as_str();
-        let awaiting_review = reports
-            .iter()
-            .filter(|report| {
-                report.department_id == department.id && awaiting(&report.review_status)
-            })
-            .count() as u64
-            + values
-                .iter()
-                .filter(|value| {
-                    value.department_id == department.id && awaiting(&value.review_status)
-                })
-                .count() as u64
-            + files
-                .iter()
-                .filter(|file| file.department_id == department.id)
-                .count() as u64;
-        let overdue = led_tasks
-            .iter()
-            .filter(|task| statuses.get(&task.id) == Some(&TaskStatus::Overdue))
             .count() as u64;
-        department_rows.push(DepartmentProgress {
-            department,
-            led: led_tasks.len() as u64,
+        departments.push(DepartmentProgress {
+            department: index,
+            led: led.len() as u64,
             reported_this_period,
-            late,
-            overdue,
-            awaiting_review,
+            late: counts.late.get(&department_id).copied().unwrap_or(0),
+            overdue: led
+                .iter()
+                .filter(|task| status(**task) == TaskStatus::Overdue)
+                .count() as u64,
+            awaiting_review: counts
+                .awaiting_review
+                .get(&department_id)
+                .copied()
+                .unwrap_or(0),
         });
     }
 
-    let indicators: Vec<indicator::Model> = list_all_in_scope(db, scope, plan.id).await?;
-    let assessments = assess_indicators(db, &indicators).await?;
     let mut indicator_counts: HashMap<IndicatorStatus, u64> = HashMap::new();
-    for assessment in assessments.values() {
-        *indicator_counts.entry(assessment.status).or_default() += 1;
+    for indicator in indicators_of_plan(view, plan) {
+        *indicator_counts
+            .entry(snapshot.indicators[indicator].assessment.status)
+            .or_default() += 1;
     }
-
-    let mut awaiting_review: Vec<SubmissionRow> = reports
-        .into_iter()
-        .filter(|report| report.review_status == ReviewStatus::Submitted.as_str())
-        .map(SubmissionRow::ProgressReport)
-        .chain(
-            values
-                .into_iter()
-                .filter(|value| value.review_status == ReviewStatus::Submitted.as_str())
-                .map(SubmissionRow::IndicatorValue),
-        )
-        .chain(files.into_iter().map(SubmissionRow::Evidence))
-        .collect();
-    awaiting_review.sort_by_key(|row| row.review().submitted_at);
 
     Ok(Dashboard {
         plan,
+        plan_id: plan_row.id,
         period,
+        scope,
         tasks_by_status: TASK_STATUSES
             .into_iter()
             .map(|status| StatusCount {
@@ -309,7 +355,8 @@ pub async fn dashboard(
             })
             .collect(),
         sections,
-        departments: department_rows,
+        awaiting_review_count: counts.awaiting_review.values().sum(),
+        departments,
         indicators_by_status: INDICATOR_STATUSES
             .into_iter()
             .map(|status| StatusCount {
@@ -317,6 +364,48 @@ pub async fn dashboard(
                 count: indicator_counts.get(&status).copied().unwrap_or(0),
             })
             .collect(),
-        awaiting_review,
     })
+}
+
+/// The submissions of a plan waiting for review within the scope, oldest first; read
+/// only when the dashboard is asked for them.
+pub async fn awaiting_review(
+    db: &impl ConnectionTrait,
+    scope: ReadScope,
+    plan_id: i64,
+) -> AppResult<Vec<SubmissionRow>> {
+    let submitted = ReviewStatus::Submitted.as_str();
+    let reports = progress_report::Entity::find()
+        .filter(progress_report::Column::PlanId.eq(plan_id))
+        .filter(progress_report::Column::ReviewStatus.eq(submitted))
+        .filter(scope.submission_condition(
+            progress_report::Column::DepartmentId,
+            progress_report::Column::ReviewStatus,
+        ))
+        .all(db)
+        .await?;
+    let values = indicator_value::Entity::find()
+        .filter(indicator_value::Column::PlanId.eq(plan_id))
+        .filter(indicator_value::Column::ReviewStatus.eq(submitted))
+        .filter(scope.submission_condition(
+            indicator_value::Column::DepartmentId,
+            indicator_value::Column::ReviewStatus,
+        ))
+        .all(db)
+        .await?;
+    let files = evidence::Entity::find()
+        .filter(evidence::Column::PlanId.eq(plan_id))
+        .filter(evidence::Column::ReviewStatus.eq(submitted))
+        .filter(scope.evidence_condition(evidence::Column::DepartmentId))
+        .order_by_asc(evidence::Column::SubmittedAt)
+        .all(db)
+        .await?;
+    let mut rows: Vec<SubmissionRow> = reports
+        .into_iter()
+        .map(SubmissionRow::ProgressReport)
+        .chain(values.into_iter().map(SubmissionRow::IndicatorValue))
+        .chain(files.into_iter().map(SubmissionRow::Evidence))
+        .collect();
+    rows.sort_by_key(|row| row.review().submitted_at);
+    Ok(rows)
 }

@@ -1,24 +1,32 @@
 //! Departments: the municipal bodies that lead tasks and answer for indicators.
 
-use std::collections::HashMap;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
-
-use crate::entity::{department, department_alias, task_lead};
+use crate::entity::{department, department_alias};
 use crate::error::{AppError, AppResult};
 use crate::service::policy::Viewer;
+use crate::service::snapshot::PlanView;
 use crate::text::fold;
 
 /// Every department, in the order they were registered.
-pub async fn list_departments(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-) -> AppResult<Vec<department::Model>> {
-    viewer.read_scope()?;
-    Ok(department::Entity::find()
-        .order_by_asc(department::Column::Id)
-        .all(db)
-        .await?)
+pub fn list_departments(view: &PlanView) -> AppResult<Vec<usize>> {
+    view.require_readable()?;
+    Ok((0..view.snapshot.departments.len()).collect())
+}
+
+/// One department by id, code, or name (full name or alias, either script).
+pub fn find_department(view: &PlanView, key: DepartmentKey<'_>) -> AppResult<Option<usize>> {
+    view.require_readable()?;
+    Ok(match key {
+        DepartmentKey::Id(id) => view.snapshot.department_index(id),
+        DepartmentKey::Code(code) => view.snapshot.department_by_code(code),
+        DepartmentKey::Name(name) => {
+            if fold(name).is_empty() {
+                return Err(AppError::bad_input("a department name must not be empty"));
+            }
+            view.snapshot.department_by_name(name)
+        }
+    })
 }
 
 /// How a caller names a department.
@@ -29,7 +37,8 @@ pub enum DepartmentKey<'a> {
     Name(&'a str),
 }
 
-pub async fn find_department(
+/// The same lookup in the database, for the command line, which has no snapshot.
+pub async fn find_department_row(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
     key: DepartmentKey<'_>,
@@ -82,80 +91,10 @@ pub async fn resolve_department(
     viewer: &Viewer,
     code_or_name: &str,
 ) -> AppResult<department::Model> {
-    if let Some(found) = find_department(db, viewer, DepartmentKey::Code(code_or_name)).await? {
+    if let Some(found) = find_department_row(db, viewer, DepartmentKey::Code(code_or_name)).await? {
         return Ok(found);
     }
-    find_department(db, viewer, DepartmentKey::Name(code_or_name))
+    find_department_row(db, viewer, DepartmentKey::Name(code_or_name))
         .await?
         .ok_or_else(|| AppError::not_found(format!("no department is called `{code_or_name}`")))
-}
-
-/// Departments by id, for batched loading.
-pub async fn departments_by_ids(
-    db: &impl ConnectionTrait,
-    ids: &[i64],
-) -> AppResult<HashMap<i64, department::Model>> {
-    Ok(department::Entity::find()
-        .filter(department::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|row| (row.id, row))
-        .collect())
-}
-
-/// The aliases of each department, in order.
-pub async fn aliases_by_departments(
-    db: &impl ConnectionTrait,
-    ids: &[i64],
-) -> AppResult<HashMap<i64, Vec<String>>> {
-    let mut grouped: HashMap<i64, Vec<String>> = HashMap::new();
-    for row in department_alias::Entity::find()
-        .filter(department_alias::Column::DepartmentId.is_in(ids.iter().copied()))
-        .order_by_asc(department_alias::Column::DepartmentId)
-        .order_by_asc(department_alias::Column::Position)
-        .all(db)
-        .await?
-    {
-        grouped
-            .entry(row.department_id)
-            .or_default()
-            .push(row.alias);
-    }
-    Ok(grouped)
-}
-
-/// The lead departments of each task, in the order the document names them.
-pub async fn lead_departments_by_tasks(
-    db: &impl ConnectionTrait,
-    task_ids: &[i64],
-) -> AppResult<HashMap<i64, Vec<department::Model>>> {
-    let leads = task_lead::Entity::find()
-        .filter(task_lead::Column::TaskId.is_in(task_ids.iter().copied()))
-        .order_by_asc(task_lead::Column::TaskId)
-        .order_by_asc(task_lead::Column::Position)
-        .all(db)
-        .await?;
-    let pairs = leads.iter().map(|lead| (lead.task_id, lead.department_id));
-    group_departments(db, pairs).await
-}
-
-/// Groups departments under their owners, keeping the order of `pairs`
-/// (owner id, department id); reads the departments in one statement.
-pub async fn group_departments(
-    db: &impl ConnectionTrait,
-    pairs: impl Iterator<Item = (i64, i64)>,
-) -> AppResult<HashMap<i64, Vec<department::Model>>> {
-    let pairs: Vec<(i64, i64)> = pairs.collect();
-    let mut department_ids: Vec<i64> = pairs.iter().map(|(_, id)| *id).collect();
-    department_ids.sort_unstable();
-    department_ids.dedup();
-    let departments = departments_by_ids(db, &department_ids).await?;
-    let mut grouped: HashMap<i64, Vec<department::Model>> = HashMap::new();
-    for (owner, department_id) in pairs {
-        if let Some(department) = departments.get(&department_id) {
-            grouped.entry(owner).or_default().push(department.clone());
-        }
-    }
-    Ok(grouped)
 }

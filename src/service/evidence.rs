@@ -18,10 +18,8 @@ use crate::metrics::Metrics;
 use crate::service::audit::{self, Caller, ItemType};
 use crate::service::auth::random_secret;
 use crate::service::period;
-use crate::service::policy::Role;
-use crate::service::submission::{
-    self, ReviewStatus, SubmissionKind, SubmissionRow, SubmissionScope,
-};
+use crate::service::policy::ReadScope;
+use crate::service::submission::{self, ReviewStatus, SubmissionKind, SubmissionRow};
 use crate::storage::FileStore;
 
 /// What uploads may be.
@@ -242,15 +240,9 @@ pub async fn upload_evidence(
     input: EvidenceInput,
     upload: UploadedFile,
 ) -> AppResult<evidence::Model> {
-    caller.viewer.require_signed_in()?;
-    let department_id = match caller.viewer.user() {
-        Some(user) if user.role == Role::Department => user.department_id.unwrap_or(-1),
-        _ => {
-            return Err(AppError::forbidden(
-                "evidence is uploaded by the departments that lead the task",
-            ));
-        }
-    };
+    let department_id = caller
+        .viewer
+        .acting_department("evidence is uploaded by the departments that lead the task")?;
     let title = input.title.trim().to_owned();
     if title.is_empty() || title.chars().count() > 500 {
         return Err(AppError::bad_input("a title is 1 to 500 characters"));
@@ -485,7 +477,7 @@ pub async fn find_for_download(
 /// Evidence grouped by a foreign key column, within the scope.
 async fn evidence_grouped(
     db: &impl ConnectionTrait,
-    scope: SubmissionScope,
+    scope: ReadScope,
     column: evidence::Column,
     ids: &[i64],
     key: impl Fn(&evidence::Model) -> Option<i64>,
@@ -493,11 +485,7 @@ async fn evidence_grouped(
     let mut grouped: HashMap<i64, Vec<evidence::Model>> = HashMap::new();
     for row in evidence::Entity::find()
         .filter(column.is_in(ids.iter().copied()))
-        .filter(scope.condition(
-            evidence::Column::DepartmentId,
-            evidence::Column::ReviewStatus,
-            true,
-        ))
+        .filter(scope.evidence_condition(evidence::Column::DepartmentId))
         .order_by_asc(evidence::Column::Id)
         .all(db)
         .await?
@@ -511,7 +499,7 @@ async fn evidence_grouped(
 
 pub async fn evidence_by_tasks(
     db: &impl ConnectionTrait,
-    scope: SubmissionScope,
+    scope: ReadScope,
     ids: &[i64],
 ) -> AppResult<HashMap<i64, Vec<evidence::Model>>> {
     evidence_grouped(db, scope, evidence::Column::TaskId, ids, |row| {
@@ -522,7 +510,7 @@ pub async fn evidence_by_tasks(
 
 pub async fn evidence_by_reports(
     db: &impl ConnectionTrait,
-    scope: SubmissionScope,
+    scope: ReadScope,
     ids: &[i64],
 ) -> AppResult<HashMap<i64, Vec<evidence::Model>>> {
     evidence_grouped(db, scope, evidence::Column::ProgressReportId, ids, |row| {
@@ -533,7 +521,7 @@ pub async fn evidence_by_reports(
 
 pub async fn evidence_by_values(
     db: &impl ConnectionTrait,
-    scope: SubmissionScope,
+    scope: ReadScope,
     ids: &[i64],
 ) -> AppResult<HashMap<i64, Vec<evidence::Model>>> {
     evidence_grouped(db, scope, evidence::Column::IndicatorValueId, ids, |row| {

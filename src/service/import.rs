@@ -21,8 +21,8 @@ use crate::service::audit::{self, Caller, ItemType};
 use crate::service::indicator::TargetKind;
 use crate::service::ledger::{INDICATOR_SHEET, columns};
 use crate::service::period::{self, Period};
-use crate::service::plan::find_plan;
-use crate::service::policy::{Role, Viewer};
+use crate::service::plan::find_plan_row;
+use crate::service::policy::Viewer;
 use crate::service::report::{self, IndicatorValueInput, MAX_TEXT};
 use crate::service::submission::ReviewStatus;
 
@@ -248,15 +248,8 @@ fn read_sheet(bytes: &[u8]) -> AppResult<Vec<SheetRow>> {
 /// The department a department user imports for, or a refusal: only departments import,
 /// each into its own drafts.
 pub fn importing_department(viewer: &Viewer) -> AppResult<i64> {
-    viewer.require_signed_in()?;
-    match viewer.user() {
-        Some(user) if user.role == Role::Department => user
-            .department_id
-            .ok_or_else(|| AppError::forbidden("this account has no department")),
-        _ => Err(AppError::forbidden(
-            "indicator values are imported by the departments responsible for them",
-        )),
-    }
+    viewer
+        .acting_department("indicator values are imported by the departments responsible for them")
 }
 
 /// The facts of the plan every row is checked against, read once.
@@ -467,15 +460,13 @@ pub async fn import_indicator_values(
     workbook: Vec<u8>,
 ) -> AppResult<ImportReport> {
     let department_id = importing_department(caller.viewer)?;
-    let plan = find_plan(db, caller.viewer, plan_id)
-        .await?
-        .ok_or_else(|| {
-            AppError::bad_input(if plan_id.is_some() {
-                "no plan has this id"
-            } else {
-                "there is no plan yet"
-            })
-        })?;
+    let plan = find_plan_row(db, plan_id).await?.ok_or_else(|| {
+        AppError::bad_input(if plan_id.is_some() {
+            "no plan has this id"
+        } else {
+            "there is no plan yet"
+        })
+    })?;
     // Unpacking is CPU work: keep it off the threads that serve requests.
     let rows = tokio::task::spawn_blocking(move || read_sheet(&workbook))
         .await

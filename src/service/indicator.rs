@@ -1,18 +1,10 @@
 //! Indicators: the targets the plan states, and the departments that answer for them.
 
-use std::collections::HashMap;
-
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-};
-
-use crate::entity::{department, indicator, indicator_milestone, indicator_responsible};
 use crate::error::AppResult;
-use crate::service::department::group_departments;
-use crate::service::page::{Page, PageArgs, paginate};
-use crate::service::plan::resolve_plan_id;
-use crate::service::policy::{ReadScope, Viewer};
-use crate::service::task::{DepartmentRef, resolve_department_ref, search_condition};
+use crate::service::page::{Page, PageArgs, paginate_in_memory};
+use crate::service::plan::resolve_plan;
+use crate::service::snapshot::PlanView;
+use crate::service::task::{DepartmentRef, matches_words, resolve_department_ref, search_words};
 
 /// What kind of target an indicator has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
@@ -101,142 +93,86 @@ pub struct IndicatorFilter {
 }
 
 /// The indicators of a plan (the newest when none is named) that the viewer may read.
-pub async fn list_indicators(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
+pub fn list_indicators(
+    view: &PlanView,
     plan_id: Option<i64>,
     filter: &IndicatorFilter,
     args: &PageArgs,
     max_page_size: u64,
-) -> AppResult<Page<indicator::Model>> {
-    let scope = viewer.read_scope()?;
+) -> AppResult<Page<usize>> {
+    view.require_readable()?;
     args.validate(max_page_size)?;
-    let plan_id = resolve_plan_id(db, viewer, plan_id).await?.unwrap_or(-1);
-    let mut select = indicator::Entity::find()
-        .filter(indicator::Column::PlanId.eq(plan_id))
-        .filter(scope.indicator_condition());
-    if let Some(reference) = &filter.department {
-        let department_id = resolve_department_ref(db, viewer, reference).await?;
-        let responsible = indicator_responsible::Entity::find()
-            .select_only()
-            .column(indicator_responsible::Column::IndicatorId)
-            .filter(indicator_responsible::Column::DepartmentId.eq(department_id))
-            .into_query();
-        select = select.filter(indicator::Column::Id.in_subquery(responsible));
-    }
-    if let Some(task_id) = filter.task_id {
-        select = select.filter(indicator::Column::TaskId.eq(task_id));
-    }
-    if let Some(kind) = filter.target_kind {
-        select = select.filter(indicator::Column::TargetKind.eq(kind.as_str()));
-    }
-    if let Some(search) = &filter.search {
-        select = select.filter(search_condition(indicator::Column::SearchText, search)?);
-    }
-    paginate(
-        db,
-        select,
-        indicator::Column::Position,
-        |row| i64::from(row.position),
-        args,
-        max_page_size,
-    )
-    .await
+    let words = filter.search.as_deref().map(search_words).transpose()?;
+    let department = filter
+        .department
+        .as_ref()
+        .map(|reference| resolve_department_ref(view, reference))
+        .transpose()?;
+    let Some(plan) = resolve_plan(view, plan_id)? else {
+        return paginate_in_memory(Vec::new(), args, max_page_size);
+    };
+    let snapshot = &view.snapshot;
+    let department_id = department.map(|index| snapshot.departments[index].row.id);
+    let items: Vec<(i64, usize)> = snapshot.plans[plan]
+        .indicators
+        .iter()
+        .map(|indicator| *indicator as usize)
+        .filter(|indicator| view.scope.sees_indicator(snapshot, *indicator))
+        .filter(|indicator| {
+            let row = &snapshot.indicators[*indicator].row;
+            department_id.is_none_or(|id| snapshot.indicator_answered_by(*indicator, id))
+                && filter.task_id.is_none_or(|task_id| row.task_id == task_id)
+                && filter
+                    .target_kind
+                    .is_none_or(|kind| row.target_kind == kind.as_str())
+                && words
+                    .as_ref()
+                    .is_none_or(|words| matches_words(&row.search_text, words))
+        })
+        .map(|indicator| {
+            (
+                i64::from(snapshot.indicators[indicator].row.position),
+                indicator,
+            )
+        })
+        .collect();
+    paginate_in_memory(items, args, max_page_size)
 }
 
 /// One indicator, or `None` when it does not exist or the viewer may not read it.
-pub async fn find_indicator(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    id: i64,
-) -> AppResult<Option<indicator::Model>> {
-    let scope = viewer.read_scope()?;
-    Ok(indicator::Entity::find_by_id(id)
-        .filter(scope.indicator_condition())
-        .one(db)
-        .await?)
+pub fn find_indicator(view: &PlanView, id: i64) -> AppResult<Option<usize>> {
+    view.require_readable()?;
+    Ok(view
+        .snapshot
+        .indicator_index(id)
+        .filter(|indicator| view.scope.sees_indicator(&view.snapshot, *indicator)))
 }
 
-pub async fn indicators_by_ids(
-    db: &impl ConnectionTrait,
-    scope: ReadScope,
-    ids: &[i64],
-) -> AppResult<HashMap<i64, indicator::Model>> {
-    Ok(indicator::Entity::find()
-        .filter(indicator::Column::Id.is_in(ids.iter().copied()))
-        .filter(scope.indicator_condition())
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|row| (row.id, row))
-        .collect())
-}
-
-/// The indicators of each task, in order, within the scope.
-pub async fn indicators_by_tasks(
-    db: &impl ConnectionTrait,
-    scope: ReadScope,
-    task_ids: &[i64],
-) -> AppResult<HashMap<i64, Vec<indicator::Model>>> {
-    let mut grouped: HashMap<i64, Vec<indicator::Model>> = HashMap::new();
-    for row in indicator::Entity::find()
-        .filter(indicator::Column::TaskId.is_in(task_ids.iter().copied()))
-        .filter(scope.indicator_condition())
-        .order_by_asc(indicator::Column::Position)
-        .all(db)
-        .await?
-    {
-        grouped.entry(row.task_id).or_default().push(row);
-    }
-    Ok(grouped)
-}
-
-/// The departments responsible for each indicator, in order.
-pub async fn responsible_departments_by_indicators(
-    db: &impl ConnectionTrait,
-    indicator_ids: &[i64],
-) -> AppResult<HashMap<i64, Vec<department::Model>>> {
-    let rows = indicator_responsible::Entity::find()
-        .filter(indicator_responsible::Column::IndicatorId.is_in(indicator_ids.iter().copied()))
-        .order_by_asc(indicator_responsible::Column::IndicatorId)
-        .order_by_asc(indicator_responsible::Column::Position)
-        .all(db)
-        .await?;
-    group_departments(
-        db,
-        rows.iter().map(|row| (row.indicator_id, row.department_id)),
-    )
-    .await
-}
-
-/// Later targets of each indicator, by year.
-pub async fn milestones_by_indicators(
-    db: &impl ConnectionTrait,
-    indicator_ids: &[i64],
-) -> AppResult<HashMap<i64, Vec<indicator_milestone::Model>>> {
-    let mut grouped: HashMap<i64, Vec<indicator_milestone::Model>> = HashMap::new();
-    for row in indicator_milestone::Entity::find()
-        .filter(indicator_milestone::Column::IndicatorId.is_in(indicator_ids.iter().copied()))
-        .order_by_asc(indicator_milestone::Column::IndicatorId)
-        .order_by_asc(indicator_milestone::Column::Year)
-        .all(db)
-        .await?
-    {
-        grouped.entry(row.indicator_id).or_default().push(row);
-    }
-    Ok(grouped)
+/// The indicators of a task, in order, within the scope.
+pub fn indicators_of_task(view: &PlanView, task: usize) -> Vec<usize> {
+    view.snapshot.tasks[task]
+        .indicators
+        .iter()
+        .map(|indicator| *indicator as usize)
+        .filter(|indicator| view.scope.sees_indicator(&view.snapshot, *indicator))
+        .collect()
 }
 
 /// Every indicator of a plan within the scope, in order (for the dashboard and exports).
-pub async fn list_all_in_scope(
-    db: &impl ConnectionTrait,
-    scope: ReadScope,
-    plan_id: i64,
-) -> AppResult<Vec<indicator::Model>> {
-    Ok(indicator::Entity::find()
-        .filter(indicator::Column::PlanId.eq(plan_id))
-        .filter(scope.indicator_condition())
-        .order_by_asc(indicator::Column::Position)
-        .all(db)
-        .await?)
+pub fn indicators_of_plan(view: &PlanView, plan: usize) -> Vec<usize> {
+    view.snapshot.plans[plan]
+        .indicators
+        .iter()
+        .map(|indicator| *indicator as usize)
+        .filter(|indicator| view.scope.sees_indicator(&view.snapshot, *indicator))
+        .collect()
+}
+
+/// The departments that answer for an indicator, in order. Who answers for what is public.
+pub fn responsible_departments(view: &PlanView, indicator: usize) -> Vec<usize> {
+    view.snapshot.indicators[indicator]
+        .responsible
+        .iter()
+        .map(|department| *department as usize)
+        .collect()
 }

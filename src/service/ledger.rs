@@ -14,13 +14,14 @@ use crate::entity::{
 };
 use crate::error::{AppError, AppResult};
 use crate::id::{NodeId, NodeKind};
-use crate::service::indicator::list_all_in_scope;
+use crate::service::indicator::indicators_of_plan;
 use crate::service::period::{city_offset, city_today};
 use crate::service::plan::find_plan;
-use crate::service::policy::{ReadScope, Viewer};
+use crate::service::policy::ReadScope;
 use crate::service::report::{ProgressStatus, due_on};
-use crate::service::status::{IndicatorStatus, assess_indicators};
-use crate::service::submission::{ReviewStatus, SubmissionScope};
+use crate::service::snapshot::{IndicatorNode, PlanView};
+use crate::service::status::IndicatorStatus;
+use crate::service::submission::ReviewStatus;
 
 /// The name of the first sheet: tasks by lead department.
 pub const LEDGER_SHEET: &str = "工作台賬";
@@ -142,23 +143,24 @@ fn city_date(at: DateTime<Utc>) -> NaiveDate {
 /// A fixed number of statements, whatever the size of the plan.
 pub async fn build_ledger(
     db: &impl ConnectionTrait,
-    viewer: &Viewer,
+    view: &PlanView,
     plan_id: Option<i64>,
 ) -> AppResult<Ledger> {
-    let scope = viewer.read_scope()?;
-    if !viewer.sees_internal_records() {
+    view.require_readable()?;
+    let scope = view.scope;
+    if !scope.sees_internal_records() {
         return Err(AppError::forbidden(
             "the work ledger holds internal records: it is for the leadership group and the departments",
         ));
     }
-    let submissions = SubmissionScope::of(viewer)?;
-    let plan = find_plan(db, viewer, plan_id).await?.ok_or_else(|| {
+    let plan_index = find_plan(view, plan_id)?.ok_or_else(|| {
         AppError::not_found(if plan_id.is_some() {
             "no plan has this id"
         } else {
             "there is no plan yet"
         })
     })?;
+    let plan = view.snapshot.plans[plan_index].row.clone();
 
     let sections: HashMap<i64, section::Model> = section::Entity::find()
         .filter(section::Column::PlanId.eq(plan.id))
@@ -191,34 +193,31 @@ pub async fn build_ledger(
         .collect();
     let reports = progress_report::Entity::find()
         .filter(progress_report::Column::PlanId.eq(plan.id))
-        .filter(submissions.condition(
+        .filter(scope.submission_condition(
             progress_report::Column::DepartmentId,
             progress_report::Column::ReviewStatus,
-            false,
         ))
         .all(db)
         .await?;
     let files = evidence::Entity::find()
         .filter(evidence::Column::PlanId.eq(plan.id))
-        .filter(submissions.condition(
-            evidence::Column::DepartmentId,
-            evidence::Column::ReviewStatus,
-            true,
-        ))
+        .filter(scope.evidence_condition(evidence::Column::DepartmentId))
         .all(db)
         .await?;
     let submitted_values = indicator_value::Entity::find()
         .filter(indicator_value::Column::PlanId.eq(plan.id))
         .filter(indicator_value::Column::ReviewStatus.eq(ReviewStatus::Submitted.as_str()))
-        .filter(submissions.condition(
+        .filter(scope.submission_condition(
             indicator_value::Column::DepartmentId,
             indicator_value::Column::ReviewStatus,
-            false,
         ))
         .all(db)
         .await?;
-    let indicators = list_all_in_scope(db, scope, plan.id).await?;
-    let assessments = assess_indicators(db, &indicators).await?;
+    let snapshot = &view.snapshot;
+    let indicators: Vec<&IndicatorNode> = indicators_of_plan(view, plan_index)
+        .into_iter()
+        .map(|index| &snapshot.indicators[index])
+        .collect();
 
     // Everything below is counted in memory, keyed by (task, department).
     let mut latest: HashMap<(i64, i64), &progress_report::Model> = HashMap::new();
@@ -246,7 +245,7 @@ pub async fn build_ledger(
     }
     let task_of_indicator: HashMap<i64, i64> = indicators
         .iter()
-        .map(|indicator| (indicator.id, indicator.task_id))
+        .map(|indicator| (indicator.row.id, indicator.row.task_id))
         .collect();
     for value in &submitted_values {
         if let Some(task_id) = task_of_indicator.get(&value.indicator_id) {
@@ -292,8 +291,9 @@ pub async fn build_ledger(
         .collect();
     let indicator_rows = indicators
         .iter()
-        .map(|indicator| {
-            let assessment = assessments.get(&indicator.id);
+        .map(|node| {
+            let indicator = &node.row;
+            let assessment = Some(&node.assessment);
             let value = assessment.and_then(|assessment| assessment.value.as_ref());
             IndicatorRow {
                 indicator_id: NodeId::new(NodeKind::Indicator, indicator.id).encode(),

@@ -15,6 +15,7 @@ pub mod plan;
 pub mod policy;
 pub mod report;
 pub mod seed;
+pub mod snapshot;
 pub mod status;
 pub mod submission;
 pub mod task;

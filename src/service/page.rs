@@ -150,3 +150,36 @@ where
         total_count,
     })
 }
+
+/// One page of items already in memory, in ascending order of their unique `key`, with
+/// the same cursors and rules as [`paginate`].
+pub fn paginate_in_memory<T>(
+    items: Vec<(i64, T)>,
+    args: &PageArgs,
+    max_page_size: u64,
+) -> AppResult<Page<T>> {
+    let window = args.window(max_page_size)?;
+    let total_count = items.len() as u64;
+    let mut in_window: Vec<(i64, T)> = items
+        .into_iter()
+        .filter(|(key, _)| window.after.is_none_or(|after| *key > after))
+        .filter(|(key, _)| window.before.is_none_or(|before| *key < before))
+        .collect();
+    let (has_previous_page, has_next_page) = if let Some(last) = window.last {
+        let has_previous = in_window.len() as u64 > last;
+        let skip = in_window.len().saturating_sub(last as usize);
+        in_window.drain(..skip);
+        (has_previous, window.before.is_some())
+    } else {
+        let first = window.first.unwrap_or(DEFAULT_PAGE_SIZE.min(max_page_size));
+        let has_next = in_window.len() as u64 > first;
+        in_window.truncate(first as usize);
+        (window.after.is_some(), has_next)
+    };
+    Ok(Page {
+        items: in_window,
+        has_previous_page,
+        has_next_page,
+        total_count,
+    })
+}

@@ -1,136 +1,68 @@
-//! Plans, their goals and their sections.
+//! Plans, their goals and their sections, read from the plan snapshot.
 
-use std::collections::HashMap;
-
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
-
-use crate::entity::{plan, plan_goal, section};
 use crate::error::{AppError, AppResult};
-use crate::service::policy::Viewer;
+use crate::service::snapshot::PlanView;
 
 /// Every plan, newest first.
-pub async fn list_plans(db: &impl ConnectionTrait, viewer: &Viewer) -> AppResult<Vec<plan::Model>> {
-    viewer.read_scope()?;
-    Ok(plan::Entity::find()
-        .order_by_desc(plan::Column::Year)
-        .order_by_desc(plan::Column::Id)
-        .all(db)
-        .await?)
+pub fn list_plans(view: &PlanView) -> AppResult<Vec<usize>> {
+    view.require_readable()?;
+    Ok((0..view.snapshot.plans.len()).collect())
 }
 
 /// The plan with `id`, or the newest plan when no id is given.
-pub async fn find_plan(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    id: Option<i64>,
-) -> AppResult<Option<plan::Model>> {
-    viewer.read_scope()?;
-    let query = match id {
-        Some(id) => plan::Entity::find_by_id(id),
-        None => plan::Entity::find()
-            .order_by_desc(plan::Column::Year)
-            .order_by_desc(plan::Column::Id),
-    };
-    Ok(query.one(db).await?)
+pub fn find_plan(view: &PlanView, id: Option<i64>) -> AppResult<Option<usize>> {
+    view.require_readable()?;
+    Ok(match id {
+        Some(id) => view.snapshot.plan_index(id),
+        None => view.snapshot.newest_plan(),
+    })
 }
 
 /// The plan a list is about: the one named, or the newest. Naming a plan that does not
 /// exist is an error, so that an empty list always means "nothing matched".
-pub async fn resolve_plan_id(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    id: Option<i64>,
-) -> AppResult<Option<i64>> {
-    match find_plan(db, viewer, id).await? {
-        Some(plan) => Ok(Some(plan.id)),
+pub fn resolve_plan(view: &PlanView, id: Option<i64>) -> AppResult<Option<usize>> {
+    match find_plan(view, id)? {
+        Some(plan) => Ok(Some(plan)),
         None if id.is_some() => Err(AppError::not_found("no plan has this id")),
         None => Ok(None),
     }
 }
 
-pub async fn plans_by_ids(
-    db: &impl ConnectionTrait,
-    ids: &[i64],
-) -> AppResult<HashMap<i64, plan::Model>> {
-    Ok(plan::Entity::find()
-        .filter(plan::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|row| (row.id, row))
-        .collect())
+/// The sections of a plan (the newest when none is named), in order.
+pub fn list_sections(view: &PlanView, plan_id: Option<i64>) -> AppResult<Vec<usize>> {
+    Ok(match resolve_plan(view, plan_id)? {
+        Some(plan) => sections_of(view, plan),
+        None => Vec::new(),
+    })
 }
 
-pub async fn sections_by_ids(
-    db: &impl ConnectionTrait,
-    ids: &[i64],
-) -> AppResult<HashMap<i64, section::Model>> {
-    Ok(section::Entity::find()
-        .filter(section::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|row| (row.id, row))
-        .collect())
-}
-
-/// The sections of each plan, in order.
-pub async fn sections_by_plans(
-    db: &impl ConnectionTrait,
-    plan_ids: &[i64],
-) -> AppResult<HashMap<i64, Vec<section::Model>>> {
-    let mut grouped: HashMap<i64, Vec<section::Model>> = HashMap::new();
-    for row in section::Entity::find()
-        .filter(section::Column::PlanId.is_in(plan_ids.iter().copied()))
-        .order_by_asc(section::Column::PlanId)
-        .order_by_asc(section::Column::Number)
-        .all(db)
-        .await?
-    {
-        grouped.entry(row.plan_id).or_default().push(row);
-    }
-    Ok(grouped)
+pub fn sections_of(view: &PlanView, plan: usize) -> Vec<usize> {
+    view.snapshot.plans[plan]
+        .sections
+        .iter()
+        .map(|section| *section as usize)
+        .collect()
 }
 
 /// One section by id, for any signed-in viewer.
-pub async fn find_section(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    id: i64,
-) -> AppResult<Option<section::Model>> {
-    viewer.read_scope()?;
-    Ok(section::Entity::find_by_id(id).one(db).await?)
+pub fn find_section(view: &PlanView, id: i64) -> AppResult<Option<usize>> {
+    view.require_readable()?;
+    Ok(view.snapshot.section_index(id))
 }
 
-/// The overall goals of each plan, by year.
-pub async fn goals_by_plans(
-    db: &impl ConnectionTrait,
-    plan_ids: &[i64],
-) -> AppResult<HashMap<i64, Vec<plan_goal::Model>>> {
-    let mut grouped: HashMap<i64, Vec<plan_goal::Model>> = HashMap::new();
-    for row in plan_goal::Entity::find()
-        .filter(plan_goal::Column::PlanId.is_in(plan_ids.iter().copied()))
-        .order_by_asc(plan_goal::Column::PlanId)
-        .order_by_asc(plan_goal::Column::Year)
-        .all(db)
-        .await?
-    {
-        grouped.entry(row.plan_id).or_default().push(row);
-    }
-    Ok(grouped)
-}
-
-/// The sections of a plan (the newest when none is named).
-pub async fn list_sections(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    plan_id: Option<i64>,
-) -> AppResult<Vec<section::Model>> {
-    let Some(plan_id) = resolve_plan_id(db, viewer, plan_id).await? else {
-        return Ok(Vec::new());
+/// The plan with `id`, or the newest, read from the database inside a writer's
+/// transaction (where the snapshot may be older than what the transaction sees).
+pub async fn find_plan_row(
+    db: &impl sea_orm::ConnectionTrait,
+    id: Option<i64>,
+) -> AppResult<Option<crate::entity::plan::Model>> {
+    use crate::entity::plan as plan_table;
+    use sea_orm::{EntityTrait, QueryOrder};
+    let query = match id {
+        Some(id) => plan_table::Entity::find_by_id(id),
+        None => plan_table::Entity::find()
+            .order_by_desc(plan_table::Column::Year)
+            .order_by_desc(plan_table::Column::Id),
     };
-    Ok(sections_by_plans(db, &[plan_id])
-        .await?
-        .remove(&plan_id)
-        .unwrap_or_default())
+    Ok(query.one(db).await?)
 }

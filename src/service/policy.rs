@@ -1,15 +1,18 @@
-//! Who may see and do what. Services ask this module; resolvers never decide.
+//! Who may see and do what. This module is the only place that decides: services ask it,
+//! resolvers and handlers never do.
+//!
+//! Reads go through one [`ReadScope`], which answers both for the plan held in memory
+//! ([`ReadScope::sees_task`], [`ReadScope::sees_indicator`]) and for the tables read
+//! with SQL ([`ReadScope::submission_condition`] and friends). Writes go through the
+//! `require_…` functions, each with one refusal.
 
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
-    sea_query::{Expr, ExprTrait, Query},
-};
+use sea_orm::{ColumnTrait, Condition};
 
-use crate::entity::{indicator, indicator_responsible, task, task_lead};
 use crate::error::{AppError, AppResult};
+use crate::service::snapshot::PlanSnapshot;
 
 /// The roles a user can hold.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
 pub enum Role {
     /// Manages users, departments and plans; can do everything.
     Admin,
@@ -42,12 +45,59 @@ impl Role {
     }
 }
 
+/// What a signed-in account is, with the department a department account belongs to.
+/// A department account without a department cannot be signed in, so none exists here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Access {
+    Admin,
+    Leadership,
+    Department(i64),
+    Portal,
+}
+
+impl Access {
+    /// The access of an account row, or a refusal for a department account that has no
+    /// department (it could otherwise neither see its own items nor be told why).
+    pub fn of_account(role: Role, department_id: Option<i64>) -> AppResult<Self> {
+        match (role, department_id) {
+            (Role::Admin, _) => Ok(Access::Admin),
+            (Role::Leadership, _) => Ok(Access::Leadership),
+            (Role::Portal, _) => Ok(Access::Portal),
+            (Role::Department, Some(department_id)) => Ok(Access::Department(department_id)),
+            (Role::Department, None) => Err(AppError::forbidden(
+                "this department account belongs to no department; an administrator must assign one before it can sign in",
+            )),
+        }
+    }
+
+    pub fn role(self) -> Role {
+        match self {
+            Access::Admin => Role::Admin,
+            Access::Leadership => Role::Leadership,
+            Access::Department(_) => Role::Department,
+            Access::Portal => Role::Portal,
+        }
+    }
+
+    pub fn department_id(self) -> Option<i64> {
+        match self {
+            Access::Department(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
 /// A signed-in user as the request sees it, checked against the database.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SignedInUser {
     pub user_id: i64,
-    pub role: Role,
-    pub department_id: Option<i64>,
+    pub access: Access,
+}
+
+impl SignedInUser {
+    pub fn role(&self) -> Role {
+        self.access.role()
+    }
 }
 
 /// The caller of a service function.
@@ -59,13 +109,19 @@ pub enum Viewer {
     System,
 }
 
-/// How much of the plan a viewer may read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a viewer may read, for every kind of record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ReadScope {
-    /// Every plan item.
+    /// Every plan item and every record (administrators, the leadership group, the process).
     Everything,
-    /// The items one department leads or answers for, and the parents of its tasks.
+    /// The items one department leads or answers for, the parents of its tasks, and the
+    /// department's own submissions.
     Department(i64),
+    /// The portal's public view: the whole plan and the approved figures and reports;
+    /// never drafts, files, people or the audit trail.
+    Public,
+    /// Nothing at all (a caller who has not signed in).
+    Nothing,
 }
 
 impl Viewer {
@@ -77,7 +133,7 @@ impl Viewer {
     }
 
     pub fn role(&self) -> Option<Role> {
-        self.user().map(|user| user.role)
+        self.user().map(SignedInUser::role)
     }
 
     /// Anonymous callers may only sign in.
@@ -88,29 +144,40 @@ impl Viewer {
         }
     }
 
-    /// The part of the plan this viewer may read.
-    pub fn read_scope(&self) -> AppResult<ReadScope> {
+    /// What this viewer may read; `Nothing` for a caller who has not signed in.
+    pub fn scope(&self) -> ReadScope {
         match self {
-            Viewer::Anonymous => Err(AppError::Unauthenticated),
-            Viewer::System => Ok(ReadScope::Everything),
-            Viewer::User(user) => match (user.role, user.department_id) {
-                (Role::Department, Some(department_id)) => Ok(ReadScope::Department(department_id)),
-                // A department account without a department sees nothing rather than everything.
-                (Role::Department, None) => Ok(ReadScope::Department(-1)),
-                (Role::Admin | Role::Leadership | Role::Portal, _) => Ok(ReadScope::Everything),
+            Viewer::Anonymous => ReadScope::Nothing,
+            Viewer::System => ReadScope::Everything,
+            Viewer::User(user) => match user.access {
+                Access::Admin | Access::Leadership => ReadScope::Everything,
+                Access::Department(department_id) => ReadScope::Department(department_id),
+                Access::Portal => ReadScope::Public,
             },
         }
     }
 
+    /// The scope of a read, or `UNAUTHENTICATED` for a caller who has not signed in.
+    pub fn read_scope(&self) -> AppResult<ReadScope> {
+        self.require_signed_in()?;
+        Ok(self.scope())
+    }
+
     pub fn is_admin(&self) -> bool {
-        matches!(self, Viewer::System) || self.role() == Some(Role::Admin)
+        matches!(self, Viewer::System)
+            || matches!(self.user().map(|user| user.access), Some(Access::Admin))
     }
 
     /// Admin and leadership: the roles that review and steer the plan.
     pub fn is_reviewer(&self) -> bool {
-        self.is_admin() || self.role() == Some(Role::Leadership)
+        self.is_admin()
+            || matches!(
+                self.user().map(|user| user.access),
+                Some(Access::Leadership)
+            )
     }
 
+    /// Managing users is for administrators.
     pub fn require_admin(&self) -> AppResult<()> {
         self.require_signed_in()?;
         if self.is_admin() {
@@ -120,6 +187,7 @@ impl Viewer {
         }
     }
 
+    /// Reviewing, due dates, external targets and periods are for the leadership group.
     pub fn require_reviewer(&self) -> AppResult<()> {
         self.require_signed_in()?;
         if self.is_reviewer() {
@@ -131,58 +199,136 @@ impl Viewer {
         }
     }
 
-    /// The portal's public view never includes drafts, files, users or the audit log.
-    pub fn sees_internal_records(&self) -> bool {
-        !matches!(self.role(), Some(Role::Portal)) && !matches!(self, Viewer::Anonymous)
+    /// The department a department user acts for, or a refusal naming what only
+    /// departments do (`what`, e.g. "reports and values are written").
+    pub fn acting_department(&self, refusal: &str) -> AppResult<i64> {
+        self.require_signed_in()?;
+        match self.user().map(|user| user.access) {
+            Some(Access::Department(department_id)) => Ok(department_id),
+            _ => Err(AppError::forbidden(refusal)),
+        }
+    }
+
+    /// Only the department that made a submission may change or submit it.
+    pub fn require_own_submission(&self, department_id: i64) -> AppResult<()> {
+        self.require_signed_in()?;
+        match self.user().map(|user| user.access) {
+            Some(Access::Department(own)) if own == department_id => Ok(()),
+            _ => Err(AppError::forbidden(
+                "only the department that made this submission may change it",
+            )),
+        }
+    }
+}
+
+/// A department may report on a task only when it leads it.
+pub fn require_leads_task(plan: &PlanSnapshot, task_id: i64, department_id: i64) -> AppResult<()> {
+    let leads = plan
+        .task_by_id(task_id)
+        .is_some_and(|task| plan.task_led_by(task, department_id));
+    if leads {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(
+            "your department does not lead this task",
+        ))
+    }
+}
+
+/// A department may report a value only for an indicator it answers for.
+pub fn require_answers_for_indicator(
+    plan: &PlanSnapshot,
+    indicator_id: i64,
+    department_id: i64,
+) -> AppResult<()> {
+    let answers = plan
+        .indicator_by_id(indicator_id)
+        .is_some_and(|indicator| plan.indicator_answered_by(indicator, department_id));
+    if answers {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(
+            "your department does not answer for this indicator",
+        ))
     }
 }
 
 impl ReadScope {
-    /// The SQL condition on `task` that keeps the tasks this scope may read: those the
-    /// department leads, and the parents of those (for context).
-    pub fn task_condition(self) -> Condition {
+    /// Whether the plan's items can be read at all.
+    pub fn sees_plan(self) -> bool {
+        self != ReadScope::Nothing
+    }
+
+    /// A department sees the tasks it leads, and the parents of those (for context);
+    /// everyone else who has signed in sees every task.
+    pub fn sees_task(self, plan: &PlanSnapshot, task: usize) -> bool {
         match self {
-            ReadScope::Everything => Condition::all(),
+            ReadScope::Everything | ReadScope::Public => true,
+            ReadScope::Nothing => false,
             ReadScope::Department(department_id) => {
-                let led = task_lead::Entity::find()
-                    .select_only()
-                    .column(task_lead::Column::TaskId)
-                    .filter(task_lead::Column::DepartmentId.eq(department_id))
-                    .into_query();
-                let parents_of_led = Query::select()
-                    .column((task::Entity, task::Column::ParentId))
-                    .from(task::Entity)
-                    .inner_join(
-                        task_lead::Entity,
-                        Expr::col((task_lead::Entity, task_lead::Column::TaskId))
-                            .equals((task::Entity, task::Column::Id)),
-                    )
-                    .and_where(
-                        Expr::col((task_lead::Entity, task_lead::Column::DepartmentId))
-                            .eq(department_id),
-                    )
-                    .and_where(Expr::col((task::Entity, task::Column::ParentId)).is_not_null())
-                    .to_owned();
-                Condition::any()
-                    .add(task::Column::Id.in_subquery(led))
-                    .add(task::Column::Id.in_subquery(parents_of_led))
+                plan.task_led_by(task, department_id)
+                    || plan.tasks[task]
+                        .subtasks
+                        .iter()
+                        .any(|part| plan.task_led_by(*part as usize, department_id))
             }
         }
     }
 
-    /// The SQL condition on `indicator` that keeps the indicators this scope may read:
-    /// those the department is responsible for.
-    pub fn indicator_condition(self) -> Condition {
+    /// A department sees the indicators it answers for.
+    pub fn sees_indicator(self, plan: &PlanSnapshot, indicator: usize) -> bool {
+        match self {
+            ReadScope::Everything | ReadScope::Public => true,
+            ReadScope::Nothing => false,
+            ReadScope::Department(department_id) => {
+                plan.indicator_answered_by(indicator, department_id)
+            }
+        }
+    }
+
+    /// Drafts, files, people, history and the audit trail: not for the public view.
+    pub fn sees_internal_records(self) -> bool {
+        matches!(self, ReadScope::Everything | ReadScope::Department(_))
+    }
+
+    /// Whether the scope reads every submission and every audit entry.
+    pub fn sees_all_records(self) -> bool {
+        self == ReadScope::Everything
+    }
+
+    /// The SQL condition on a submission table (progress reports, indicator values),
+    /// given its department and review-status columns: a department reads its own, the
+    /// public view reads approved ones.
+    pub fn submission_condition(
+        self,
+        department: impl ColumnTrait,
+        status: impl ColumnTrait,
+    ) -> Condition {
         match self {
             ReadScope::Everything => Condition::all(),
-            ReadScope::Department(department_id) => {
-                let responsible = indicator_responsible::Entity::find()
-                    .select_only()
-                    .column(indicator_responsible::Column::IndicatorId)
-                    .filter(indicator_responsible::Column::DepartmentId.eq(department_id))
-                    .into_query();
-                Condition::all().add(indicator::Column::Id.in_subquery(responsible))
-            }
+            ReadScope::Department(id) => Condition::all().add(department.eq(id)),
+            ReadScope::Public => Condition::all()
+                .add(status.eq(crate::service::submission::ReviewStatus::Approved.as_str())),
+            ReadScope::Nothing => Condition::any(),
+        }
+    }
+
+    /// The SQL condition on evidence: files are never public.
+    pub fn evidence_condition(self, department: impl ColumnTrait) -> Condition {
+        match self {
+            ReadScope::Everything => Condition::all(),
+            ReadScope::Department(id) => Condition::all().add(department.eq(id)),
+            ReadScope::Public | ReadScope::Nothing => Condition::any(),
+        }
+    }
+
+    /// Whether one submission row, of a department and in a review status, is readable.
+    pub fn sees_submission(self, department_id: i64, approved: bool, is_file: bool) -> bool {
+        match self {
+            ReadScope::Everything => true,
+            ReadScope::Department(id) => id == department_id,
+            ReadScope::Public => approved && !is_file,
+            ReadScope::Nothing => false,
         }
     }
 }

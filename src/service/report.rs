@@ -17,9 +17,9 @@ use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Caller, ItemType};
 use crate::service::indicator::TargetKind;
 use crate::service::period::{self, Period, load_plan};
-use crate::service::submission::{
-    self, ReviewStatus, SubmissionKind, SubmissionRow, SubmissionScope,
-};
+use crate::service::policy::ReadScope;
+use crate::service::snapshot::bump_revision;
+use crate::service::submission::{self, ReviewStatus, SubmissionKind, SubmissionRow};
 
 /// What a department says about a task.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum, serde::Serialize)]
@@ -92,15 +92,9 @@ fn optional_text(name: &str, raw: Option<&str>) -> AppResult<Option<String>> {
 
 /// The department of a department user, or a refusal: reports come from lead departments.
 fn reporting_department(caller: &Caller<'_>) -> AppResult<i64> {
-    caller.viewer.require_signed_in()?;
-    match caller.viewer.user() {
-        Some(user) if user.role == crate::service::policy::Role::Department => user
-            .department_id
-            .ok_or_else(|| AppError::forbidden("this account has no department")),
-        _ => Err(AppError::forbidden(
-            "reports and values are written by the departments that lead the task",
-        )),
-    }
+    caller
+        .viewer
+        .acting_department("reports and values are written by the departments that lead the task")
 }
 
 /// Creates (no id) or changes a progress report, as a draft of the caller's department.
@@ -439,6 +433,7 @@ pub async fn set_task_due_date(
     let mut row: task::ActiveModel = current.clone().into();
     row.due_on = Set(Some(due_on));
     let updated = row.update(&txn).await?;
+    bump_revision(&txn).await?;
     audit::record(
         &txn,
         caller,
@@ -515,6 +510,7 @@ pub async fn set_external_target(
             .await?
         }
     };
+    bump_revision(&txn).await?;
     audit::record(
         &txn,
         caller,
@@ -532,16 +528,15 @@ pub async fn set_external_target(
 /// Progress reports of each task that the scope may read, newest period first.
 pub async fn reports_by_tasks(
     db: &impl ConnectionTrait,
-    scope: SubmissionScope,
+    scope: ReadScope,
     task_ids: &[i64],
 ) -> AppResult<HashMap<i64, Vec<progress_report::Model>>> {
     let mut grouped: HashMap<i64, Vec<progress_report::Model>> = HashMap::new();
     for row in progress_report::Entity::find()
         .filter(progress_report::Column::TaskId.is_in(task_ids.iter().copied()))
-        .filter(scope.condition(
+        .filter(scope.submission_condition(
             progress_report::Column::DepartmentId,
             progress_report::Column::ReviewStatus,
-            false,
         ))
         .order_by_desc(progress_report::Column::Period)
         .order_by_asc(progress_report::Column::DepartmentId)
@@ -556,44 +551,17 @@ pub async fn reports_by_tasks(
 /// Values of each indicator that the scope may read, newest period first.
 pub async fn values_by_indicators(
     db: &impl ConnectionTrait,
-    scope: SubmissionScope,
+    scope: ReadScope,
     indicator_ids: &[i64],
 ) -> AppResult<HashMap<i64, Vec<indicator_value::Model>>> {
     let mut grouped: HashMap<i64, Vec<indicator_value::Model>> = HashMap::new();
     for row in indicator_value::Entity::find()
         .filter(indicator_value::Column::IndicatorId.is_in(indicator_ids.iter().copied()))
-        .filter(scope.condition(
+        .filter(scope.submission_condition(
             indicator_value::Column::DepartmentId,
             indicator_value::Column::ReviewStatus,
-            false,
         ))
         .order_by_desc(indicator_value::Column::Period)
-        .all(db)
-        .await?
-    {
-        grouped.entry(row.indicator_id).or_default().push(row);
-    }
-    Ok(grouped)
-}
-
-/// The approved values of each indicator, newest period first. Approved figures are
-/// public: anyone who may see the indicator may see them.
-pub async fn approved_values_by_indicators(
-    db: &impl ConnectionTrait,
-    indicator_ids: &[i64],
-) -> AppResult<HashMap<i64, Vec<indicator_value::Model>>> {
-    values_by_indicators(db, SubmissionScope::ApprovedOnly, indicator_ids).await
-}
-
-/// The externally set targets of each indicator, by year.
-pub async fn external_targets_by_indicators(
-    db: &impl ConnectionTrait,
-    indicator_ids: &[i64],
-) -> AppResult<HashMap<i64, Vec<external_target::Model>>> {
-    let mut grouped: HashMap<i64, Vec<external_target::Model>> = HashMap::new();
-    for row in external_target::Entity::find()
-        .filter(external_target::Column::IndicatorId.is_in(indicator_ids.iter().copied()))
-        .order_by_asc(external_target::Column::Year)
         .all(db)
         .await?
     {

@@ -16,6 +16,7 @@ use crate::entity::{
 };
 use crate::error::{AppError, AppResult};
 use crate::service::indicator::{Direction, TargetKind};
+use crate::service::snapshot::bump_revision;
 use crate::text::fold;
 
 /// The 2022 work plan of Tangshan, built into the binary.
@@ -327,6 +328,8 @@ where
                 task_id: Set(row.id),
                 department_id: Set(*department_id),
                 position: Set(lead_position as i32 + 1),
+                latest_approved_status: Set(None),
+                latest_approved_period: Set(None),
             }
             .insert(&txn)
             .await?;
@@ -350,6 +353,7 @@ where
         }
     }
 
+    bump_revision(&txn).await?;
     txn.commit().await?;
     Ok(SeedOutcome::Loaded {
         plan_key: file.plan.key,

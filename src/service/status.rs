@@ -1,20 +1,17 @@
 //! Judgements everyone sees: a task's status from its approved reports, and an
-//! indicator's status from its latest approved value.
+//! indicator's status from its latest approved value; and the standing those judgements
+//! read, kept on every review move.
 
-use std::collections::HashMap;
-
-use chrono::NaiveDate;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
-
-use crate::entity::{
-    external_target, indicator, indicator_value, plan, progress_report, task, task_lead,
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::Expr,
 };
+
+use crate::entity::{external_target, indicator, indicator_value, progress_report, task_lead};
 use crate::error::AppResult;
 use crate::service::indicator::{Direction, TargetKind};
-use crate::service::report::{
-    ProgressStatus, approved_values_by_indicators, due_on, external_targets_by_indicators,
-};
-use crate::service::submission::ReviewStatus;
+use crate::service::snapshot::bump_revision;
+use crate::service::submission::{ReviewStatus, SubmissionRow};
 
 /// Where a task stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
@@ -50,122 +47,6 @@ pub struct Assessment {
     pub compared_with: Option<f64>,
     /// What `compared_with` is.
     pub compared_with_label: Option<String>,
-}
-
-struct TaskFacts {
-    started: bool,
-    completed: bool,
-}
-
-/// The status of each task, judged on `today` (city time).
-pub async fn task_statuses(
-    db: &impl ConnectionTrait,
-    tasks: &[task::Model],
-    today: NaiveDate,
-) -> AppResult<HashMap<i64, TaskStatus>> {
-    let ids: Vec<i64> = tasks.iter().map(|task| task.id).collect();
-    let subtasks = task::Entity::find()
-        .filter(task::Column::ParentId.is_in(ids.iter().copied()))
-        .all(db)
-        .await?;
-    let all_ids: Vec<i64> = ids
-        .iter()
-        .copied()
-        .chain(subtasks.iter().map(|task| task.id))
-        .collect();
-    let leads = task_lead::Entity::find()
-        .filter(task_lead::Column::TaskId.is_in(all_ids.iter().copied()))
-        .all(db)
-        .await?;
-    let reports = progress_report::Entity::find()
-        .filter(progress_report::Column::TaskId.is_in(all_ids.iter().copied()))
-        .filter(progress_report::Column::ReviewStatus.eq(ReviewStatus::Approved.as_str()))
-        .all(db)
-        .await?;
-    let mut plan_ids: Vec<i64> = tasks.iter().map(|task| task.plan_id).collect();
-    plan_ids.sort_unstable();
-    plan_ids.dedup();
-    let plans: HashMap<i64, plan::Model> = plan::Entity::find()
-        .filter(plan::Column::Id.is_in(plan_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|plan| (plan.id, plan))
-        .collect();
-
-    // The latest approved report of each (task, department).
-    let mut latest: HashMap<(i64, i64), &progress_report::Model> = HashMap::new();
-    for report in &reports {
-        let key = (report.task_id, report.department_id);
-        if latest
-            .get(&key)
-            .is_none_or(|current| current.period < report.period)
-        {
-            latest.insert(key, report);
-        }
-    }
-    let mut leads_of: HashMap<i64, Vec<i64>> = HashMap::new();
-    for lead in &leads {
-        leads_of
-            .entry(lead.task_id)
-            .or_default()
-            .push(lead.department_id);
-    }
-    let leaf_facts = |task_id: i64| -> TaskFacts {
-        let departments = leads_of.get(&task_id).cloned().unwrap_or_default();
-        let statuses: Vec<Option<ProgressStatus>> = departments
-            .iter()
-            .map(|department| {
-                latest
-                    .get(&(task_id, *department))
-                    .map(|r| ProgressStatus::parse(&r.status))
-            })
-            .collect();
-        TaskFacts {
-            started: statuses
-                .iter()
-                .flatten()
-                .any(|status| *status != ProgressStatus::NotStarted),
-            completed: !statuses.is_empty()
-                && statuses
-                    .iter()
-                    .all(|status| *status == Some(ProgressStatus::Completed)),
-        }
-    };
-    let mut parts_of: HashMap<i64, Vec<i64>> = HashMap::new();
-    for subtask in &subtasks {
-        if let Some(parent) = subtask.parent_id {
-            parts_of.entry(parent).or_default().push(subtask.id);
-        }
-    }
-
-    let mut statuses = HashMap::new();
-    for task in tasks {
-        let facts = match parts_of.get(&task.id) {
-            Some(parts) => {
-                let part_facts: Vec<TaskFacts> = parts.iter().map(|id| leaf_facts(*id)).collect();
-                TaskFacts {
-                    started: part_facts
-                        .iter()
-                        .any(|facts| facts.started || facts.completed),
-                    completed: part_facts.iter().all(|facts| facts.completed),
-                }
-            }
-            None => leaf_facts(task.id),
-        };
-        let due = plans.get(&task.plan_id).map(|plan| due_on(task, plan));
-        let status = if facts.completed {
-            TaskStatus::Completed
-        } else if due.is_some_and(|due| today > due) {
-            TaskStatus::Overdue
-        } else if facts.started {
-            TaskStatus::InProgress
-        } else {
-            TaskStatus::NotStarted
-        };
-        statuses.insert(task.id, status);
-    }
-    Ok(statuses)
 }
 
 fn period_year(period: &str) -> Option<i32> {
@@ -261,26 +142,62 @@ pub fn assess(
     }
 }
 
-/// Judges each indicator, reading its approved values and external targets in two statements.
-pub async fn assess_indicators(
-    db: &impl ConnectionTrait,
-    indicators: &[indicator::Model],
-) -> AppResult<HashMap<i64, Assessment>> {
-    let ids: Vec<i64> = indicators.iter().map(|indicator| indicator.id).collect();
-    let approved = approved_values_by_indicators(db, &ids).await?;
-    let external = external_targets_by_indicators(db, &ids).await?;
-    Ok(indicators
-        .iter()
-        .map(|indicator| {
-            let values = approved
-                .get(&indicator.id)
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            let targets = external
-                .get(&indicator.id)
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            (indicator.id, assess(indicator, values, targets))
-        })
-        .collect())
+/// Keeps the standing of the item a review move touched: an indicator's latest and
+/// previous approved values, or a lead department's latest approved report on a task. It
+/// runs in the move's transaction and raises the data revision, so the plan snapshot and
+/// the move become visible together.
+pub async fn refresh_standing(db: &impl ConnectionTrait, row: &SubmissionRow) -> AppResult<()> {
+    let approved = ReviewStatus::Approved.as_str();
+    match row {
+        SubmissionRow::IndicatorValue(value) => {
+            let newest: Vec<i64> = indicator_value::Entity::find()
+                .select_only()
+                .column(indicator_value::Column::Id)
+                .filter(indicator_value::Column::IndicatorId.eq(value.indicator_id))
+                .filter(indicator_value::Column::ReviewStatus.eq(approved))
+                .order_by_desc(indicator_value::Column::Period)
+                .order_by_desc(indicator_value::Column::Id)
+                .limit(2)
+                .into_tuple()
+                .all(db)
+                .await?;
+            indicator::Entity::update_many()
+                .col_expr(
+                    indicator::Column::LatestApprovedValueId,
+                    Expr::value(newest.first().copied()),
+                )
+                .col_expr(
+                    indicator::Column::PreviousApprovedValueId,
+                    Expr::value(newest.get(1).copied()),
+                )
+                .filter(indicator::Column::Id.eq(value.indicator_id))
+                .exec(db)
+                .await?;
+        }
+        SubmissionRow::ProgressReport(report) => {
+            let newest: Option<(String, String)> = progress_report::Entity::find()
+                .select_only()
+                .column(progress_report::Column::Status)
+                .column(progress_report::Column::Period)
+                .filter(progress_report::Column::TaskId.eq(report.task_id))
+                .filter(progress_report::Column::DepartmentId.eq(report.department_id))
+                .filter(progress_report::Column::ReviewStatus.eq(approved))
+                .order_by_desc(progress_report::Column::Period)
+                .order_by_desc(progress_report::Column::Id)
+                .into_tuple()
+                .one(db)
+                .await?;
+            let (status, period) = newest.unzip();
+            task_lead::Entity::update_many()
+                .col_expr(task_lead::Column::LatestApprovedStatus, Expr::value(status))
+                .col_expr(task_lead::Column::LatestApprovedPeriod, Expr::value(period))
+                .filter(task_lead::Column::TaskId.eq(report.task_id))
+                .filter(task_lead::Column::DepartmentId.eq(report.department_id))
+                .exec(db)
+                .await?;
+        }
+        // Evidence does not count towards any status.
+        SubmissionRow::Evidence(_) => return Ok(()),
+    }
+    bump_revision(db).await
 }

@@ -3,9 +3,7 @@
 //! for every move.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use serde::Serialize;
 
 use crate::entity::{evidence, indicator_value, progress_report};
@@ -13,7 +11,7 @@ use crate::error::{AppError, AppResult};
 use crate::id::NodeKind;
 use crate::service::audit::{self, Caller, ItemType};
 use crate::service::period::{self, Period, load_plan};
-use crate::service::policy::{Role, Viewer};
+use crate::service::policy::{ReadScope, Viewer};
 
 /// Where a submission is in its review.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum, Serialize)]
@@ -46,47 +44,6 @@ impl ReviewStatus {
     /// The submitting department may change the item.
     pub fn is_editable(self) -> bool {
         matches!(self, ReviewStatus::Draft | ReviewStatus::Rejected)
-    }
-}
-
-/// Which submissions a viewer may read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SubmissionScope {
-    All,
-    Department(i64),
-    /// The portal's public view: approved figures and reports, never files.
-    ApprovedOnly,
-}
-
-impl SubmissionScope {
-    pub fn of(viewer: &Viewer) -> AppResult<Self> {
-        viewer.require_signed_in()?;
-        Ok(match viewer {
-            Viewer::System => SubmissionScope::All,
-            Viewer::User(user) => match user.role {
-                Role::Admin | Role::Leadership => SubmissionScope::All,
-                Role::Department => SubmissionScope::Department(user.department_id.unwrap_or(-1)),
-                Role::Portal => SubmissionScope::ApprovedOnly,
-            },
-            Viewer::Anonymous => return Err(AppError::Unauthenticated),
-        })
-    }
-
-    /// The SQL condition for one submission table, given its department and status columns.
-    pub fn condition(
-        self,
-        department: impl ColumnTrait,
-        status: impl ColumnTrait,
-        files: bool,
-    ) -> Condition {
-        match self {
-            SubmissionScope::All => Condition::all(),
-            SubmissionScope::Department(id) => Condition::all().add(department.eq(id)),
-            SubmissionScope::ApprovedOnly if files => Condition::all().add(department.eq(-1)),
-            SubmissionScope::ApprovedOnly => {
-                Condition::all().add(status.eq(ReviewStatus::Approved.as_str()))
-            }
-        }
     }
 }
 
@@ -248,15 +205,12 @@ impl SubmissionRow {
     }
 
     /// Whether `scope` may read this row.
-    pub fn visible_in(&self, scope: SubmissionScope) -> bool {
-        match scope {
-            SubmissionScope::All => true,
-            SubmissionScope::Department(id) => self.department_id() == id,
-            SubmissionScope::ApprovedOnly => {
-                !matches!(self, SubmissionRow::Evidence(_))
-                    && self.review().status == ReviewStatus::Approved
-            }
-        }
+    pub fn visible_in(&self, scope: ReadScope) -> bool {
+        scope.sees_submission(
+            self.department_id(),
+            self.review().status == ReviewStatus::Approved,
+            matches!(self, SubmissionRow::Evidence(_)),
+        )
     }
 }
 
@@ -298,7 +252,7 @@ pub async fn find_visible(
     kind: SubmissionKind,
     id: i64,
 ) -> AppResult<Option<SubmissionRow>> {
-    let scope = SubmissionScope::of(viewer)?;
+    let scope = viewer.read_scope()?;
     Ok(load(db, kind, id)
         .await?
         .filter(|row| row.visible_in(scope)))
@@ -329,21 +283,6 @@ pub async fn period_of(
             }
         }
     })
-}
-
-/// The submitting department's user, or a refusal.
-pub fn require_own_department(viewer: &Viewer, department_id: i64) -> AppResult<()> {
-    viewer.require_signed_in()?;
-    match viewer.user() {
-        Some(user)
-            if user.role == Role::Department && user.department_id == Some(department_id) =>
-        {
-            Ok(())
-        }
-        _ => Err(AppError::forbidden(
-            "only the department that made this submission may change it",
-        )),
-    }
 }
 
 /// Loads a submission for a change: it must exist, the viewer must be allowed to touch it
@@ -423,7 +362,7 @@ pub async fn transition(
     // Who may make the move comes before the state of the item, so that an item of
     // another department reveals nothing about itself.
     match step {
-        Move::Submit => require_own_department(viewer, row.department_id())?,
+        Move::Submit => viewer.require_own_submission(row.department_id())?,
         Move::Approve | Move::Reject(_) | Move::Reopen(_) => {
             if !viewer.is_reviewer() {
                 return Err(AppError::forbidden(
@@ -494,6 +433,9 @@ pub async fn transition(
         }
     }
     let updated = write_state(&txn, &row, before.version, &state).await?;
+    if before.status == ReviewStatus::Approved || state.status == ReviewStatus::Approved {
+        crate::service::status::refresh_standing(&txn, &updated).await?;
+    }
     audit::record(
         &txn,
         caller,
@@ -560,7 +502,7 @@ pub async fn check_update(
     let row = load(db, kind, id)
         .await?
         .ok_or_else(|| AppError::not_found("no submission has this id"))?;
-    require_own_department(viewer, row.department_id())?;
+    viewer.require_own_submission(row.department_id())?;
     ensure_editable(&row)?;
     let current = row.review().version;
     if current != version {

@@ -1,21 +1,12 @@
-//! Tasks of a plan: finding, listing and searching them within what the viewer may read.
+//! Tasks of a plan: finding, listing and searching them within what the viewer may read,
+//! from the plan snapshot.
 
-use std::collections::HashMap;
-
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait,
-    sea_query::{Expr, ExprTrait, LikeExpr},
-};
-
-use crate::entity::{section, task, task_lead};
 use crate::error::{AppError, AppResult};
 use crate::id::truncate;
-use crate::service::department::{self, DepartmentKey};
-use crate::service::page::{Page, PageArgs, paginate};
-use crate::service::plan::resolve_plan_id;
-use crate::service::policy::{ReadScope, Viewer};
-use crate::text::{contains_pattern, fold};
+use crate::service::page::{Page, PageArgs, paginate_in_memory};
+use crate::service::plan::resolve_plan;
+use crate::service::snapshot::PlanView;
+use crate::text::fold;
 
 /// How a caller names one department in a filter.
 #[derive(Clone, Debug)]
@@ -53,213 +44,137 @@ pub fn parse_task_code(raw: &str) -> AppResult<String> {
     }
 }
 
-/// A condition that every folded word of `search` appears in `column`.
-pub fn search_condition(column: impl ColumnTrait, search: &str) -> AppResult<Condition> {
+/// The folded words of a search, each of which must appear; bad input before any work.
+pub fn search_words(search: &str) -> AppResult<Vec<String>> {
     let folded = fold(search);
     if folded.chars().count() > 200 {
         return Err(AppError::bad_input(
             "a search may be at most 200 characters long",
         ));
     }
-    let mut condition = Condition::all();
-    for word in folded.split_whitespace() {
-        condition = condition
-            .add(Expr::col(column).like(LikeExpr::new(contains_pattern(word)).escape('\\')));
-    }
-    Ok(condition)
+    Ok(folded.split_whitespace().map(str::to_owned).collect())
 }
 
-pub async fn resolve_department_ref(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    reference: &DepartmentRef,
-) -> AppResult<i64> {
-    let key = match reference {
-        DepartmentRef::Id(id) => DepartmentKey::Id(*id),
-        DepartmentRef::Code(code) => DepartmentKey::Code(code),
+/// Whether every word appears in a folded search text.
+pub fn matches_words(search_text: &str, words: &[String]) -> bool {
+    words.iter().all(|word| search_text.contains(word.as_str()))
+}
+
+/// The department a filter names, or `BAD_USER_INPUT` when there is none such.
+pub fn resolve_department_ref(view: &PlanView, reference: &DepartmentRef) -> AppResult<usize> {
+    let found = match reference {
+        DepartmentRef::Id(id) => view.snapshot.department_index(*id),
+        DepartmentRef::Code(code) => view.snapshot.department_by_code(code),
     };
-    department::find_department(db, viewer, key)
-        .await?
-        .map(|row| row.id)
-        .ok_or_else(|| AppError::bad_input("the filter names a department that does not exist"))
+    found.ok_or_else(|| AppError::bad_input("the filter names a department that does not exist"))
 }
 
 /// The tasks of a plan (the newest when none is named) that the viewer may read, in the
 /// document's order, one page at a time.
-pub async fn list_tasks(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
+pub fn list_tasks(
+    view: &PlanView,
     plan_id: Option<i64>,
     filter: &TaskFilter,
     args: &PageArgs,
     max_page_size: u64,
-) -> AppResult<Page<task::Model>> {
-    let scope = viewer.read_scope()?;
+) -> AppResult<Page<usize>> {
+    view.require_readable()?;
     args.validate(max_page_size)?;
-    let plan_id = resolve_plan_id(db, viewer, plan_id).await?.unwrap_or(-1);
-    let mut select = task::Entity::find()
-        .filter(task::Column::PlanId.eq(plan_id))
-        .filter(scope.task_condition());
-    if let Some(number) = filter.section_number {
-        let sections = section::Entity::find()
-            .select_only()
-            .column(section::Column::Id)
-            .filter(section::Column::PlanId.eq(plan_id))
-            .filter(section::Column::Number.eq(number))
-            .into_query();
-        select = select.filter(task::Column::SectionId.in_subquery(sections));
-    }
-    if let Some(reference) = &filter.department {
-        let department_id = resolve_department_ref(db, viewer, reference).await?;
-        let led = task_lead::Entity::find()
-            .select_only()
-            .column(task_lead::Column::TaskId)
-            .filter(task_lead::Column::DepartmentId.eq(department_id))
-            .into_query();
-        select = select.filter(task::Column::Id.in_subquery(led));
-    }
-    if filter.top_level_only {
-        select = select.filter(task::Column::ParentId.is_null());
-    }
-    if let Some(search) = &filter.search {
-        select = select.filter(search_condition(task::Column::SearchText, search)?);
-    }
-    paginate(
-        db,
-        select,
-        task::Column::Position,
-        |row| i64::from(row.position),
-        args,
-        max_page_size,
-    )
-    .await
+    let words = filter.search.as_deref().map(search_words).transpose()?;
+    let department = filter
+        .department
+        .as_ref()
+        .map(|reference| resolve_department_ref(view, reference))
+        .transpose()?;
+    let Some(plan) = resolve_plan(view, plan_id)? else {
+        return paginate_in_memory(Vec::new(), args, max_page_size);
+    };
+    let snapshot = &view.snapshot;
+    let department_id = department.map(|index| snapshot.departments[index].row.id);
+    let items: Vec<(i64, usize)> = snapshot.plans[plan]
+        .tasks
+        .iter()
+        .map(|task| *task as usize)
+        .filter(|task| view.scope.sees_task(snapshot, *task))
+        .filter(|task| {
+            let node = &snapshot.tasks[*task];
+            filter
+                .section_number
+                .is_none_or(|number| snapshot.sections[node.section as usize].row.number == number)
+                && department_id.is_none_or(|id| snapshot.task_led_by(*task, id))
+                && !(filter.top_level_only && node.parent.is_some())
+                && words
+                    .as_ref()
+                    .is_none_or(|words| matches_words(&node.row.search_text, words))
+        })
+        .map(|task| (i64::from(snapshot.tasks[task].row.position), task))
+        .collect();
+    paginate_in_memory(items, args, max_page_size)
 }
 
 /// One task by id, or `None` when it does not exist or the viewer may not read it.
-pub async fn find_task(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    id: i64,
-) -> AppResult<Option<task::Model>> {
-    let scope = viewer.read_scope()?;
-    Ok(task::Entity::find_by_id(id)
-        .filter(scope.task_condition())
-        .one(db)
-        .await?)
+pub fn find_task(view: &PlanView, id: i64) -> AppResult<Option<usize>> {
+    view.require_readable()?;
+    Ok(view
+        .snapshot
+        .task_index(id)
+        .filter(|task| view.scope.sees_task(&view.snapshot, *task)))
 }
 
 /// One task by its code in a plan (the newest when none is named).
-pub async fn find_task_by_code(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
+pub fn find_task_by_code(
+    view: &PlanView,
     plan_id: Option<i64>,
     code: &str,
-) -> AppResult<Option<task::Model>> {
-    let scope = viewer.read_scope()?;
+) -> AppResult<Option<usize>> {
+    view.require_readable()?;
     let code = parse_task_code(code)?;
-    let Some(plan_id) = resolve_plan_id(db, viewer, plan_id).await? else {
+    let Some(plan) = resolve_plan(view, plan_id)? else {
         return Ok(None);
     };
-    Ok(task::Entity::find()
-        .filter(task::Column::PlanId.eq(plan_id))
-        .filter(task::Column::Code.eq(code))
-        .filter(scope.task_condition())
-        .one(db)
-        .await?)
+    Ok(view
+        .snapshot
+        .task_by_code(plan, &code)
+        .filter(|task| view.scope.sees_task(&view.snapshot, *task)))
 }
 
-/// Tasks by id within the scope; invisible ones are simply absent.
-pub async fn tasks_by_ids(
-    db: &impl ConnectionTrait,
-    scope: ReadScope,
-    ids: &[i64],
-) -> AppResult<HashMap<i64, task::Model>> {
-    Ok(task::Entity::find()
-        .filter(task::Column::Id.is_in(ids.iter().copied()))
-        .filter(scope.task_condition())
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|row| (row.id, row))
-        .collect())
+fn visible(view: &PlanView, tasks: &[u32]) -> Vec<usize> {
+    tasks
+        .iter()
+        .map(|task| *task as usize)
+        .filter(|task| view.scope.sees_task(&view.snapshot, *task))
+        .collect()
 }
 
-/// The top-level tasks of each section, in order, within the scope.
-pub async fn top_level_tasks_by_sections(
-    db: &impl ConnectionTrait,
-    scope: ReadScope,
-    section_ids: &[i64],
-) -> AppResult<HashMap<i64, Vec<task::Model>>> {
-    let mut grouped: HashMap<i64, Vec<task::Model>> = HashMap::new();
-    for row in task::Entity::find()
-        .filter(task::Column::SectionId.is_in(section_ids.iter().copied()))
-        .filter(task::Column::ParentId.is_null())
-        .filter(scope.task_condition())
-        .order_by_asc(task::Column::Position)
-        .all(db)
-        .await?
-    {
-        grouped.entry(row.section_id).or_default().push(row);
-    }
-    Ok(grouped)
+/// The top-level tasks of a section, in order, within the scope.
+pub fn top_level_tasks(view: &PlanView, section: usize) -> Vec<usize> {
+    visible(view, &view.snapshot.sections[section].top_level_tasks)
 }
 
-/// The subtasks of each task, in order, within the scope.
-pub async fn subtasks_by_parents(
-    db: &impl ConnectionTrait,
-    scope: ReadScope,
-    parent_ids: &[i64],
-) -> AppResult<HashMap<i64, Vec<task::Model>>> {
-    let mut grouped: HashMap<i64, Vec<task::Model>> = HashMap::new();
-    for row in task::Entity::find()
-        .filter(task::Column::ParentId.is_in(parent_ids.iter().copied()))
-        .filter(scope.task_condition())
-        .order_by_asc(task::Column::Position)
-        .all(db)
-        .await?
-    {
-        if let Some(parent_id) = row.parent_id {
-            grouped.entry(parent_id).or_default().push(row);
-        }
-    }
-    Ok(grouped)
+/// The parts of a task, in order, within the scope.
+pub fn subtasks(view: &PlanView, task: usize) -> Vec<usize> {
+    visible(view, &view.snapshot.tasks[task].subtasks)
 }
 
-/// The tasks each department leads (in every plan, in plan and document order), within
-/// the scope.
-pub async fn tasks_led_by_departments(
-    db: &impl ConnectionTrait,
-    scope: ReadScope,
-    department_ids: &[i64],
-) -> AppResult<HashMap<i64, Vec<task::Model>>> {
-    let leads = task_lead::Entity::find()
-        .filter(task_lead::Column::DepartmentId.is_in(department_ids.iter().copied()))
-        .all(db)
-        .await?;
-    let mut task_ids: Vec<i64> = leads.iter().map(|lead| lead.task_id).collect();
-    task_ids.sort_unstable();
-    task_ids.dedup();
-    let mut tasks: Vec<task::Model> = task::Entity::find()
-        .filter(task::Column::Id.is_in(task_ids))
-        .filter(scope.task_condition())
-        .all(db)
-        .await?;
-    tasks.sort_by_key(|task| (task.plan_id, task.position));
-    let mut departments_of_task: HashMap<i64, Vec<i64>> = HashMap::new();
-    for lead in leads {
-        departments_of_task
-            .entry(lead.task_id)
-            .or_default()
-            .push(lead.department_id);
-    }
-    let mut grouped: HashMap<i64, Vec<task::Model>> = HashMap::new();
-    for task in tasks {
-        for department_id in departments_of_task.get(&task.id).into_iter().flatten() {
-            grouped
-                .entry(*department_id)
-                .or_default()
-                .push(task.clone());
-        }
-    }
-    Ok(grouped)
+/// The task a part belongs to (a viewer who sees a part sees its task).
+pub fn parent(view: &PlanView, task: usize) -> Option<usize> {
+    view.snapshot.tasks[task]
+        .parent
+        .map(|parent| parent as usize)
+        .filter(|parent| view.scope.sees_task(&view.snapshot, *parent))
+}
+
+/// The tasks a department leads, in every plan, within the scope.
+pub fn tasks_led_by(view: &PlanView, department: usize) -> Vec<usize> {
+    visible(view, &view.snapshot.departments[department].led_tasks)
+}
+
+/// The departments that lead a task, in the document's order; for a task with parts,
+/// every department that leads a part. Who leads what is public.
+pub fn lead_departments(view: &PlanView, task: usize) -> Vec<usize> {
+    view.snapshot.tasks[task]
+        .lead_departments
+        .iter()
+        .map(|department| *department as usize)
+        .collect()
 }

@@ -15,7 +15,7 @@ use crate::service::auth::{
     check_new_password, hash_password, normalize_username, random_secret, verify_password,
 };
 use crate::service::page::{Page, PageArgs, paginate};
-use crate::service::policy::{Role, Viewer};
+use crate::service::policy::{ReadScope, Role, Viewer};
 
 /// A user to create.
 pub struct NewUser {
@@ -397,8 +397,13 @@ pub async fn find_user_for(
 
 pub async fn users_by_ids(
     db: &impl ConnectionTrait,
+    scope: ReadScope,
     ids: &[i64],
 ) -> AppResult<HashMap<i64, user::Model>> {
+    // Records name people to those who read internal records, never to the public view.
+    if !scope.sees_internal_records() {
+        return Ok(HashMap::new());
+    }
     Ok(user::Entity::find()
         .filter(user::Column::Id.is_in(ids.iter().copied()))
         .order_by_asc(user::Column::Id)

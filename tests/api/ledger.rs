@@ -10,7 +10,7 @@ use ecoplan::service::policy::Role;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, both, global_id};
+use crate::helpers::{Backend, TestApp, both, data, global_id};
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -165,6 +165,11 @@ async fn leadership_exports_every_task_lead_and_indicator(backend: Backend) {
         .await;
     assert!(saved["errors"].is_null(), "{saved}");
 
+    // The plan snapshot is read once per data revision; count the export's own reads.
+    data(
+        &app.graphql_as(&leadership, "{ plans { id } }", json!({}))
+            .await,
+    );
     let before = app.statements();
     let response = app.get(Some(&leadership), "/export/plan.xlsx").await;
     let statements = app.statements() - before;

@@ -1,0 +1,671 @@
+//! The plan's structure held in memory: plans, sections, tasks and their parts, lead
+//! departments, indicators with their targets and standing, departments and their
+//! aliases. It is small and changes rarely, while almost every read shows it, so reads
+//! answer from an immutable snapshot instead of the database.
+//!
+//! Freshness is decided by the database, not by the process: every write that changes what
+//! the snapshot holds raises the number in `data_revision` in its own transaction
+//! ([`bump_revision`]), and a request reads that number before it reads the snapshot
+//! ([`SnapshotStore::current`]). A request therefore never sees an older state than a write
+//! that had committed when it started, on one instance or on several sharing a database.
+
+use std::sync::{Arc, RwLock};
+
+use chrono::NaiveDate;
+use rustc_hash::FxHashMap;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    TransactionTrait,
+    sea_query::{Expr, ExprTrait},
+};
+
+use crate::entity::{
+    data_revision, department, department_alias, external_target, indicator, indicator_milestone,
+    indicator_responsible, indicator_value, plan, plan_goal, section, task, task_lead,
+};
+use crate::error::{AppError, AppResult};
+use crate::service::report::{ProgressStatus, due_on};
+use crate::service::status::{Assessment, TaskStatus, assess};
+use crate::text::fold;
+
+/// One plan, with its sections and items in the document's order.
+pub struct PlanNode {
+    pub row: plan::Model,
+    pub goals: Vec<plan_goal::Model>,
+    pub sections: Vec<u32>,
+    /// Every task of the plan, parts included, in the document's order.
+    pub tasks: Vec<u32>,
+    pub indicators: Vec<u32>,
+}
+
+pub struct SectionNode {
+    pub row: section::Model,
+    pub plan: u32,
+    pub top_level_tasks: Vec<u32>,
+}
+
+/// A lead department of a task and what its latest approved report says.
+pub struct Lead {
+    pub department: u32,
+    pub department_id: i64,
+    pub latest_approved: Option<ProgressStatus>,
+}
+
+pub struct TaskNode {
+    pub row: task::Model,
+    pub plan: u32,
+    pub section: u32,
+    pub parent: Option<u32>,
+    pub subtasks: Vec<u32>,
+    /// For a task with parts, every department that leads a part, in order.
+    pub lead_departments: Vec<u32>,
+    /// The departments that report on this task itself.
+    pub leads: Vec<Lead>,
+    pub indicators: Vec<u32>,
+    pub due_on: NaiveDate,
+    started: bool,
+    completed: bool,
+}
+
+pub struct IndicatorNode {
+    pub row: indicator::Model,
+    pub plan: u32,
+    pub task: u32,
+    pub responsible: Vec<u32>,
+    responsible_ids: Vec<i64>,
+    pub milestones: Vec<indicator_milestone::Model>,
+    pub external_targets: Vec<external_target::Model>,
+    /// The judgement of the latest approved value against the target.
+    pub assessment: Assessment,
+}
+
+pub struct DepartmentNode {
+    pub row: department::Model,
+    pub aliases: Vec<String>,
+    /// The tasks the department leads in every plan, in plan and document order.
+    pub led_tasks: Vec<u32>,
+}
+
+/// An immutable picture of every plan, taken at one data revision.
+#[derive(Default)]
+pub struct PlanSnapshot {
+    pub revision: i64,
+    /// Newest plan first.
+    pub plans: Vec<PlanNode>,
+    pub sections: Vec<SectionNode>,
+    pub tasks: Vec<TaskNode>,
+    pub indicators: Vec<IndicatorNode>,
+    /// In the order they were registered.
+    pub departments: Vec<DepartmentNode>,
+    plan_ids: FxHashMap<i64, u32>,
+    section_ids: FxHashMap<i64, u32>,
+    task_ids: FxHashMap<i64, u32>,
+    indicator_ids: FxHashMap<i64, u32>,
+    department_ids: FxHashMap<i64, u32>,
+    department_codes: FxHashMap<String, u32>,
+    /// Full names and aliases, folded (either script).
+    department_names: FxHashMap<String, u32>,
+    task_codes: FxHashMap<(u32, String), u32>,
+}
+
+fn index_of(map: &FxHashMap<i64, u32>, id: i64) -> Option<usize> {
+    map.get(&id).map(|index| *index as usize)
+}
+
+fn missing(what: &str, id: i64) -> AppError {
+    AppError::Unexpected(anyhow::anyhow!(
+        "a {what} ({id}) referenced by a foreign key is missing"
+    ))
+}
+
+impl PlanSnapshot {
+    pub fn plan_index(&self, id: i64) -> Option<usize> {
+        index_of(&self.plan_ids, id)
+    }
+
+    pub fn section_index(&self, id: i64) -> Option<usize> {
+        index_of(&self.section_ids, id)
+    }
+
+    pub fn task_index(&self, id: i64) -> Option<usize> {
+        index_of(&self.task_ids, id)
+    }
+
+    pub fn indicator_index(&self, id: i64) -> Option<usize> {
+        index_of(&self.indicator_ids, id)
+    }
+
+    pub fn department_index(&self, id: i64) -> Option<usize> {
+        index_of(&self.department_ids, id)
+    }
+
+    pub fn department_by_code(&self, code: &str) -> Option<usize> {
+        self.department_codes
+            .get(&code.trim().to_ascii_lowercase())
+            .map(|index| *index as usize)
+    }
+
+    /// A department by its full name or an alias, in either script.
+    pub fn department_by_name(&self, name: &str) -> Option<usize> {
+        self.department_names
+            .get(&fold(name))
+            .map(|index| *index as usize)
+    }
+
+    pub fn task_by_code(&self, plan: usize, code: &str) -> Option<usize> {
+        self.task_codes
+            .get(&(plan as u32, code.to_owned()))
+            .map(|index| *index as usize)
+    }
+
+    /// The newest plan.
+    pub fn newest_plan(&self) -> Option<usize> {
+        (!self.plans.is_empty()).then_some(0)
+    }
+
+    pub fn task_by_id(&self, id: i64) -> Option<usize> {
+        self.task_index(id)
+    }
+
+    pub fn indicator_by_id(&self, id: i64) -> Option<usize> {
+        self.indicator_index(id)
+    }
+
+    /// Whether a department reports on this task itself.
+    pub fn task_led_by(&self, task: usize, department_id: i64) -> bool {
+        self.tasks[task]
+            .leads
+            .iter()
+            .any(|lead| lead.department_id == department_id)
+    }
+
+    pub fn indicator_answered_by(&self, indicator: usize, department_id: i64) -> bool {
+        self.indicators[indicator]
+            .responsible_ids
+            .contains(&department_id)
+    }
+
+    /// Whether a task has parts, which are reported on instead of the task.
+    pub fn has_parts(&self, task: usize) -> bool {
+        !self.tasks[task].subtasks.is_empty()
+    }
+
+    /// Where a task stands on `today` (city time): from its lead departments' latest
+    /// approved reports (for a task with parts, from its parts) and its due date.
+    pub fn task_status(&self, task: usize, today: NaiveDate) -> TaskStatus {
+        let node = &self.tasks[task];
+        if node.completed {
+            TaskStatus::Completed
+        } else if today > node.due_on {
+            TaskStatus::Overdue
+        } else if node.started {
+            TaskStatus::InProgress
+        } else {
+            TaskStatus::NotStarted
+        }
+    }
+
+    /// Reads every plan at the revision the database holds now, in one read transaction
+    /// so that the revision and the rows belong together.
+    pub async fn load(db: &DatabaseConnection) -> AppResult<Self> {
+        let txn = db.begin().await?;
+        let snapshot = Self::load_in(&txn).await?;
+        txn.commit().await?;
+        Ok(snapshot)
+    }
+
+    async fn load_in(db: &impl ConnectionTrait) -> AppResult<Self> {
+        let revision = current_revision(db).await?;
+        let plans = plan::Entity::find()
+            .order_by_desc(plan::Column::Year)
+            .order_by_desc(plan::Column::Id)
+            .all(db)
+            .await?;
+        let goals = plan_goal::Entity::find()
+            .order_by_asc(plan_goal::Column::PlanId)
+            .order_by_asc(plan_goal::Column::Year)
+            .all(db)
+            .await?;
+        let sections = section::Entity::find()
+            .order_by_asc(section::Column::PlanId)
+            .order_by_asc(section::Column::Number)
+            .all(db)
+            .await?;
+        let tasks = task::Entity::find()
+            .order_by_asc(task::Column::PlanId)
+            .order_by_asc(task::Column::Position)
+            .all(db)
+            .await?;
+        let leads = task_lead::Entity::find()
+            .order_by_asc(task_lead::Column::TaskId)
+            .order_by_asc(task_lead::Column::Position)
+            .all(db)
+            .await?;
+        let departments = department::Entity::find()
+            .order_by_asc(department::Column::Id)
+            .all(db)
+            .await?;
+        let aliases = department_alias::Entity::find()
+            .order_by_asc(department_alias::Column::DepartmentId)
+            .order_by_asc(department_alias::Column::Position)
+            .all(db)
+            .await?;
+        let indicators = indicator::Entity::find()
+            .order_by_asc(indicator::Column::PlanId)
+            .order_by_asc(indicator::Column::Position)
+            .all(db)
+            .await?;
+        let responsible = indicator_responsible::Entity::find()
+            .order_by_asc(indicator_responsible::Column::IndicatorId)
+            .order_by_asc(indicator_responsible::Column::Position)
+            .all(db)
+            .await?;
+        let milestones = indicator_milestone::Entity::find()
+            .order_by_asc(indicator_milestone::Column::IndicatorId)
+            .order_by_asc(indicator_milestone::Column::Year)
+            .all(db)
+            .await?;
+        let external = external_target::Entity::find()
+            .order_by_asc(external_target::Column::IndicatorId)
+            .order_by_asc(external_target::Column::Year)
+            .all(db)
+            .await?;
+        // Only the two approved values each indicator keeps track of, never its history.
+        let standing = indicator_value::Entity::find()
+            .filter(
+                Expr::col((indicator_value::Entity, indicator_value::Column::Id)).in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(indicator::Column::LatestApprovedValueId)
+                        .from(indicator::Entity)
+                        .and_where(indicator::Column::LatestApprovedValueId.is_not_null())
+                        .union(
+                            sea_orm::sea_query::UnionType::All,
+                            sea_orm::sea_query::Query::select()
+                                .column(indicator::Column::PreviousApprovedValueId)
+                                .from(indicator::Entity)
+                                .and_where(indicator::Column::PreviousApprovedValueId.is_not_null())
+                                .to_owned(),
+                        )
+                        .to_owned(),
+                ),
+            )
+            .all(db)
+            .await?;
+        Self::assemble(Rows {
+            revision,
+            plans,
+            goals,
+            sections,
+            tasks,
+            leads,
+            departments,
+            aliases,
+            indicators,
+            responsible,
+            milestones,
+            external,
+            standing,
+        })
+    }
+
+    fn assemble(rows: Rows) -> AppResult<Self> {
+        let mut snapshot = PlanSnapshot {
+            revision: rows.revision,
+            ..Default::default()
+        };
+
+        for row in rows.departments {
+            let index = snapshot.departments.len() as u32;
+            snapshot.department_ids.insert(row.id, index);
+            snapshot.department_codes.insert(row.code.clone(), index);
+            snapshot
+                .department_names
+                .insert(row.name_folded.clone(), index);
+            snapshot.departments.push(DepartmentNode {
+                row,
+                aliases: Vec::new(),
+                led_tasks: Vec::new(),
+            });
+        }
+        for alias in rows.aliases {
+            let Some(index) = snapshot.department_index(alias.department_id) else {
+                return Err(missing("department", alias.department_id));
+            };
+            snapshot
+                .department_names
+                .entry(alias.alias_folded.clone())
+                .or_insert(index as u32);
+            snapshot.departments[index].aliases.push(alias.alias);
+        }
+
+        for row in rows.plans {
+            let index = snapshot.plans.len() as u32;
+            snapshot.plan_ids.insert(row.id, index);
+            snapshot.plans.push(PlanNode {
+                row,
+                goals: Vec::new(),
+                sections: Vec::new(),
+                tasks: Vec::new(),
+                indicators: Vec::new(),
+            });
+        }
+        for goal in rows.goals {
+            let plan = snapshot
+                .plan_index(goal.plan_id)
+                .ok_or_else(|| missing("plan", goal.plan_id))?;
+            snapshot.plans[plan].goals.push(goal);
+        }
+        for row in rows.sections {
+            let plan = snapshot
+                .plan_index(row.plan_id)
+                .ok_or_else(|| missing("plan", row.plan_id))?;
+            let index = snapshot.sections.len() as u32;
+            snapshot.section_ids.insert(row.id, index);
+            snapshot.plans[plan].sections.push(index);
+            snapshot.sections.push(SectionNode {
+                row,
+                plan: plan as u32,
+                top_level_tasks: Vec::new(),
+            });
+        }
+
+        // Tasks come in plan and document order, a part right after its parent.
+        for row in rows.tasks {
+            let plan = snapshot
+                .plan_index(row.plan_id)
+                .ok_or_else(|| missing("plan", row.plan_id))?;
+            let section = snapshot
+                .section_index(row.section_id)
+                .ok_or_else(|| missing("section", row.section_id))?;
+            let index = snapshot.tasks.len() as u32;
+            let parent = match row.parent_id {
+                Some(parent_id) => Some(
+                    snapshot
+                        .task_index(parent_id)
+                        .ok_or_else(|| missing("task", parent_id))? as u32,
+                ),
+                None => None,
+            };
+            match parent {
+                Some(parent) => snapshot.tasks[parent as usize].subtasks.push(index),
+                None => snapshot.sections[section].top_level_tasks.push(index),
+            }
+            snapshot.task_ids.insert(row.id, index);
+            snapshot
+                .task_codes
+                .insert((plan as u32, row.code.clone()), index);
+            snapshot.plans[plan].tasks.push(index);
+            let due = due_on(&row, &snapshot.plans[plan].row);
+            snapshot.tasks.push(TaskNode {
+                row,
+                plan: plan as u32,
+                section: section as u32,
+                parent,
+                subtasks: Vec::new(),
+                lead_departments: Vec::new(),
+                leads: Vec::new(),
+                indicators: Vec::new(),
+                due_on: due,
+                started: false,
+                completed: false,
+            });
+        }
+        for lead in rows.leads {
+            let task = snapshot
+                .task_index(lead.task_id)
+                .ok_or_else(|| missing("task", lead.task_id))?;
+            let department = snapshot
+                .department_index(lead.department_id)
+                .ok_or_else(|| missing("department", lead.department_id))?;
+            snapshot.tasks[task].leads.push(Lead {
+                department: department as u32,
+                department_id: lead.department_id,
+                latest_approved: lead
+                    .latest_approved_status
+                    .as_deref()
+                    .map(ProgressStatus::parse),
+            });
+        }
+        snapshot.derive_task_facts();
+
+        let mut standing: FxHashMap<i64, indicator_value::Model> = rows
+            .standing
+            .into_iter()
+            .map(|value| (value.id, value))
+            .collect();
+        let mut external: FxHashMap<i64, Vec<external_target::Model>> = FxHashMap::default();
+        for row in rows.external {
+            external.entry(row.indicator_id).or_default().push(row);
+        }
+        for row in rows.indicators {
+            let plan = snapshot
+                .plan_index(row.plan_id)
+                .ok_or_else(|| missing("plan", row.plan_id))?;
+            let task = snapshot
+                .task_index(row.task_id)
+                .ok_or_else(|| missing("task", row.task_id))?;
+            let index = snapshot.indicators.len() as u32;
+            snapshot.indicator_ids.insert(row.id, index);
+            snapshot.plans[plan].indicators.push(index);
+            snapshot.tasks[task].indicators.push(index);
+            let approved: Vec<indicator_value::Model> =
+                [row.latest_approved_value_id, row.previous_approved_value_id]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|id| standing.remove(&id))
+                    .collect();
+            let external_targets = external.remove(&row.id).unwrap_or_default();
+            snapshot.indicators.push(IndicatorNode {
+                assessment: assess(&row, &approved, &external_targets),
+                row,
+                plan: plan as u32,
+                task: task as u32,
+                responsible: Vec::new(),
+                responsible_ids: Vec::new(),
+                milestones: Vec::new(),
+                external_targets,
+            });
+        }
+        for row in rows.responsible {
+            let indicator = snapshot
+                .indicator_index(row.indicator_id)
+                .ok_or_else(|| missing("indicator", row.indicator_id))?;
+            let department = snapshot
+                .department_index(row.department_id)
+                .ok_or_else(|| missing("department", row.department_id))?;
+            let node = &mut snapshot.indicators[indicator];
+            node.responsible.push(department as u32);
+            node.responsible_ids.push(row.department_id);
+        }
+        for row in rows.milestones {
+            let indicator = snapshot
+                .indicator_index(row.indicator_id)
+                .ok_or_else(|| missing("indicator", row.indicator_id))?;
+            snapshot.indicators[indicator].milestones.push(row);
+        }
+        // Each department's tasks, in plan order (newest plan first) and document order;
+        // a task with parts lists every department that leads a part.
+        let mut plan_order: Vec<u32> = (0..snapshot.tasks.len() as u32).collect();
+        plan_order.sort_by_key(|task| {
+            let node = &snapshot.tasks[*task as usize];
+            (node.row.plan_id, node.row.position)
+        });
+        for task in plan_order {
+            let departments: Vec<u32> = snapshot.tasks[task as usize]
+                .leads
+                .iter()
+                .map(|lead| lead.department)
+                .collect();
+            for department in departments {
+                snapshot.departments[department as usize]
+                    .led_tasks
+                    .push(task);
+            }
+        }
+        for task in 0..snapshot.tasks.len() {
+            let mut departments: Vec<u32> = snapshot.tasks[task]
+                .leads
+                .iter()
+                .map(|lead| lead.department)
+                .collect();
+            for part in snapshot.tasks[task].subtasks.clone() {
+                for lead in &snapshot.tasks[part as usize].leads {
+                    if !departments.contains(&lead.department) {
+                        departments.push(lead.department);
+                    }
+                }
+            }
+            snapshot.tasks[task].lead_departments = departments;
+        }
+        Ok(snapshot)
+    }
+
+    /// A task is started when a lead's latest approved report says anything but "not
+    /// started", and completed when every lead's says completed; a task with parts
+    /// follows its parts.
+    fn derive_task_facts(&mut self) {
+        for task in &mut self.tasks {
+            let statuses: Vec<Option<ProgressStatus>> =
+                task.leads.iter().map(|lead| lead.latest_approved).collect();
+            task.started = statuses
+                .iter()
+                .flatten()
+                .any(|status| *status != ProgressStatus::NotStarted);
+            task.completed = !statuses.is_empty()
+                && statuses
+                    .iter()
+                    .all(|status| *status == Some(ProgressStatus::Completed));
+        }
+        for index in 0..self.tasks.len() {
+            if self.tasks[index].subtasks.is_empty() {
+                continue;
+            }
+            let parts: Vec<(bool, bool)> = self.tasks[index]
+                .subtasks
+                .iter()
+                .map(|part| {
+                    let part = &self.tasks[*part as usize];
+                    (part.started, part.completed)
+                })
+                .collect();
+            let task = &mut self.tasks[index];
+            task.started = parts
+                .iter()
+                .any(|(started, completed)| *started || *completed);
+            task.completed = parts.iter().all(|(_, completed)| *completed);
+        }
+    }
+}
+
+struct Rows {
+    revision: i64,
+    plans: Vec<plan::Model>,
+    goals: Vec<plan_goal::Model>,
+    sections: Vec<section::Model>,
+    tasks: Vec<task::Model>,
+    leads: Vec<task_lead::Model>,
+    departments: Vec<department::Model>,
+    aliases: Vec<department_alias::Model>,
+    indicators: Vec<indicator::Model>,
+    responsible: Vec<indicator_responsible::Model>,
+    milestones: Vec<indicator_milestone::Model>,
+    external: Vec<external_target::Model>,
+    standing: Vec<indicator_value::Model>,
+}
+
+/// The data revision the database holds now.
+pub async fn current_revision(db: &impl ConnectionTrait) -> AppResult<i64> {
+    data_revision::Entity::find_by_id(1)
+        .one(db)
+        .await?
+        .map(|row| row.revision)
+        .ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("the data_revision row is missing")))
+}
+
+/// Marks the snapshot out of date, inside the transaction of the write that changes it,
+/// so that the change and the new revision become visible together.
+pub async fn bump_revision(db: &impl ConnectionTrait) -> AppResult<()> {
+    data_revision::Entity::update_many()
+        .col_expr(
+            data_revision::Column::Revision,
+            Expr::col(data_revision::Column::Revision).add(1),
+        )
+        .filter(data_revision::Column::Id.eq(1))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Holds the newest snapshot this process has read and replaces it when the database's
+/// revision moves on. One reload runs at a time; requests that need it wait for it.
+pub struct SnapshotStore {
+    current: RwLock<Arc<PlanSnapshot>>,
+    reload: tokio::sync::Mutex<()>,
+}
+
+impl Default for SnapshotStore {
+    fn default() -> Self {
+        Self {
+            current: RwLock::new(Arc::new(PlanSnapshot::default())),
+            reload: tokio::sync::Mutex::new(()),
+        }
+    }
+}
+
+impl SnapshotStore {
+    fn held(&self) -> Arc<PlanSnapshot> {
+        match self.current.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// A snapshot at `revision` or newer.
+    pub async fn at_least(
+        &self,
+        db: &DatabaseConnection,
+        revision: i64,
+    ) -> AppResult<Arc<PlanSnapshot>> {
+        let held = self.held();
+        if held.revision >= revision {
+            return Ok(held);
+        }
+        let _reloading = self.reload.lock().await;
+        let held = self.held();
+        if held.revision >= revision {
+            return Ok(held);
+        }
+        let fresh = Arc::new(PlanSnapshot::load(db).await?);
+        tracing::debug!(revision = fresh.revision, "read the plan snapshot");
+        match self.current.write() {
+            Ok(mut guard) => *guard = fresh.clone(),
+            Err(poisoned) => *poisoned.into_inner() = fresh.clone(),
+        }
+        Ok(fresh)
+    }
+
+    /// The snapshot as of the database's revision now.
+    pub async fn current(&self, db: &DatabaseConnection) -> AppResult<Arc<PlanSnapshot>> {
+        let revision = current_revision(db).await?;
+        self.at_least(db, revision).await
+    }
+}
+
+/// A snapshot as one viewer may read it, on one day (statuses depend on the date).
+#[derive(Clone)]
+pub struct PlanView {
+    pub snapshot: Arc<PlanSnapshot>,
+    pub scope: crate::service::policy::ReadScope,
+    pub today: NaiveDate,
+}
+
+impl PlanView {
+    /// Refuses a caller who has not signed in; everyone else reads within the scope.
+    pub fn require_readable(&self) -> AppResult<()> {
+        if self.scope.sees_plan() {
+            Ok(())
+        } else {
+            Err(AppError::Unauthenticated)
+        }
+    }
+}
