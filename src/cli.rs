@@ -91,6 +91,16 @@ pub struct ServeArgs {
     /// The longest a GraphQL operation may run, in seconds.
     #[arg(long, env = "ECOPLAN_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
+    /// Keep and share answers made from the plan alone: `on` or `off`.
+    #[arg(long, env = "ECOPLAN_RESPONSE_CACHE", default_value = "on", value_parser = ["on", "off"])]
+    pub response_cache: String,
+    /// How much memory shared answers may take, in MiB.
+    #[arg(long, env = "ECOPLAN_RESPONSE_CACHE_MIB", default_value_t = 16)]
+    pub response_cache_mib: usize,
+    /// How many GraphQL operations may run at once (others wait their turn); by default
+    /// four per processor core, at least eight.
+    #[arg(long, env = "ECOPLAN_MAX_CONCURRENT_OPERATIONS")]
+    pub max_concurrent_operations: Option<usize>,
     /// Deepest nesting an operation may have.
     #[arg(long, env = "ECOPLAN_MAX_DEPTH", default_value_t = 15)]
     pub max_depth: usize,
@@ -213,6 +223,14 @@ impl ServeArgs {
         settings.storage_dir = self.storage_dir;
         settings.http.max_body_bytes = self.max_body_bytes.max(1024);
         settings.http.request_timeout = Duration::from_secs(self.request_timeout_secs.max(1));
+        settings.http.response_cache_bytes = if self.response_cache == "off" {
+            0
+        } else {
+            self.response_cache_mib.saturating_mul(1024 * 1024)
+        };
+        if let Some(operations) = self.max_concurrent_operations {
+            settings.http.max_concurrent_operations = operations.max(1);
+        }
         settings.http.metrics_token = std::env::var("ECOPLAN_METRICS_TOKEN")
             .ok()
             .filter(|s| !s.is_empty());

@@ -88,6 +88,10 @@ impl Application {
                 ..settings.http.clone()
             },
             snapshots: Arc::new(crate::service::snapshot::SnapshotStore::default()),
+            responses: crate::http::response_cache::ResponseCache::new(
+                settings.http.response_cache_bytes,
+            ),
+            operations: tokio::sync::Semaphore::new(settings.http.max_concurrent_operations),
         });
         let (metrics_server, metrics_port) = match settings.metrics_addr {
             Some(addr) => {

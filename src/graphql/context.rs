@@ -78,11 +78,13 @@ pub struct RequestParts {
     pub snapshots: Arc<SnapshotStore>,
     /// A snapshot already read for this request (to key its answer), if any.
     pub snapshot: Option<Arc<PlanSnapshot>>,
+    /// Told when the request reads the database beyond the snapshot.
+    pub database_use: DatabaseUse,
 }
 
 impl RequestContext {
     pub fn new(parts: RequestParts) -> Self {
-        let database_use = DatabaseUse::default();
+        let database_use = parts.database_use;
         let loaders = crate::graphql::loaders::loaders(
             parts.db.clone(),
             parts.viewer.scope(),

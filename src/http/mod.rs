@@ -5,9 +5,12 @@ pub mod export;
 
 pub mod middleware;
 
+pub mod response_cache;
+
 use std::sync::Arc;
 
 use actix_web::http::header;
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
@@ -39,6 +42,10 @@ pub struct AppState {
     pub http: HttpSettings,
     /// The plan snapshot, shared by every request.
     pub snapshots: Arc<SnapshotStore>,
+    /// Shared answers; `None` when switched off.
+    pub responses: Option<response_cache::ResponseCache>,
+    /// Operations that may run at once.
+    pub operations: tokio::sync::Semaphore,
 }
 
 /// Limits and switches of the HTTP layer.
@@ -54,6 +61,10 @@ pub struct HttpSettings {
     pub metrics_token: Option<String>,
     /// Serve `/metrics` on the main address (false when it has an address of its own).
     pub metrics_on_main: bool,
+    /// The memory shared answers may take; 0 switches sharing off.
+    pub response_cache_bytes: usize,
+    /// GraphQL operations that may run at once.
+    pub max_concurrent_operations: usize,
 }
 
 impl Default for HttpSettings {
@@ -64,6 +75,11 @@ impl Default for HttpSettings {
             request_timeout: std::time::Duration::from_secs(30),
             metrics_token: None,
             metrics_on_main: true,
+            response_cache_bytes: 16 * 1024 * 1024,
+            max_concurrent_operations: std::thread::available_parallelism()
+                .map(|cores| cores.get() * 4)
+                .unwrap_or(8)
+                .max(8),
         }
     }
 }
@@ -133,6 +149,24 @@ fn operation_label(request: &mut async_graphql::Request) -> Option<String> {
     }
 }
 
+/// Whether the operation a request runs is a query (the only kind whose answer may be
+/// shared).
+fn is_query(request: &mut async_graphql::Request) -> bool {
+    let operation_name = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else {
+        return false;
+    };
+    let operation = match &document.operations {
+        DocumentOperations::Single(operation) => Some(operation),
+        DocumentOperations::Multiple(operations) => match &operation_name {
+            Some(name) => operations.get(name.as_str()),
+            None if operations.len() == 1 => operations.values().next(),
+            None => None,
+        },
+    };
+    operation.is_some_and(|operation| operation.node.ty == OperationType::Query)
+}
+
 async fn execute(
     state: &AppState,
     http: &HttpRequest,
@@ -153,6 +187,126 @@ async fn execute(
             return respond(response, &request_id, http);
         }
     };
+    let started = std::time::Instant::now();
+
+    // A query may be answered with the bytes of an earlier, identical one: read the
+    // data revision first, then look the answer up under it.
+    let shared = match &state.responses {
+        Some(cache) if is_query(&mut request) => {
+            let snapshot = match state.snapshots.current(&state.db).await {
+                Ok(snapshot) => snapshot,
+                Err(error) => {
+                    let response = async_graphql::Response::from_errors(vec![
+                        async_graphql::Error::from(error)
+                            .into_server_error(async_graphql::Pos::default()),
+                    ]);
+                    return respond(response, &request_id, http);
+                }
+            };
+            let variables = serde_json::to_string(&request.variables).unwrap_or_default();
+            let key = response_cache::AnswerKey::new(
+                &request.query,
+                request.operation_name.as_deref(),
+                &variables,
+                viewer.scope(),
+                crate::service::period::city_today(),
+                snapshot.revision,
+            );
+            Some((cache, key, snapshot))
+        }
+        _ => None,
+    };
+
+    let Some((cache, key, snapshot)) = shared else {
+        let (response, _) = run_operation(state, http, request, viewer, &request_id, None).await;
+        state.metrics.observe_operation(
+            operation_name.as_deref(),
+            response.errors.is_empty(),
+            started.elapsed(),
+        );
+        return respond(response, &request_id, http);
+    };
+    let revision = snapshot.revision;
+    let slot = match cache.lookup(key, revision) {
+        response_cache::Lookup::Hit(bytes) => {
+            state
+                .metrics
+                .observe_operation(operation_name.as_deref(), true, started.elapsed());
+            return respond_with_body(bytes, &request_id, http, false);
+        }
+        response_cache::Lookup::Fill(slot) => slot,
+    };
+    // One execution fills the slot; requests for the same answer wait for it. When the
+    // answer may not be shared, each of them runs its own.
+    let mut own: Option<async_graphql::Response> = None;
+    let mut pending = Some(request);
+    let filled = slot
+        .get_or_init(|| async {
+            let Some(request) = pending.take() else {
+                return None;
+            };
+            let (response, read_the_database) = run_operation(
+                state,
+                http,
+                request,
+                viewer.clone(),
+                &request_id,
+                Some(snapshot.clone()),
+            )
+            .await;
+            let shareable = response.errors.is_empty() && !read_the_database;
+            let bytes = shareable.then(|| serialize(&response, false)).flatten();
+            own = Some(response);
+            bytes
+        })
+        .await
+        .clone();
+    if let Some(response) = own {
+        cache.settle(key, revision, filled.as_ref());
+        state.metrics.observe_operation(
+            operation_name.as_deref(),
+            response.errors.is_empty(),
+            started.elapsed(),
+        );
+        return match filled {
+            Some(bytes) => respond_with_body(bytes, &request_id, http, false),
+            None => respond(response, &request_id, http),
+        };
+    }
+    match filled {
+        Some(bytes) => {
+            state
+                .metrics
+                .observe_operation(operation_name.as_deref(), true, started.elapsed());
+            respond_with_body(bytes, &request_id, http, false)
+        }
+        None => {
+            let Some(request) = pending else {
+                return HttpResponse::InternalServerError().finish();
+            };
+            let (response, _) =
+                run_operation(state, http, request, viewer, &request_id, Some(snapshot)).await;
+            state.metrics.observe_operation(
+                operation_name.as_deref(),
+                response.errors.is_empty(),
+                started.elapsed(),
+            );
+            respond(response, &request_id, http)
+        }
+    }
+}
+
+/// Runs one operation within the time limit and the bound on operations at once; says
+/// whether it read the database beyond the plan snapshot.
+async fn run_operation(
+    state: &AppState,
+    _http: &HttpRequest,
+    request: async_graphql::Request,
+    viewer: Viewer,
+    request_id: &str,
+    snapshot: Option<std::sync::Arc<crate::service::snapshot::PlanSnapshot>>,
+) -> (async_graphql::Response, bool) {
+    let database_use = crate::graphql::context::DatabaseUse::default();
     let context = RequestContext::new(RequestParts {
         db: state.db.clone(),
         viewer,
@@ -161,17 +315,19 @@ async fn execute(
         metrics: state.metrics.clone(),
         files: state.files.clone(),
         upload_policy: state.upload_policy.clone(),
-        request_id: request_id.clone(),
+        request_id: request_id.to_owned(),
         snapshots: state.snapshots.clone(),
-        snapshot: None,
+        snapshot,
+        database_use: database_use.clone(),
     });
-    let started = std::time::Instant::now();
-    let response = match tokio::time::timeout(
-        state.http.request_timeout,
-        run_batched(state.schema.execute(request.data(context))),
-    )
-    .await
-    {
+    let response = tokio::time::timeout(state.http.request_timeout, async {
+        // Large answers are built one at a time per permit, so memory does not grow with
+        // the number of clients asking at once.
+        let _permit = state.operations.acquire().await;
+        run_batched(state.schema.execute(request.data(context))).await
+    })
+    .await;
+    let response = match response {
         Ok(response) => response,
         Err(_) => {
             let mut error = async_graphql::ServerError::new(
@@ -187,12 +343,7 @@ async fn execute(
             async_graphql::Response::from_errors(vec![error])
         }
     };
-    state.metrics.observe_operation(
-        operation_name.as_deref(),
-        response.errors.is_empty(),
-        started.elapsed(),
-    );
-    respond(response, &request_id, http)
+    (response, database_use.happened())
 }
 
 /// `30 seconds`, `1 second`, or `250 ms` for a limit under a second.
@@ -201,6 +352,32 @@ fn describe_duration(duration: std::time::Duration) -> String {
         0 => format!("{} ms", duration.as_millis()),
         1 => "1 second".to_owned(),
         seconds => format!("{seconds} seconds"),
+    }
+}
+
+/// The body of an answer: `data` (absent for a request error, which has none), `errors`
+/// and `extensions`, serialized once straight into bytes.
+fn serialize(response: &async_graphql::Response, request_error: bool) -> Option<Bytes> {
+    #[derive(serde::Serialize)]
+    struct Body<'a> {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        data: Option<&'a async_graphql::Value>,
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        errors: &'a [async_graphql::ServerError],
+        #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
+    }
+    let body = Body {
+        data: (!request_error).then_some(&response.data),
+        errors: &response.errors,
+        extensions: &response.extensions,
+    };
+    match serde_json::to_vec(&body) {
+        Ok(bytes) => Some(Bytes::from(bytes)),
+        Err(error) => {
+            tracing::error!(%error, "cannot serialize a response");
+            None
+        }
     }
 }
 
@@ -223,16 +400,18 @@ fn respond(
     let request_error = !response.errors.is_empty()
         && response.data == async_graphql::Value::Null
         && response.errors.iter().all(|error| error.path.is_empty());
-    let mut body = match serde_json::to_value(&response) {
-        Ok(body) => body,
-        Err(error) => {
-            tracing::error!(%error, "cannot serialize a response");
-            return HttpResponse::InternalServerError().finish();
-        }
-    };
-    if request_error && let Some(object) = body.as_object_mut() {
-        object.remove("data");
+    match serialize(&response, request_error) {
+        Some(body) => respond_with_body(body, request_id, http, request_error),
+        None => HttpResponse::InternalServerError().finish(),
     }
+}
+
+fn respond_with_body(
+    body: Bytes,
+    request_id: &str,
+    http: &HttpRequest,
+    request_error: bool,
+) -> HttpResponse {
     // GraphQL over HTTP: the newer media type, with 4xx for request errors, only for
     // clients that ask for it; plain JSON (always 200) for the others.
     let wants_graphql_response = http
@@ -258,7 +437,7 @@ fn respond(
     if let Ok(value) = header::HeaderValue::from_str(request_id) {
         reply.insert_header((header::HeaderName::from_static("x-request-id"), value));
     }
-    reply.body(body.to_string())
+    reply.body(body)
 }
 
 async fn graphql(
