@@ -3,10 +3,11 @@
 //! same access rules as the API; the rules themselves live in `service::ledger` and
 //! `service::import`.
 //!
-//! - `GET /export/plan.xlsx?planId=<plan id>` and `GET /export/plan.csv?planId=…`
-//!   (`planId` optional: the newest plan). 200 with the file as an attachment; the CSV
-//!   holds the ledger sheet only. Anonymous 401, the portal 403, no such plan 404, a
-//!   malformed `planId` 400.
+//! - `GET /export/plan.xlsx?planId=<plan id>&period=2022-Q2&paper=A4|A3` and
+//!   `GET /export/plan.csv?planId=…&period=…` (all optional: the newest plan, the current
+//!   period, A4). 200 with the file as an attachment; the CSV holds the ledger sheet
+//!   only. Anonymous 401, the portal 403, no such plan 404, a malformed `planId`, a
+//!   period the plan does not have or a paper other than A4 and A3 400.
 //! - `POST /import/indicator-values?planId=…&dryRun=true|false`, the `.xlsx` bytes as the
 //!   body (at most 10 MiB; `dryRun` defaults to `true`). Departments only (anonymous 401,
 //!   other roles 403). 200 with the report for a dry run and for an applied run, 422 with
@@ -27,7 +28,7 @@ use crate::http::{AppState, content_disposition, new_request_id, viewer_of};
 use crate::id::{NodeId, NodeKind};
 use crate::service::audit::Caller;
 use crate::service::import::{MAX_IMPORT_BYTES, import_indicator_values, importing_department};
-use crate::service::ledger::{Ledger, build_ledger};
+use crate::service::ledger::{Ledger, Paper, build_ledger};
 use crate::service::policy::Viewer;
 use crate::service::snapshot::PlanView;
 
@@ -45,6 +46,9 @@ pub fn routes(config: &mut web::ServiceConfig) {
 struct PlanQuery {
     plan_id: Option<String>,
     dry_run: Option<String>,
+    /// The period the workbook's summary counts.
+    period: Option<String>,
+    paper: Option<String>,
 }
 
 impl PlanQuery {
@@ -102,19 +106,23 @@ async fn signed_in(state: &AppState, http: &HttpRequest) -> Result<Viewer, AppEr
     }
 }
 
+/// The ledger the signed-in caller asked for; a wrong paper size is refused before any work.
 async fn ledger_of(
     state: &AppState,
     http: &HttpRequest,
     query: &PlanQuery,
-) -> Result<Ledger, AppError> {
+) -> Result<(Ledger, Paper), AppError> {
     let viewer = signed_in(state, http).await?;
+    let paper = Paper::parse(query.paper.as_deref())?;
+    let period = query.period.as_deref().filter(|raw| !raw.trim().is_empty());
     let plan_id = query.plan_id()?;
     let view = PlanView {
         snapshot: state.snapshots.current(&state.db).await?,
         scope: viewer.scope(),
         today: crate::service::period::city_today(),
     };
-    build_ledger(&state.db, &view, plan_id).await
+    let ledger = build_ledger(&state.db, &view, &viewer, plan_id, period).await?;
+    Ok((ledger, paper))
 }
 
 fn attachment(
@@ -132,20 +140,21 @@ fn attachment(
         .body(body)
 }
 
-/// `GET /export/plan.xlsx?planId=<plan id>`: the ledger workbook (sheets 工作台賬 and 指標).
+/// `GET /export/plan.xlsx?planId=<plan id>&period=<period>&paper=A4|A3`: the ledger
+/// workbook (sheets 概覽, 工作台賬 and 指標).
 async fn export_xlsx(
     state: web::Data<AppState>,
     http: HttpRequest,
     query: web::Query<PlanQuery>,
 ) -> HttpResponse {
     let request_id = new_request_id();
-    let ledger = match ledger_of(&state, &http, &query).await {
-        Ok(ledger) => ledger,
+    let (ledger, paper) = match ledger_of(&state, &http, &query).await {
+        Ok(found) => found,
         Err(error) => return error_response(&error, &request_id),
     };
     let file_name = ledger.file_name("xlsx");
     // Compressing the workbook is CPU work: keep it off the threads that serve requests.
-    match web::block(move || ledger.to_xlsx()).await {
+    match web::block(move || ledger.to_xlsx(paper)).await {
         Ok(Ok(bytes)) => attachment(&request_id, XLSX, &file_name, bytes),
         Ok(Err(error)) => error_response(&error, &request_id),
         Err(error) => error_response(
@@ -163,7 +172,7 @@ async fn export_csv(
 ) -> HttpResponse {
     let request_id = new_request_id();
     let result = match ledger_of(&state, &http, &query).await {
-        Ok(ledger) => ledger
+        Ok((ledger, _)) => ledger
             .to_csv()
             .map(|bytes| (ledger.file_name("csv"), bytes)),
         Err(error) => Err(error),

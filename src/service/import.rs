@@ -34,6 +34,8 @@ const MAX_UNPACKED_BYTES: u64 = 100 * 1024 * 1024;
 const MAX_ROWS: u32 = 5_000;
 /// Columns beyond these are not read.
 const MAX_COLUMNS: u32 = 64;
+/// The header row is searched for in this many rows at the top of the sheet.
+const MAX_HEADER_ROW: u32 = 10;
 
 /// A cell of the sheet, as the import needs it.
 #[derive(Clone, Debug, PartialEq)]
@@ -80,7 +82,7 @@ impl CellValue {
 /// One filled-in row of the indicator sheet, by column name.
 #[derive(Debug)]
 struct SheetRow {
-    /// As Excel numbers it: the header is row 1.
+    /// As Excel numbers it (the first row is 1).
     number: u32,
     cells: HashMap<&'static str, CellValue>,
 }
@@ -195,11 +197,24 @@ fn read_sheet(bytes: &[u8]) -> AppResult<Vec<SheetRow>> {
         }
     }
 
-    let Some((_, header)) = rows.pop_first() else {
+    if rows.is_empty() {
         return Err(AppError::bad_input(format!(
             "the {INDICATOR_SHEET} sheet is empty"
         )));
+    }
+    // The export puts a title block above the header; a sheet of its own may not.
+    let is_header = |cells: &HashMap<u32, CellValue>| {
+        cells
+            .values()
+            .any(|cell| matches!(cell, CellValue::Text(name) if name == columns::PERIOD))
     };
+    let mut header = HashMap::new();
+    while let Some((row, cells)) = rows.pop_first() {
+        if is_header(&cells) || row >= MAX_HEADER_ROW {
+            header = cells;
+            break;
+        }
+    }
     let known = [
         columns::INDICATOR_ID,
         columns::TASK_CODE,
@@ -224,7 +239,7 @@ fn read_sheet(bytes: &[u8]) -> AppResult<Vec<SheetRow>> {
         || !(has(columns::INDICATOR_ID) || has(columns::TASK_CODE) && has(columns::INDICATOR_NAME))
     {
         return Err(AppError::bad_input(format!(
-            "the first row of the {INDICATOR_SHEET} sheet must hold the exported headers: at least {}, and {} (or {} and {})",
+            "the header row of the {INDICATOR_SHEET} sheet (within its first {MAX_HEADER_ROW} rows) must hold the exported headers: at least {}, and {} (or {} and {})",
             columns::PERIOD,
             columns::INDICATOR_ID,
             columns::TASK_CODE,

@@ -5,8 +5,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
-use rust_xlsxwriter::{Format, FormatAlign, Workbook, Worksheet, XlsxError};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::entity::{
@@ -14,16 +13,20 @@ use crate::entity::{
 };
 use crate::error::{AppError, AppResult};
 use crate::id::{NodeId, NodeKind};
-use crate::service::indicator::indicators_of_plan;
-use crate::service::period::{city_offset, city_today};
+use crate::service::dashboard::dashboard;
+use crate::service::indicator::{Direction, TargetKind, indicators_of_plan};
+use crate::service::period::city_offset;
 use crate::service::plan::find_plan;
-use crate::service::policy::ReadScope;
+use crate::service::policy::{ReadScope, Role, Viewer};
 use crate::service::report::{ProgressStatus, due_on};
 use crate::service::snapshot::{IndicatorNode, PlanView};
-use crate::service::status::IndicatorStatus;
+use crate::service::status::{IndicatorStatus, TaskStatus};
 use crate::service::submission::ReviewStatus;
+use crate::service::user::current_user;
 
-/// The name of the first sheet: tasks by lead department.
+/// The name of the first sheet: the period at a glance, with charts.
+pub const SUMMARY_SHEET: &str = "概覽";
+/// The name of the ledger sheet: tasks by lead department.
 pub const LEDGER_SHEET: &str = "工作台賬";
 /// The name of the second sheet: indicators, and the form for reporting their values.
 pub const INDICATOR_SHEET: &str = "指標";
@@ -53,6 +56,8 @@ pub struct TaskRow {
     pub task_title: String,
     pub department: String,
     pub due_on: NaiveDate,
+    /// Where the task as a whole stands today (the same judgement as the dashboard's).
+    pub task_status: TaskStatus,
     /// The department's latest report on the task, whatever its review state.
     pub latest: Option<LatestReport>,
     /// Evidence the department has attached to the task, in any review state.
@@ -69,6 +74,8 @@ pub struct LatestReport {
     /// When it was submitted, or else last changed (city time).
     pub reported_on: NaiveDate,
     pub work_done: String,
+    /// Whether it came after the period's deadline; `None` while it is unsubmitted.
+    pub late: Option<bool>,
 }
 
 /// One indicator with its latest approved value.
@@ -80,11 +87,43 @@ pub struct IndicatorRow {
     pub name: String,
     pub unit: Option<String>,
     pub target_text: String,
-    pub target_kind: String,
+    pub target_kind: Option<TargetKind>,
+    pub direction: Option<Direction>,
     pub target_value: Option<f64>,
     pub latest_value: Option<f64>,
     pub latest_period: Option<String>,
     pub status: IndicatorStatus,
+}
+
+/// Tasks of one section by status.
+#[derive(Clone, Debug)]
+pub struct SectionSummary {
+    pub number: i32,
+    pub title: String,
+    pub not_started: u64,
+    pub in_progress: u64,
+    pub completed: u64,
+    pub overdue: u64,
+}
+
+/// How one department reported in the period.
+#[derive(Clone, Debug)]
+pub struct DepartmentSummary {
+    pub name: String,
+    pub led: u64,
+    pub reported: u64,
+    pub late: u64,
+    pub overdue: u64,
+    pub awaiting_review: u64,
+}
+
+/// The summary sheet: the dashboard's counts for one period, as the viewer may see them.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    pub period: String,
+    pub sections: Vec<SectionSummary>,
+    pub indicators: Vec<(IndicatorStatus, u64)>,
+    pub departments: Vec<DepartmentSummary>,
 }
 
 /// The ledger of one plan as one viewer may see it.
@@ -92,6 +131,11 @@ pub struct IndicatorRow {
 pub struct Ledger {
     pub plan: plan::Model,
     pub generated_on: NaiveDate,
+    /// When it was built, city time, for the title block.
+    pub generated_at: NaiveDateTime,
+    /// Who asked for it, as the title block names them.
+    pub exported_by: String,
+    pub summary: Summary,
     pub tasks: Vec<TaskRow>,
     pub indicators: Vec<IndicatorRow>,
 }
@@ -114,21 +158,56 @@ pub fn review_label(status: ReviewStatus) -> &'static str {
     }
 }
 
-pub fn indicator_status_code(status: IndicatorStatus) -> &'static str {
-    match status {
-        IndicatorStatus::Met => "MET",
-        IndicatorStatus::NotMet => "NOT_MET",
-        IndicatorStatus::NoData => "NO_DATA",
-        IndicatorStatus::TargetNotSet => "TARGET_NOT_SET",
-    }
-}
-
 pub fn indicator_status_label(status: IndicatorStatus) -> &'static str {
     match status {
         IndicatorStatus::Met => "達標",
         IndicatorStatus::NotMet => "未達標",
-        IndicatorStatus::NoData => "無數據",
+        IndicatorStatus::NoData => "未填報",
         IndicatorStatus::TargetNotSet => "目標未定",
+    }
+}
+
+pub fn task_status_label(status: TaskStatus) -> &'static str {
+    match status {
+        TaskStatus::NotStarted => "未開始",
+        TaskStatus::InProgress => "進行中",
+        TaskStatus::Completed => "已完成",
+        TaskStatus::Overdue => "逾期",
+    }
+}
+
+/// The target kinds in the words the plan office uses for them.
+pub fn target_kind_label(kind: TargetKind) -> &'static str {
+    match kind {
+        TargetKind::AtLeast => "不低於",
+        TargetKind::AtMost => "不高於",
+        TargetKind::Equal => "等於",
+        TargetKind::NoDecrease => "不降低",
+        TargetKind::NoIncrease => "不增加",
+        TargetKind::Improve => "持續改善",
+        TargetKind::External => "上級下達",
+        TargetKind::Qualitative => "定性目標",
+    }
+}
+
+pub fn direction_label(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Higher => "越高越好",
+        Direction::Lower => "越低越好",
+    }
+}
+
+/// Whether a submitted report came in on time.
+pub fn lateness_label(late: bool) -> &'static str {
+    if late { "遲報" } else { "按時" }
+}
+
+fn role_label(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "系統管理員",
+        Role::Leadership => "領導小組辦公室",
+        Role::Department => "部門",
+        Role::Portal => "門戶網站",
     }
 }
 
@@ -136,15 +215,100 @@ fn city_date(at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&city_offset()).date_naive()
 }
 
+/// Where a paper copy is printed: A4 unless the office asks for A3.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Paper {
+    #[default]
+    A4,
+    A3,
+}
+
+impl Paper {
+    /// `A4` or `A3`, in either case; nothing means A4.
+    pub fn parse(raw: Option<&str>) -> AppResult<Self> {
+        match raw.map(str::trim) {
+            None | Some("") => Ok(Paper::A4),
+            Some(raw) if raw.eq_ignore_ascii_case("a4") => Ok(Paper::A4),
+            Some(raw) if raw.eq_ignore_ascii_case("a3") => Ok(Paper::A3),
+            Some(_) => Err(AppError::bad_input("paper is A4 or A3")),
+        }
+    }
+}
+
+fn summarise(view: &PlanView, board: crate::service::dashboard::Dashboard) -> Summary {
+    let snapshot = &view.snapshot;
+    Summary {
+        period: board.period,
+        sections: board
+            .sections
+            .into_iter()
+            .map(|row| SectionSummary {
+                number: snapshot.sections[row.section].row.number,
+                title: snapshot.sections[row.section].row.title.clone(),
+                not_started: row.progress.not_started,
+                in_progress: row.progress.in_progress,
+                completed: row.progress.completed,
+                overdue: row.progress.overdue,
+            })
+            .collect(),
+        indicators: board
+            .indicators_by_status
+            .into_iter()
+            .map(|row| (row.status, row.count))
+            .collect(),
+        departments: board
+            .departments
+            .into_iter()
+            .map(|row| DepartmentSummary {
+                name: snapshot.departments[row.department].row.name.clone(),
+                led: row.led,
+                reported: row.reported_this_period,
+                late: row.late,
+                overdue: row.overdue,
+                awaiting_review: row.awaiting_review,
+            })
+            .collect(),
+    }
+}
+
+/// The exporter as the title block names them: the person, and the office or department
+/// they export for.
+async fn exporter_name(db: &impl ConnectionTrait, viewer: &Viewer) -> AppResult<String> {
+    let Some(user) = current_user(db, viewer).await? else {
+        return Ok("系統".to_owned());
+    };
+    let office = match user.department_id {
+        Some(department_id) => department::Entity::find_by_id(department_id)
+            .one(db)
+            .await?
+            .map(|row| row.name),
+        None => None,
+    };
+    let office = office.unwrap_or_else(|| {
+        Role::parse(&user.role)
+            .map(role_label)
+            .unwrap_or_default()
+            .to_owned()
+    });
+    Ok(if office.is_empty() {
+        user.display_name
+    } else {
+        format!("{}（{office}）", user.display_name)
+    })
+}
+
 /// Builds the ledger of a plan (the newest when none is named): everything for the
 /// leadership group and administrators, a department's own rows and indicators for a
 /// department. The portal's public view has no internal records, so it gets none.
+/// The summary counts the period named (the current one when none is).
 ///
 /// A fixed number of statements, whatever the size of the plan.
 pub async fn build_ledger(
     db: &impl ConnectionTrait,
     view: &PlanView,
+    viewer: &Viewer,
     plan_id: Option<i64>,
+    period: Option<&str>,
 ) -> AppResult<Ledger> {
     view.require_readable()?;
     let scope = view.scope;
@@ -218,6 +382,10 @@ pub async fn build_ledger(
         .into_iter()
         .map(|index| &snapshot.indicators[index])
         .collect();
+    let today = view.today;
+    // The summary is the dashboard's, so the sheet and the screen never disagree.
+    let summary = summarise(view, dashboard(db, view, Some(plan.id), period).await?);
+    let exported_by = exporter_name(db, viewer).await?;
 
     // Everything below is counted in memory, keyed by (task, department).
     let mut latest: HashMap<(i64, i64), &progress_report::Model> = HashMap::new();
@@ -272,12 +440,17 @@ pub async fn build_ledger(
                 task_title: task.title.clone(),
                 department: departments.get(department_id).cloned().unwrap_or_default(),
                 due_on: due_on(task, &plan),
+                task_status: snapshot
+                    .task_index(task.id)
+                    .map(|index| snapshot.task_status(index, today))
+                    .unwrap_or(TaskStatus::NotStarted),
                 latest: latest.get(&key).map(|report| LatestReport {
                     status: ProgressStatus::parse(&report.status),
                     review_status: ReviewStatus::parse(&report.review_status),
                     period: report.period.clone(),
                     reported_on: city_date(report.submitted_at.unwrap_or(report.updated_at)),
                     work_done: report.work_done.clone(),
+                    late: report.submitted_at.map(|_| report.late),
                 }),
                 evidence_count: evidence_count.get(&key).copied().unwrap_or(0),
                 awaiting_review: awaiting.get(&key).copied().unwrap_or(0),
@@ -304,7 +477,8 @@ pub async fn build_ledger(
                 name: indicator.name.clone(),
                 unit: indicator.unit.clone(),
                 target_text: indicator.target_text.clone(),
-                target_kind: indicator.target_kind.clone(),
+                target_kind: TargetKind::parse(&indicator.target_kind),
+                direction: Direction::parse(&indicator.better),
                 target_value: indicator.target_value,
                 latest_value: value.and_then(|value| value.value),
                 latest_period: value.map(|value| value.period.clone()),
@@ -317,48 +491,54 @@ pub async fn build_ledger(
 
     Ok(Ledger {
         plan,
-        generated_on: city_today(),
+        generated_on: today,
+        generated_at: Utc::now().with_timezone(&city_offset()).naive_local(),
+        exported_by,
+        summary,
         tasks: task_rows,
         indicators: indicator_rows,
     })
 }
 
-/// The headers of the ledger sheet, with column widths (in characters of a Latin font: a
-/// Chinese character takes about two).
-const LEDGER_COLUMNS: [(&str, f64); 13] = [
-    ("章節序號", 9.0),
-    ("章節", 34.0),
-    ("任務編號", 9.0),
-    ("任務名稱", 30.0),
-    ("牽頭單位", 24.0),
-    ("完成時限", 12.0),
-    ("最新進展狀態", 13.0),
-    ("審核狀態", 10.0),
-    ("最新填報期間", 13.0),
-    ("最新填報日期", 13.0),
-    ("最新工作進展", 60.0),
-    ("佐證材料數", 11.0),
-    ("待審核數", 10.0),
+/// The headers of the ledger sheet, in the workbook and the CSV alike.
+pub const LEDGER_HEADERS: [&str; 15] = [
+    "章節序號",
+    "章節",
+    "任務編號",
+    "任務名稱",
+    "牽頭單位",
+    "完成時限",
+    "任務狀態",
+    "最新進展狀態",
+    "審核狀態",
+    "報送",
+    "最新填報期間",
+    "最新填報日期",
+    "最新工作進展",
+    "佐證材料數",
+    "待審核數",
 ];
 
-const INDICATOR_COLUMNS: [(&str, f64); 17] = [
-    (columns::TASK_CODE, 9.0),
-    (columns::INDICATOR_NAME, 36.0),
-    ("單位", 10.0),
-    ("目標", 30.0),
-    ("目標類型", 14.0),
-    ("目標值", 10.0),
-    ("最新核定值", 12.0),
-    ("核定值期間", 12.0),
-    ("狀態", 16.0),
-    ("狀態說明", 10.0),
-    (columns::INDICATOR_ID, 22.0),
-    (columns::PERIOD, 12.0),
-    (columns::VALUE, 10.0),
-    (columns::ACHIEVED, 10.0),
-    (columns::TEXT, 30.0),
-    (columns::SOURCE, 20.0),
-    (columns::NOTE, 20.0),
+/// The headers of the indicator sheet. The import reads the ones in `columns`, by name,
+/// so their order may change.
+pub const INDICATOR_HEADERS: [&str; 17] = [
+    columns::TASK_CODE,
+    columns::INDICATOR_NAME,
+    "單位",
+    "目標",
+    "目標類型",
+    "評價方向",
+    "目標值",
+    "最新核定值",
+    "核定值期間",
+    "狀態",
+    columns::PERIOD,
+    columns::VALUE,
+    columns::ACHIEVED,
+    columns::TEXT,
+    columns::SOURCE,
+    columns::NOTE,
+    columns::INDICATOR_ID,
 ];
 
 /// A CSV field that a spreadsheet would not run as a formula: text that a department
@@ -372,23 +552,6 @@ fn csv_text(text: &str) -> String {
     }
 }
 
-fn sheet_error(error: XlsxError) -> AppError {
-    AppError::Unexpected(anyhow::Error::new(error).context("cannot write the spreadsheet"))
-}
-
-fn write_headers(
-    sheet: &mut Worksheet,
-    headers: &[(&str, f64)],
-    bold: &Format,
-) -> Result<(), XlsxError> {
-    for (column, (name, width)) in (0u16..).zip(headers) {
-        sheet.write_string_with_format(0, column, *name, bold)?;
-        sheet.set_column_width(column, *width)?;
-    }
-    sheet.set_freeze_panes(1, 0)?;
-    Ok(())
-}
-
 impl Ledger {
     /// A file name that says what and when: `工作台賬-tangshan-2022-2022-06-30.xlsx`.
     pub fn file_name(&self, extension: &str) -> String {
@@ -399,87 +562,10 @@ impl Ledger {
         )
     }
 
-    /// The workbook: the ledger sheet and the indicator sheet, headers bold and frozen,
-    /// dates as date cells and numbers as numbers.
-    pub fn to_xlsx(&self) -> AppResult<Vec<u8>> {
-        self.write_workbook().map_err(sheet_error)
+    /// The workbook, laid out for the screen and for paper: see `service::workbook`.
+    pub fn to_xlsx(&self, paper: Paper) -> AppResult<Vec<u8>> {
+        crate::service::workbook::write_ledger(self, paper)
     }
-
-    fn write_workbook(&self) -> Result<Vec<u8>, XlsxError> {
-        let bold = Format::new()
-            .set_bold()
-            .set_background_color(0xD9E1F2)
-            .set_text_wrap()
-            .set_align(FormatAlign::VerticalCenter);
-        let date = Format::new()
-            .set_num_format("yyyy-mm-dd")
-            .set_align(FormatAlign::Top);
-        let top = Format::new().set_align(FormatAlign::Top);
-        let wrapped = Format::new().set_text_wrap().set_align(FormatAlign::Top);
-        // The period is typed as text, or Excel would turn `2022-05` into a date.
-        let text = Format::new().set_num_format("@");
-
-        let mut workbook = Workbook::new();
-        let sheet = workbook.add_worksheet();
-        sheet.set_name(LEDGER_SHEET)?;
-        write_headers(sheet, &LEDGER_COLUMNS, &bold)?;
-        for (row, task) in (1u32..).zip(&self.tasks) {
-            sheet.write_number_with_format(row, 0, task.section_number, &top)?;
-            sheet.write_string_with_format(row, 1, &task.section_title, &wrapped)?;
-            sheet.write_string_with_format(row, 2, &task.task_code, &top)?;
-            sheet.write_string_with_format(row, 3, &task.task_title, &wrapped)?;
-            sheet.write_string_with_format(row, 4, &task.department, &top)?;
-            sheet.write_date_with_format(row, 5, task.due_on, &date)?;
-            if let Some(latest) = &task.latest {
-                sheet.write_string_with_format(row, 6, progress_label(latest.status), &top)?;
-                sheet.write_string_with_format(row, 7, review_label(latest.review_status), &top)?;
-                sheet.write_string_with_format(row, 8, &latest.period, &top)?;
-                sheet.write_date_with_format(row, 9, latest.reported_on, &date)?;
-                sheet.write_string_with_format(row, 10, &latest.work_done, &wrapped)?;
-            }
-            // Counts are far below 2^53, so they are exact as Excel's doubles.
-            sheet.write_number_with_format(row, 11, task.evidence_count as f64, &top)?;
-            sheet.write_number_with_format(row, 12, task.awaiting_review as f64, &top)?;
-        }
-
-        let sheet = workbook.add_worksheet();
-        sheet.set_name(INDICATOR_SHEET)?;
-        write_headers(sheet, &INDICATOR_COLUMNS, &bold)?;
-        sheet.set_column_format(11, &text)?;
-        for (row, indicator) in (1u32..).zip(&self.indicators) {
-            sheet.write_string_with_format(row, 0, &indicator.task_code, &top)?;
-            sheet.write_string_with_format(row, 1, &indicator.name, &wrapped)?;
-            if let Some(unit) = &indicator.unit {
-                sheet.write_string_with_format(row, 2, unit, &top)?;
-            }
-            sheet.write_string_with_format(row, 3, &indicator.target_text, &wrapped)?;
-            sheet.write_string_with_format(row, 4, &indicator.target_kind, &top)?;
-            if let Some(target) = indicator.target_value {
-                sheet.write_number_with_format(row, 5, target, &top)?;
-            }
-            if let Some(value) = indicator.latest_value {
-                sheet.write_number_with_format(row, 6, value, &top)?;
-            }
-            if let Some(period) = &indicator.latest_period {
-                sheet.write_string_with_format(row, 7, period, &top)?;
-            }
-            sheet.write_string_with_format(
-                row,
-                8,
-                indicator_status_code(indicator.status),
-                &top,
-            )?;
-            sheet.write_string_with_format(
-                row,
-                9,
-                indicator_status_label(indicator.status),
-                &top,
-            )?;
-            sheet.write_string_with_format(row, 10, &indicator.indicator_id, &top)?;
-        }
-        workbook.save_to_buffer()
-    }
-
     /// The ledger sheet alone as CSV (RFC 4180), UTF-8 with a byte-order mark so that
     /// Excel and WPS read the Chinese text right. The indicator sheet is in the workbook.
     pub fn to_csv(&self) -> AppResult<Vec<u8>> {
@@ -489,9 +575,7 @@ impl Ledger {
         let mut writer = csv::WriterBuilder::new()
             .terminator(csv::Terminator::CRLF)
             .from_writer("\u{feff}".as_bytes().to_vec());
-        writer
-            .write_record(LEDGER_COLUMNS.iter().map(|(name, _)| *name))
-            .map_err(csv_error)?;
+        writer.write_record(LEDGER_HEADERS).map_err(csv_error)?;
         for task in &self.tasks {
             let latest = task.latest.as_ref();
             let date = |date: NaiveDate| date.format("%Y-%m-%d").to_string();
@@ -503,11 +587,16 @@ impl Ledger {
                     csv_text(&task.task_title),
                     csv_text(&task.department),
                     date(task.due_on),
+                    task_status_label(task.task_status).to_owned(),
                     latest
                         .map(|l| progress_label(l.status).to_owned())
                         .unwrap_or_default(),
                     latest
                         .map(|l| review_label(l.review_status).to_owned())
+                        .unwrap_or_default(),
+                    latest
+                        .and_then(|l| l.late)
+                        .map(|late| lateness_label(late).to_owned())
                         .unwrap_or_default(),
                     latest.map(|l| l.period.clone()).unwrap_or_default(),
                     latest.map(|l| date(l.reported_on)).unwrap_or_default(),

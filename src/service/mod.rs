@@ -20,3 +20,4 @@ pub mod status;
 pub mod submission;
 pub mod task;
 pub mod user;
+pub mod workbook;
