@@ -332,3 +332,34 @@ impl ReadScope {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_department_account_needs_its_department() {
+        assert_eq!(
+            Access::of_account(Role::Department, Some(7)).ok(),
+            Some(Access::Department(7))
+        );
+        let refused = Access::of_account(Role::Department, None);
+        assert!(matches!(refused, Err(AppError::Forbidden(_))));
+        assert_eq!(
+            Access::of_account(Role::Leadership, None).ok(),
+            Some(Access::Leadership)
+        );
+    }
+
+    #[test]
+    fn the_public_view_and_nobody_see_no_internal_records() {
+        assert!(ReadScope::Everything.sees_internal_records());
+        assert!(ReadScope::Department(1).sees_internal_records());
+        assert!(!ReadScope::Public.sees_internal_records());
+        assert!(!ReadScope::Nothing.sees_internal_records());
+        assert!(ReadScope::Public.sees_submission(1, true, false));
+        assert!(!ReadScope::Public.sees_submission(1, true, true));
+        assert!(!ReadScope::Department(2).sees_submission(1, true, false));
+        assert!(!ReadScope::Nothing.sees_submission(1, true, false));
+    }
+}

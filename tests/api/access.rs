@@ -247,3 +247,36 @@ async fn the_portal_sees_the_public_plan_but_not_the_users(backend: Backend) {
     assert_eq!(data(&me)["me"]["role"], "PORTAL");
 }
 both!(the_portal_sees_the_public_plan_but_not_the_users);
+
+async fn a_department_account_without_a_department_cannot_sign_in(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (username, password) = app
+        .create_user("stray-clerk", Role::Department, Some("finance"))
+        .await;
+    let token = app.login(&username, &password).await;
+    // The account loses its department behind the API's back (the API refuses to do it).
+    // Where the database's own check refuses that too, such an account cannot exist.
+    let row = app.user_row(&username).await;
+    let mut row: ecoplan::entity::user::ActiveModel = row.into();
+    row.department_id = sea_orm::Set(None);
+    if let Err(error) = sea_orm::ActiveModelTrait::update(row, &app.db).await {
+        assert!(error.to_string().contains("CHECK"), "{error}");
+        return;
+    }
+
+    let with_old_token = app
+        .graphql_as(&token, "{ tasks { totalCount } }", json!({}))
+        .await;
+    assert_error_code(&with_old_token, "FORBIDDEN");
+    let message = with_old_token["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("no department"), "{message}");
+
+    let sign_in = app
+        .graphql(
+            "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }",
+            json!({ "u": username, "p": password }),
+        )
+        .await;
+    assert_error_code(&sign_in, "FORBIDDEN");
+}
+both!(a_department_account_without_a_department_cannot_sign_in);

@@ -16,6 +16,7 @@ mod cycle;
 mod dashboard;
 mod errors;
 mod evidence;
+mod freshness;
 mod http;
 mod ledger;
 mod limits;
