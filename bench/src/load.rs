@@ -255,7 +255,7 @@ pub async fn prepare(base: &str, data: &DataSet, clients: usize) -> anyhow::Resu
         query(
             &department,
             &format!(
-                "{{ task(code:\"{TASK_PAGE_CODE}\"){{ code progressReports{{ workDone reviewStatus evidence{{ fileName }} }} evidence{{ title }} history{{ action }} }} }}"
+                "{{ task(code:\"{TASK_PAGE_CODE}\"){{ code progressReports{{ nodes{{ workDone reviewStatus evidence{{ fileName }} }} }} evidence{{ nodes{{ title }} }} history{{ nodes{{ action }} }} }} }}"
             ),
         ),
     ));

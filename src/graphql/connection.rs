@@ -3,10 +3,10 @@
 use async_graphql::SimpleObject;
 
 use crate::graphql::indicator::Indicator;
-use crate::graphql::report::AuditEntry;
+use crate::graphql::report::{AuditEntry, Evidence, IndicatorValue, ProgressReport};
 use crate::graphql::task::Task;
 use crate::graphql::user::User;
-use crate::service::page::{Page, encode_cursor};
+use crate::service::page::{Page, PageArgs, encode_cursor};
 
 /// Relay's page information.
 #[derive(SimpleObject)]
@@ -39,12 +39,28 @@ macro_rules! connection {
         }
 
         /// A page of a list, with the size of the whole list.
-        #[derive(SimpleObject)]
         pub struct $connection {
             pub edges: Vec<$edge>,
             pub page_info: PageInfo,
-            /// How many items match, across all pages.
             pub total_count: u64,
+        }
+
+        #[async_graphql::Object]
+        impl $connection {
+            async fn edges(&self) -> &[$edge] {
+                &self.edges
+            }
+            /// The items of the page without their cursors.
+            async fn nodes(&self) -> Vec<&$node> {
+                self.edges.iter().map(|edge| &edge.node).collect()
+            }
+            async fn page_info(&self) -> &PageInfo {
+                &self.page_info
+            }
+            /// How many items match, across all pages.
+            async fn total_count(&self) -> u64 {
+                self.total_count
+            }
         }
 
         impl $connection {
@@ -63,6 +79,21 @@ macro_rules! connection {
                         .collect(),
                 }
             }
+
+            /// A page of a list already read whole (bounded by what one parent holds),
+            /// cut by the client's arguments; cursors are positions in the list.
+            pub fn from_list<R>(
+                rows: Vec<R>,
+                args: &PageArgs,
+                max_page_size: u64,
+                wrap: impl Fn(R) -> $node,
+            ) -> crate::error::AppResult<Self> {
+                let numbered = (1i64..).zip(rows).collect();
+                Ok(Self::from_page(
+                    crate::service::page::paginate_in_memory(numbered, args, max_page_size)?,
+                    wrap,
+                ))
+            }
         }
     };
 }
@@ -71,3 +102,6 @@ connection!(TaskConnection, TaskEdge, Task);
 connection!(IndicatorConnection, IndicatorEdge, Indicator);
 connection!(UserConnection, UserEdge, User);
 connection!(AuditEntryConnection, AuditEntryEdge, AuditEntry);
+connection!(ProgressReportConnection, ProgressReportEdge, ProgressReport);
+connection!(IndicatorValueConnection, IndicatorValueEdge, IndicatorValue);
+connection!(EvidenceConnection, EvidenceEdge, Evidence);

@@ -4,7 +4,9 @@
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 
 use crate::error::AppError;
-use crate::graphql::connection::IndicatorConnection;
+use crate::graphql::connection::{
+    AuditEntryConnection, IndicatorConnection, IndicatorValueConnection,
+};
 use crate::graphql::context::ContextExt;
 use crate::graphql::department::Department;
 use crate::graphql::loaders::{HistoryOfIndicator, ValuesOfIndicator};
@@ -16,7 +18,7 @@ use crate::id::{NodeId, NodeKind};
 use crate::service::indicator::{
     self, Direction, IndicatorFilter as ServiceIndicatorFilter, TargetKind,
 };
-use crate::service::page::PageArgs;
+use crate::service::page::{PageArgs, page_args};
 use crate::service::snapshot::{IndicatorNode, PlanView};
 use crate::service::status::IndicatorStatus;
 
@@ -109,17 +111,27 @@ impl Indicator {
             .collect()
     }
     /// The values the caller may see, newest period first.
-    async fn values(&self, ctx: &Context<'_>) -> Result<Vec<IndicatorValue>> {
-        let values = ctx
-            .request()
+    async fn values(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<IndicatorValueConnection> {
+        let args = page_args(first, after, last, before);
+        let request = ctx.request();
+        args.validate(request.settings.max_page_size)?;
+        let values = request
             .loaders
             .load_one(ValuesOfIndicator(self.node().row.id))
             .await?;
-        Ok(values
-            .unwrap_or_default()
-            .into_iter()
-            .map(IndicatorValue)
-            .collect())
+        Ok(IndicatorValueConnection::from_list(
+            values.unwrap_or_default(),
+            &args,
+            request.settings.max_page_size,
+            IndicatorValue,
+        )?)
     }
     /// The latest approved value.
     async fn latest_value(&self) -> Option<IndicatorValue> {
@@ -141,17 +153,27 @@ impl Indicator {
     }
     /// Recorded changes of the indicator itself (its external targets), oldest first; not
     /// in the portal's public view.
-    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<AuditEntry>> {
-        let rows = ctx
-            .request()
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<AuditEntryConnection> {
+        let args = page_args(first, after, last, before);
+        let request = ctx.request();
+        args.validate(request.settings.max_page_size)?;
+        let rows = request
             .loaders
             .load_one(HistoryOfIndicator(self.node().row.id))
             .await?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .map(AuditEntry)
-            .collect())
+        Ok(AuditEntryConnection::from_list(
+            rows.unwrap_or_default(),
+            &args,
+            request.settings.max_page_size,
+            AuditEntry,
+        )?)
     }
 }
 

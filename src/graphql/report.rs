@@ -10,6 +10,7 @@ use crate::entity::{
     audit_log, evidence, external_target, indicator_value, progress_report, reporting_period,
 };
 use crate::error::AppError;
+use crate::graphql::connection::AuditEntryConnection;
 use crate::graphql::context::ContextExt;
 use crate::graphql::department::Department;
 use crate::graphql::indicator::Indicator;
@@ -24,7 +25,7 @@ use crate::service::dashboard::{self, Dashboard as DashboardData};
 use crate::service::evidence::{
     self as evidences, EvidenceInput as ServiceEvidenceInput, UploadedFile,
 };
-use crate::service::page::PageArgs;
+use crate::service::page::{PageArgs, page_args};
 use crate::service::period::{self, PeriodState};
 use crate::service::report::{
     self, IndicatorValueInput as ServiceValueInput, ProgressReportInput as ServiceReportInput,
@@ -54,13 +55,6 @@ async fn load_task(ctx: &Context<'_>, id: i64) -> Result<Task> {
     // A visible submission is always on a task its viewer may read.
     let view = ctx.request().plan_view().await?;
     Task::of_id(&view, id)
-}
-
-fn history(rows: Option<Vec<audit_log::Model>>) -> Vec<AuditEntry> {
-    rows.unwrap_or_default()
-        .into_iter()
-        .map(AuditEntry)
-        .collect()
 }
 
 /// Declares a submission type: the review fields every kind shares, then its own.
@@ -109,8 +103,24 @@ macro_rules! submission_object {
             }
             /// Every recorded change of this item, oldest first (not in the portal's
             /// public view, which shows no drafts).
-            pub async fn history(&self, ctx: &Context<'_>) -> Result<Vec<AuditEntry>> {
-                Ok(history(ctx.request().loaders.load_one($history(self.0.id)).await?))
+            pub async fn history(
+                &self,
+                ctx: &Context<'_>,
+                first: Option<i32>,
+                after: Option<String>,
+                last: Option<i32>,
+                before: Option<String>,
+            ) -> Result<AuditEntryConnection> {
+                let args = page_args(first, after, last, before);
+                let request = ctx.request();
+                args.validate(request.settings.max_page_size)?;
+                let rows = request.loaders.load_one($history(self.0.id)).await?;
+                Ok(AuditEntryConnection::from_list(
+                    rows.unwrap_or_default(),
+                    &args,
+                    request.settings.max_page_size,
+                    AuditEntry,
+                )?)
             }
             $($own)*
         }
@@ -269,7 +279,14 @@ submission_object!(Evidence, NodeKind::Evidence, HistoryOfEvidence, {
     field(name = "reviewed_at", ty = "Option<DateTime<Utc>>"),
     field(name = "reviewed_by", ty = "Option<User>"),
     field(name = "rejection_reason", ty = "Option<&str>"),
-    field(name = "history", ty = "Vec<AuditEntry>")
+    field(
+        name = "history",
+        ty = "AuditEntryConnection",
+        arg(name = "first", ty = "Option<i32>"),
+        arg(name = "after", ty = "Option<String>"),
+        arg(name = "last", ty = "Option<i32>"),
+        arg(name = "before", ty = "Option<String>")
+    )
 )]
 pub enum Submission {
     ProgressReport(ProgressReport),

@@ -4,7 +4,9 @@
 use async_graphql::{Context, ID, InputObject, Object, Result};
 
 use crate::error::AppError;
-use crate::graphql::connection::TaskConnection;
+use crate::graphql::connection::{
+    AuditEntryConnection, EvidenceConnection, ProgressReportConnection, TaskConnection,
+};
 use crate::graphql::context::ContextExt;
 use crate::graphql::department::Department;
 use crate::graphql::indicator::Indicator;
@@ -13,7 +15,7 @@ use crate::graphql::plan::{Plan, Section, optional_id};
 use crate::graphql::report::{AuditEntry, Evidence, ProgressReport};
 use crate::graphql::types::{Date, global_id};
 use crate::id::{NodeId, NodeKind};
-use crate::service::page::PageArgs;
+use crate::service::page::{PageArgs, page_args};
 use crate::service::snapshot::PlanView;
 use crate::service::status::TaskStatus;
 use crate::service::task::{self, DepartmentRef, TaskFilter as ServiceTaskFilter};
@@ -112,44 +114,74 @@ impl Task {
         self.view.snapshot.task_status(self.index, self.view.today)
     }
     /// The progress reports the caller may see, newest period first.
-    async fn progress_reports(&self, ctx: &Context<'_>) -> Result<Vec<ProgressReport>> {
-        let reports = ctx
-            .request()
+    async fn progress_reports(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<ProgressReportConnection> {
+        let args = page_args(first, after, last, before);
+        let request = ctx.request();
+        args.validate(request.settings.max_page_size)?;
+        let reports = request
             .loaders
             .load_one(ReportsOfTask(self.node().row.id))
             .await?;
-        Ok(reports
-            .unwrap_or_default()
-            .into_iter()
-            .map(ProgressReport)
-            .collect())
+        Ok(ProgressReportConnection::from_list(
+            reports.unwrap_or_default(),
+            &args,
+            request.settings.max_page_size,
+            ProgressReport,
+        )?)
     }
     /// The evidence the caller may see.
-    async fn evidence(&self, ctx: &Context<'_>) -> Result<Vec<Evidence>> {
-        let files = ctx
-            .request()
+    async fn evidence(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<EvidenceConnection> {
+        let args = page_args(first, after, last, before);
+        let request = ctx.request();
+        args.validate(request.settings.max_page_size)?;
+        let files = request
             .loaders
             .load_one(EvidenceOfTask(self.node().row.id))
             .await?;
-        Ok(files
-            .unwrap_or_default()
-            .into_iter()
-            .map(Evidence)
-            .collect())
+        Ok(EvidenceConnection::from_list(
+            files.unwrap_or_default(),
+            &args,
+            request.settings.max_page_size,
+            Evidence,
+        )?)
     }
     /// Recorded changes of the task itself (its due date), oldest first; not in the
     /// portal's public view.
-    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<AuditEntry>> {
-        let rows = ctx
-            .request()
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<AuditEntryConnection> {
+        let args = page_args(first, after, last, before);
+        let request = ctx.request();
+        args.validate(request.settings.max_page_size)?;
+        let rows = request
             .loaders
             .load_one(HistoryOfTask(self.node().row.id))
             .await?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .map(AuditEntry)
-            .collect())
+        Ok(AuditEntryConnection::from_list(
+            rows.unwrap_or_default(),
+            &args,
+            request.settings.max_page_size,
+            AuditEntry,
+        )?)
     }
 }
 

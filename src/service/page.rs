@@ -23,6 +23,21 @@ pub struct PageArgs {
     pub before: Option<String>,
 }
 
+/// The arguments of a connection field, gathered.
+pub fn page_args(
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> PageArgs {
+    PageArgs {
+        first,
+        after,
+        last,
+        before,
+    }
+}
+
 /// The validated window of a connection.
 #[derive(Clone, Copy, Debug)]
 struct Window {

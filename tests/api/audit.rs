@@ -355,7 +355,7 @@ async fn an_items_history_is_shown_to_whoever_may_see_the_item(backend: Backend)
     let sent = submitted(&app, &finance, &draft).await;
     data(&approve(&app, &leadership, &sent).await);
     let file = draft_evidence(&app, &finance, &task).await;
-    let query = "query($id: ID!) { node(id: $id) { ... on ProgressReport { history { action } } ... on Evidence { history { action } } } }";
+    let query = "query($id: ID!) { node(id: $id) { ... on ProgressReport { history { nodes { action } } } ... on Evidence { history { nodes { action } } } } }";
     let actions = json!([
         { "action": "progressReport.create" },
         { "action": "progressReport.submit" },
@@ -366,17 +366,17 @@ async fn an_items_history_is_shown_to_whoever_may_see_the_item(backend: Backend)
         let seen = app
             .graphql_as(token, query, json!({ "id": draft.id }))
             .await;
-        assert_eq!(data(&seen)["node"]["history"], actions);
+        assert_eq!(data(&seen)["node"]["history"]["nodes"], actions);
         let seen = app.graphql_as(token, query, json!({ "id": file.id })).await;
         assert_eq!(
-            data(&seen)["node"]["history"],
+            data(&seen)["node"]["history"]["nodes"],
             json!([{ "action": "evidence.upload" }])
         );
     }
     let seen = app
         .graphql_as(&portal, query, json!({ "id": draft.id }))
         .await;
-    assert_eq!(data(&seen)["node"]["history"], json!([]));
+    assert_eq!(data(&seen)["node"]["history"]["nodes"], json!([]));
     let seen = app
         .graphql_as(&audit, query, json!({ "id": draft.id }))
         .await;

@@ -78,23 +78,23 @@ async fn a_department_uploads_evidence_and_its_type_size_and_hash_are_recorded(b
     let listed = app
         .graphql_as(
             &finance,
-            r#"{ task(code: "36") { evidence { fileName }
-                progressReports { evidence { fileName } }
-                indicators { values { evidence { fileName } } } } }"#,
+            r#"{ task(code: "36") { evidence { nodes { fileName } }
+                progressReports { nodes { evidence { fileName } } }
+                indicators { values { nodes { evidence { fileName } } } } } }"#,
             json!({}),
         )
         .await;
     let task = &data(&listed)["task"];
-    assert_eq!(task["evidence"].as_array().unwrap().len(), 5);
+    assert_eq!(task["evidence"]["nodes"].as_array().unwrap().len(), 5);
     assert_eq!(
-        task["progressReports"][0]["evidence"]
+        task["progressReports"]["nodes"][0]["evidence"]
             .as_array()
             .unwrap()
             .len(),
         4
     );
     assert_eq!(
-        task["indicators"][0]["values"][0]["evidence"],
+        task["indicators"][0]["values"]["nodes"][0]["evidence"],
         json!([{ "fileName": "統計.pdf" }])
     );
     assert_eq!(app.stored_files().len(), 5);
@@ -415,16 +415,16 @@ async fn the_portal_never_sees_evidence(backend: Backend) {
     let seen = app
         .graphql_as(
             &portal,
-            r#"query($file: ID!) { task(code: "36") { evidence { id } progressReports { reviewStatus evidence { id } } }
+            r#"query($file: ID!) { task(code: "36") { evidence { nodes { id } } progressReports { nodes { reviewStatus evidence { id } } } }
                 node(id: $file) { id } }"#,
             json!({ "file": file.id }),
         )
         .await;
 
     let seen = data(&seen);
-    assert_eq!(seen["task"]["evidence"], json!([]));
+    assert_eq!(seen["task"]["evidence"]["nodes"], json!([]));
     assert_eq!(
-        seen["task"]["progressReports"],
+        seen["task"]["progressReports"]["nodes"],
         json!([{ "reviewStatus": "APPROVED", "evidence": [] }])
     );
     assert_eq!(seen["node"], Value::Null);

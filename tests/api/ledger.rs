@@ -495,13 +495,12 @@ async fn a_valid_import_creates_drafts_and_is_audited(backend: Backend) {
     assert_eq!(report["rows"][0]["action"], "CREATE");
 
     let indicator = app.indicator_id("36", 0).await;
-    let query =
-        "query($id: ID!) { indicator(id: $id) { values { value reviewStatus source note } } }";
+    let query = "query($id: ID!) { indicator(id: $id) { values { nodes { value reviewStatus source note } } } }";
     let body = app
         .graphql_as(&finance, query, json!({ "id": indicator }))
         .await;
     assert_eq!(
-        body["data"]["indicator"]["values"],
+        body["data"]["indicator"]["values"]["nodes"],
         json!([{ "value": 85.0, "reviewStatus": "DRAFT", "source": "市財政局採購統計", "note": "上半年" }]),
         "{body}"
     );
@@ -535,7 +534,10 @@ async fn a_valid_import_creates_drafts_and_is_audited(backend: Backend) {
     let body = app
         .graphql_as(&finance, query, json!({ "id": indicator }))
         .await;
-    assert_eq!(body["data"]["indicator"]["values"][0]["value"], 90.0);
+    assert_eq!(
+        body["data"]["indicator"]["values"]["nodes"][0]["value"],
+        90.0
+    );
     assert_eq!(value_count(&app).await, 1);
     assert_eq!(app.count_audit_entries("indicatorValue.update").await, 1);
 }

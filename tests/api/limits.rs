@@ -35,9 +35,11 @@ fragment TaskRow on Task {
     leadDepartments { ...DepartmentChip }
     indicators { ...IndicatorRow }
     progressReports {
-        id period status workDone problems nextSteps reviewStatus version late submittedAt
-        department { ...DepartmentChip }
-        evidence { ...EvidenceItem }
+        nodes {
+            id period status workDone problems nextSteps reviewStatus version late submittedAt
+            department { ...DepartmentChip }
+            evidence { ...EvidenceItem }
+        }
     }
 }
 query PlanTree {

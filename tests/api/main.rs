@@ -23,6 +23,7 @@ mod limits;
 mod lookup;
 mod matrix;
 mod observability;
+mod paging;
 mod period;
 mod plan;
 mod portal;

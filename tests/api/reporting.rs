@@ -48,12 +48,12 @@ async fn a_department_drafts_a_report_on_the_task_it_leads(backend: Backend) {
     let listed = app
         .graphql_as(
             &finance,
-            r#"{ task(code: "36") { progressReports { id reviewStatus } } }"#,
+            r#"{ task(code: "36") { progressReports { nodes { id reviewStatus } } } }"#,
             json!({}),
         )
         .await;
     assert_eq!(
-        data(&listed)["task"]["progressReports"],
+        data(&listed)["task"]["progressReports"]["nodes"],
         json!([{ "id": report["id"], "reviewStatus": "DRAFT" }])
     );
 }
@@ -416,17 +416,17 @@ async fn of_two_edits_from_the_same_version_the_second_is_refused(backend: Backe
     let now = app
         .graphql_as(
             &second,
-            r#"{ task(code: "36") { progressReports { workDone version } indicators { values { value version } } } }"#,
+            r#"{ task(code: "36") { progressReports { nodes { workDone version } } indicators { values { nodes { value version } } } } }"#,
             json!({}),
         )
         .await;
     let task = &data(&now)["task"];
     assert_eq!(
-        task["progressReports"],
+        task["progressReports"]["nodes"],
         json!([{ "workDone": "第一個人的修改", "version": 2 }])
     );
     assert_eq!(
-        task["indicators"][0]["values"],
+        task["indicators"][0]["values"]["nodes"],
         json!([{ "value": 86.0, "version": 2 }])
     );
 }

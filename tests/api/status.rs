@@ -158,12 +158,12 @@ async fn only_the_leadership_group_sets_due_dates(backend: Backend) {
     let history = app
         .graphql_as(
             &admin,
-            r#"{ task(code: "36") { history { action actorRole before after } } }"#,
+            r#"{ task(code: "36") { history { nodes { action actorRole before after } } } }"#,
             json!({}),
         )
         .await;
     assert_eq!(
-        data(&history)["task"]["history"],
+        data(&history)["task"]["history"]["nodes"],
         json!([{ "action": "task.setDueDate", "actorRole": "ADMIN",
                  "before": { "dueOn": null }, "after": { "dueOn": "2023-06-30" } }])
     );
@@ -254,9 +254,10 @@ async fn an_external_indicator_is_judged_once_its_target_for_the_year_is_set(bac
     assert_eq!(seen["assessment"]["comparedWith"], 85.0);
 
     // The indicator's history holds the targets entered; the portal's view holds none.
-    let query = "query($id: ID!) { indicator(id: $id) { history { action actorRole after } } }";
+    let query =
+        "query($id: ID!) { indicator(id: $id) { history { nodes { action actorRole after } } } }";
     let history = app.graphql_as(&ecology, query, json!({ "id": id })).await;
-    let history = data(&history)["indicator"]["history"]
+    let history = data(&history)["indicator"]["history"]["nodes"]
         .as_array()
         .unwrap()
         .clone();
@@ -269,7 +270,7 @@ async fn an_external_indicator_is_judged_once_its_target_for_the_year_is_set(bac
     assert_eq!(history[2]["after"]["value"], 85.0);
     let portal = app.token_for(Role::Portal, None).await;
     let history = app.graphql_as(&portal, query, json!({ "id": id })).await;
-    assert_eq!(data(&history)["indicator"]["history"], json!([]));
+    assert_eq!(data(&history)["indicator"]["history"]["nodes"], json!([]));
 }
 both!(an_external_indicator_is_judged_once_its_target_for_the_year_is_set);
 

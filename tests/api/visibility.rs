@@ -8,7 +8,7 @@ use crate::helpers::{Backend, TestApp, both, data};
 use crate::steps::{approved, draft_report, draft_value, submitted};
 
 const TASK_9: &str = r#"query($ecology: ID!, $water: ID!) {
-    task(code: "9") { progressReports { id department { code } } }
+    task(code: "9") { progressReports { nodes { id department { code } } } }
     ecology: node(id: $ecology) { id }
     water: node(id: $water) { id } }"#;
 
@@ -40,7 +40,7 @@ async fn a_department_sees_only_its_own_departments_submissions(backend: Backend
     let seen = app.graphql_as(&water, TASK_9, ids.clone()).await;
     let seen = data(&seen);
     assert_eq!(
-        departments_of(&seen["task"]["progressReports"]),
+        departments_of(&seen["task"]["progressReports"]["nodes"]),
         ["water-resources"]
     );
     assert_eq!(seen["ecology"], Value::Null);
@@ -49,7 +49,7 @@ async fn a_department_sees_only_its_own_departments_submissions(backend: Backend
     let seen = app.graphql_as(&leadership, TASK_9, ids).await;
     let seen = data(&seen);
     assert_eq!(
-        departments_of(&seen["task"]["progressReports"]),
+        departments_of(&seen["task"]["progressReports"]["nodes"]),
         ["ecology-environment", "water-resources"]
     );
     assert_eq!(seen["ecology"]["id"], theirs.id.as_str());
@@ -64,16 +64,16 @@ async fn a_department_sees_only_its_own_departments_submissions(backend: Backend
         )
         .await;
     data(&response);
-    let query = "query($id: ID!) { indicator(id: $id) { values { period } } }";
+    let query = "query($id: ID!) { indicator(id: $id) { values { nodes { period } } } }";
     let seen = app
         .graphql_as(&water, query, json!({ "id": qualitative }))
         .await;
-    assert_eq!(data(&seen)["indicator"]["values"], json!([]));
+    assert_eq!(data(&seen)["indicator"]["values"]["nodes"], json!([]));
     let seen = app
         .graphql_as(&leadership, query, json!({ "id": qualitative }))
         .await;
     assert_eq!(
-        data(&seen)["indicator"]["values"],
+        data(&seen)["indicator"]["values"]["nodes"],
         json!([{ "period": "2022-Q2" }])
     );
 }
@@ -98,19 +98,19 @@ async fn the_portal_sees_only_approved_reports_and_values_and_no_names(backend: 
     draft_value(&app, &finance, &indicator, "2022-Q2", 70.0).await;
 
     let query = r#"query($q2: ID!) { task(code: "36") {
-            progressReports { id period reviewStatus submittedBy { username } reviewedBy { username } history { action } }
-            indicators { values { id period submittedBy { username } reviewedBy { username } }
+            progressReports { nodes { id period reviewStatus submittedBy { username } reviewedBy { username } history { nodes { action } } } }
+            indicators { values { nodes { id period submittedBy { username } reviewedBy { username } } }
                          latestValue { id } } }
         hidden: node(id: $q2) { id } }"#;
     let seen = app.graphql_as(&portal, query, json!({ "q2": q2.id })).await;
     let seen = data(&seen);
     assert_eq!(
-        seen["task"]["progressReports"],
+        seen["task"]["progressReports"]["nodes"],
         json!([{ "id": q1.id, "period": "2022-Q1", "reviewStatus": "APPROVED",
-                 "submittedBy": null, "reviewedBy": null, "history": [] }])
+                 "submittedBy": null, "reviewedBy": null, "history": { "nodes": [] } }])
     );
     assert_eq!(
-        seen["task"]["indicators"][0]["values"],
+        seen["task"]["indicators"][0]["values"]["nodes"],
         json!([{ "id": value.id, "period": "2022-Q1", "submittedBy": null, "reviewedBy": null }])
     );
     assert_eq!(
@@ -124,7 +124,7 @@ async fn the_portal_sees_only_approved_reports_and_values_and_no_names(backend: 
         .graphql_as(&leadership, query, json!({ "q2": q2.id }))
         .await;
     let seen = data(&seen);
-    let reports = seen["task"]["progressReports"].as_array().unwrap();
+    let reports = seen["task"]["progressReports"]["nodes"].as_array().unwrap();
     let periods: Vec<&str> = reports
         .iter()
         .map(|report| report["period"].as_str().unwrap())
@@ -133,7 +133,7 @@ async fn the_portal_sees_only_approved_reports_and_values_and_no_names(backend: 
     assert!(reports[2]["submittedBy"]["username"].is_string());
     assert!(reports[2]["reviewedBy"]["username"].is_string());
     assert_eq!(
-        seen["task"]["indicators"][0]["values"]
+        seen["task"]["indicators"][0]["values"]["nodes"]
             .as_array()
             .unwrap()
             .len(),
