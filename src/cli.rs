@@ -10,11 +10,12 @@ use clap::{Args, Parser, Subcommand};
 use crate::db;
 use crate::graphql::schema::schema_sdl;
 use crate::service::audit::Caller;
+use crate::service::auth::PortalSettings;
 use crate::service::department::resolve_department;
 use crate::service::policy::{Role, Viewer};
 use crate::service::seed::{SeedOutcome, TANGSHAN_2022, seed_plan};
 use crate::service::user::{self, NewUser};
-use crate::settings::{DEFAULT_ADDR, DEFAULT_DATABASE_URL, PortalSettings, Settings, parse_addr};
+use crate::settings::{DEFAULT_ADDR, DEFAULT_DATABASE_URL, Settings, parse_addr};
 use crate::startup::Application;
 
 #[derive(Debug, Parser)]

@@ -19,6 +19,8 @@ pub enum AppError {
         current_version: Option<i32>,
     },
     TooManyAttempts,
+    /// The operation ran past its time limit (the message says which).
+    Timeout(String),
     Unexpected(anyhow::Error),
 }
 
@@ -55,6 +57,7 @@ impl AppError {
             Self::TooManyAttempts => {
                 "too many failed sign-in attempts for this username; try again later".into()
             }
+            Self::Timeout(message) => message.clone(),
             Self::Unexpected(_) => "internal error".into(),
         }
     }
@@ -76,8 +79,33 @@ impl AppError {
             Self::Forbidden(_) => "FORBIDDEN",
             Self::Conflict { .. } => "CONFLICT",
             Self::TooManyAttempts => "TOO_MANY_ATTEMPTS",
+            Self::Timeout(_) => "TIMEOUT",
             Self::Unexpected(_) => "INTERNAL",
         }
+    }
+}
+
+impl AppError {
+    /// The HTTP status of the error where a route answers with one (files, spreadsheets,
+    /// imports); GraphQL answers carry the code instead.
+    pub fn http_status(&self) -> actix_web::http::StatusCode {
+        use actix_web::http::StatusCode;
+        match self {
+            Self::BadUserInput(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Unauthenticated | Self::BadCredentials => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+            Self::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The error as a GraphQL request error (no path), for failures outside any field.
+    pub fn into_server_error(self) -> async_graphql::ServerError {
+        self.extend()
+            .into_server_error(async_graphql::Pos::default())
     }
 }
 

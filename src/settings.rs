@@ -1,10 +1,15 @@
 //! Settings, from flags or the environment; a bad one stops start-up with one clear line.
+//! Each layer owns the settings it reads (`AuthSettings` in the auth service, `HttpSettings`
+//! in the HTTP layer, …); this module only assembles them, and only `startup` and `cli`
+//! read it.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+
+use crate::service::auth::AuthSettings;
 
 /// Everything the server needs to start.
 #[derive(Clone, Debug)]
@@ -31,40 +36,6 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// How long start-up waits for the database to answer.
     pub database_wait: Duration,
-}
-
-/// How tokens are issued and checked.
-#[derive(Clone, Debug)]
-pub struct AuthSettings {
-    /// The HS256 secret; when `None`, a secret file beside the database is used (loopback only).
-    pub jwt_secret: Option<String>,
-    pub token_lifetime: Duration,
-    pub lockout_attempts: u32,
-    pub lockout_window: Duration,
-    pub portal: Option<PortalSettings>,
-}
-
-impl Default for AuthSettings {
-    fn default() -> Self {
-        Self {
-            jwt_secret: None,
-            token_lifetime: Duration::from_secs(8 * 3600),
-            lockout_attempts: 5,
-            lockout_window: Duration::from_secs(15 * 60),
-            portal: None,
-        }
-    }
-}
-
-/// Tokens the municipal portal issues for its signed-in users.
-#[derive(Clone, Debug)]
-pub struct PortalSettings {
-    /// A PEM public key or a JWKS file.
-    pub key_file: PathBuf,
-    pub issuer: String,
-    pub audience: String,
-    /// The claim that holds the ecoplan username.
-    pub username_claim: String,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://ecoplan.db";

@@ -2,8 +2,10 @@
 
 use async_graphql::SimpleObject;
 
+use crate::graphql::audit::AuditEntry;
+use crate::graphql::evidence::Evidence;
 use crate::graphql::indicator::Indicator;
-use crate::graphql::report::{AuditEntry, Evidence, IndicatorValue, ProgressReport};
+use crate::graphql::report::{IndicatorValue, ProgressReport};
 use crate::graphql::task::Task;
 use crate::graphql::user::User;
 use crate::service::page::{Page, PageArgs, encode_cursor};

@@ -3,7 +3,9 @@
 
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 
+use crate::entity::external_target;
 use crate::error::AppError;
+use crate::graphql::audit::AuditEntry;
 use crate::graphql::connection::{
     AuditEntryConnection, IndicatorConnection, IndicatorValueConnection,
 };
@@ -11,16 +13,19 @@ use crate::graphql::context::ContextExt;
 use crate::graphql::department::Department;
 use crate::graphql::loaders::{HistoryOfIndicator, ValuesOfIndicator};
 use crate::graphql::plan::{Plan, optional_id};
-use crate::graphql::report::{AuditEntry, ExternalTarget, IndicatorAssessment, IndicatorValue};
+use crate::graphql::report::{IndicatorValue, decode, load_user};
 use crate::graphql::task::{Task, department_ref};
 use crate::graphql::types::global_id;
+use crate::graphql::user::User;
 use crate::id::{NodeId, NodeKind};
 use crate::service::indicator::{
     self, Direction, IndicatorFilter as ServiceIndicatorFilter, TargetKind,
 };
 use crate::service::page::{PageArgs, page_args};
+use crate::service::report;
 use crate::service::snapshot::{IndicatorNode, PlanView};
 use crate::service::status::IndicatorStatus;
+use chrono::{DateTime, Utc};
 
 /// A target the plan states, measured by a value.
 pub struct Indicator {
@@ -252,5 +257,69 @@ impl IndicatorQuery {
         let id = NodeId::decode_as(&id, NodeKind::Indicator)?;
         let view = ctx.request().plan_view().await?;
         Ok(indicator::find_indicator(&view, id)?.map(|index| Indicator::new(&view, index)))
+    }
+}
+
+/// The value of an externally set target for one year.
+pub struct ExternalTarget(pub external_target::Model);
+
+#[Object]
+impl ExternalTarget {
+    pub async fn year(&self) -> i32 {
+        self.0.year
+    }
+    pub async fn value(&self) -> f64 {
+        self.0.value
+    }
+    pub async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+    pub async fn set_at(&self) -> DateTime<Utc> {
+        self.0.set_at
+    }
+    pub async fn set_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        load_user(ctx, Some(self.0.set_by)).await
+    }
+}
+
+/// The judgement of an indicator and its inputs, so that a reader can check it.
+#[derive(SimpleObject)]
+pub struct IndicatorAssessment {
+    pub status: IndicatorStatus,
+    /// The latest approved value.
+    pub value: Option<IndicatorValue>,
+    /// What the value was compared with: the target, the target set for the year, or the
+    /// previous approved value.
+    pub compared_with: Option<f64>,
+    pub compared_with_label: Option<String>,
+}
+
+#[derive(Default)]
+pub struct IndicatorMutation;
+
+#[Object]
+impl IndicatorMutation {
+    /// Enters the value of an externally set target for a year (leadership).
+    async fn set_external_target(
+        &self,
+        ctx: &Context<'_>,
+        indicator_id: ID,
+        year: i32,
+        value: f64,
+        note: Option<String>,
+    ) -> Result<Indicator> {
+        let request = ctx.request();
+        let indicator_id = decode(&indicator_id, NodeKind::Indicator)?;
+        let saved = report::set_external_target(
+            request.db(),
+            &request.caller(),
+            indicator_id,
+            year,
+            value,
+            note,
+        )
+        .await?;
+        let view = request.fresh_plan_view().await?;
+        Indicator::of_id(&view, saved.id)
     }
 }

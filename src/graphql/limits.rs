@@ -8,7 +8,7 @@ use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
 };
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ErrorExtensionValues, Pos, Request, ServerError, ServerResult, Value};
+use async_graphql::{Request, ServerError, ServerResult};
 
 /// Caps aliases, root fields and fields per operation: a cheap query repeated under a
 /// thousand aliases would otherwise pass the depth and complexity limits.
@@ -156,11 +156,7 @@ impl<'d> Measure<'d> {
 }
 
 fn refused(message: String) -> ServerError {
-    let mut error = ServerError::new(message, Some(Pos::default()));
-    let mut extensions = ErrorExtensionValues::default();
-    extensions.set("code", Value::from("BAD_USER_INPUT"));
-    error.extensions = Some(extensions);
-    error
+    crate::error::AppError::bad_input(message).into_server_error()
 }
 
 impl ShapeLimits {

@@ -1,13 +1,20 @@
-//! The GraphQL API: thin resolvers over the service layer, one file per area.
+//! The GraphQL API: thin resolvers over the service layer, one file per area, as
+//! `src/service` is split: plan, department, task, indicator, report (progress reports and
+//! indicator values), evidence, review, period, dashboard, audit and user.
 
+pub mod audit;
 pub mod connection;
 pub mod context;
+pub mod dashboard;
 pub mod department;
+pub mod evidence;
 pub mod indicator;
 pub mod limits;
 pub mod loaders;
+pub mod period;
 pub mod plan;
 pub mod report;
+pub mod review;
 pub mod schema;
 pub mod task;
 pub mod types;

@@ -2,11 +2,18 @@
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
+use crate::graphql::audit::AuditQuery;
+use crate::graphql::dashboard::DashboardQuery;
 use crate::graphql::department::DepartmentQuery;
+use crate::graphql::evidence::EvidenceMutation;
+use crate::graphql::indicator::IndicatorMutation;
 use crate::graphql::indicator::IndicatorQuery;
 use crate::graphql::limits::ShapeLimits;
+use crate::graphql::period::{PeriodMutation, PeriodQuery};
 use crate::graphql::plan::PlanQuery;
-use crate::graphql::report::{ReportMutation, ReportQuery};
+use crate::graphql::report::ReportMutation;
+use crate::graphql::review::ReviewMutation;
+use crate::graphql::task::TaskMutation;
 use crate::graphql::task::TaskQuery;
 use crate::graphql::types::NodeQuery;
 use crate::graphql::user::{UserMutation, UserQuery};
@@ -19,11 +26,21 @@ pub struct Query(
     TaskQuery,
     IndicatorQuery,
     UserQuery,
-    ReportQuery,
+    DashboardQuery,
+    AuditQuery,
+    PeriodQuery,
 );
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(UserMutation, ReportMutation);
+pub struct Mutation(
+    UserMutation,
+    ReportMutation,
+    EvidenceMutation,
+    ReviewMutation,
+    TaskMutation,
+    IndicatorMutation,
+    PeriodMutation,
+);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 

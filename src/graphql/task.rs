@@ -4,18 +4,21 @@
 use async_graphql::{Context, ID, InputObject, Object, Result};
 
 use crate::error::AppError;
+use crate::graphql::audit::AuditEntry;
 use crate::graphql::connection::{
     AuditEntryConnection, EvidenceConnection, ProgressReportConnection, TaskConnection,
 };
 use crate::graphql::context::ContextExt;
 use crate::graphql::department::Department;
+use crate::graphql::evidence::Evidence;
 use crate::graphql::indicator::Indicator;
 use crate::graphql::loaders::{EvidenceOfTask, HistoryOfTask, ReportsOfTask};
 use crate::graphql::plan::{Plan, Section, optional_id};
-use crate::graphql::report::{AuditEntry, Evidence, ProgressReport};
+use crate::graphql::report::{ProgressReport, decode};
 use crate::graphql::types::{Date, global_id};
 use crate::id::{NodeId, NodeKind};
 use crate::service::page::{PageArgs, page_args};
+use crate::service::report;
 use crate::service::snapshot::PlanView;
 use crate::service::status::TaskStatus;
 use crate::service::task::{self, DepartmentRef, TaskFilter as ServiceTaskFilter};
@@ -284,5 +287,26 @@ impl TaskQuery {
             _ => return Err(AppError::bad_input("give exactly one of `id` and `code`").into()),
         };
         Ok(found.map(|index| Task::new(&view, index)))
+    }
+}
+
+#[derive(Default)]
+pub struct TaskMutation;
+
+#[Object]
+impl TaskMutation {
+    /// Sets a task's due date (leadership).
+    async fn set_task_due_date(
+        &self,
+        ctx: &Context<'_>,
+        task_id: ID,
+        due_on: Date,
+    ) -> Result<Task> {
+        let request = ctx.request();
+        let task_id = decode(&task_id, NodeKind::Task)?;
+        let saved =
+            report::set_task_due_date(request.db(), &request.caller(), task_id, due_on.0).await?;
+        let view = request.fresh_plan_view().await?;
+        Task::of_id(&view, saved.id)
     }
 }

@@ -4,10 +4,12 @@
 use async_graphql::{ID, Interface, Scalar, ScalarType, Value};
 use chrono::NaiveDate;
 
+use crate::graphql::audit::AuditEntry;
 use crate::graphql::department::Department;
+use crate::graphql::evidence::Evidence;
 use crate::graphql::indicator::Indicator;
 use crate::graphql::plan::{Plan, Section};
-use crate::graphql::report::{AuditEntry, Evidence, IndicatorValue, ProgressReport};
+use crate::graphql::report::{IndicatorValue, ProgressReport};
 use crate::graphql::task::Task;
 use crate::id::{NodeId, NodeKind};
 

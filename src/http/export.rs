@@ -73,18 +73,10 @@ impl PlanQuery {
 /// An error as the JSON the GraphQL API would carry in `extensions`:
 /// `{"code": "...", "message": "..."}`, with the matching HTTP status.
 fn error_response(error: &AppError, request_id: &str) -> HttpResponse {
-    let status = match error {
-        AppError::BadUserInput(_) => StatusCode::BAD_REQUEST,
-        AppError::NotFound(_) => StatusCode::NOT_FOUND,
-        AppError::Unauthenticated | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
-        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-        AppError::Conflict { .. } => StatusCode::CONFLICT,
-        AppError::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
-        AppError::Unexpected(cause) => {
-            tracing::error!(error = ?cause, request_id, "a spreadsheet request failed");
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
-    };
+    if let AppError::Unexpected(cause) = error {
+        tracing::error!(error = ?cause, request_id, "a spreadsheet request failed");
+    }
+    let status = error.http_status();
     let mut reply = HttpResponseBuilder::new(status);
     if status == StatusCode::UNAUTHORIZED {
         reply.insert_header((header::WWW_AUTHENTICATE, "Bearer"));

@@ -18,6 +18,7 @@ use async_graphql_actix_web::GraphQLRequest;
 use sea_orm::DatabaseConnection;
 
 use crate::db::StatementCounter;
+use crate::error::AppError;
 use crate::graphql::context::{ApiSettings, RequestContext, RequestParts};
 use crate::graphql::loaders::run_batched;
 use crate::graphql::schema::AppSchema;
@@ -181,9 +182,7 @@ async fn execute(
     let viewer = match viewer_of(state, http).await {
         Ok(viewer) => viewer,
         Err(error) => {
-            let response = async_graphql::Response::from_errors(vec![
-                async_graphql::Error::from(error).into_server_error(async_graphql::Pos::default()),
-            ]);
+            let response = async_graphql::Response::from_errors(vec![error.into_server_error()]);
             return respond(response, &request_id, http);
         }
     };
@@ -196,10 +195,8 @@ async fn execute(
             let snapshot = match state.snapshots.current(&state.db).await {
                 Ok(snapshot) => snapshot,
                 Err(error) => {
-                    let response = async_graphql::Response::from_errors(vec![
-                        async_graphql::Error::from(error)
-                            .into_server_error(async_graphql::Pos::default()),
-                    ]);
+                    let response =
+                        async_graphql::Response::from_errors(vec![error.into_server_error()]);
                     return respond(response, &request_id, http);
                 }
             };
@@ -242,9 +239,7 @@ async fn execute(
     let mut pending = Some(request);
     let filled = slot
         .get_or_init(|| async {
-            let Some(request) = pending.take() else {
-                return None;
-            };
+            let request = pending.take()?;
             let (response, read_the_database) = run_operation(
                 state,
                 http,
@@ -329,19 +324,13 @@ async fn run_operation(
     .await;
     let response = match response {
         Ok(response) => response,
-        Err(_) => {
-            let mut error = async_graphql::ServerError::new(
-                format!(
-                    "the operation took longer than {} and was stopped",
-                    describe_duration(state.http.request_timeout)
-                ),
-                None,
-            );
-            let mut extensions = async_graphql::ErrorExtensionValues::default();
-            extensions.set("code", "TIMEOUT");
-            error.extensions = Some(extensions);
-            async_graphql::Response::from_errors(vec![error])
-        }
+        Err(_) => async_graphql::Response::from_errors(vec![
+            AppError::Timeout(format!(
+                "the operation took longer than {} and was stopped",
+                describe_duration(state.http.request_timeout)
+            ))
+            .into_server_error(),
+        ]),
     };
     (response, database_use.happened())
 }

@@ -1,6 +1,7 @@
 //! Signing in: passwords, tokens (ours and the municipal portal's), revocation and the
 //! per-username lock-out.
 
+use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -21,7 +22,40 @@ use serde::{Deserialize, Serialize};
 use crate::entity::{login_throttle, user};
 use crate::error::{AppError, AppResult};
 use crate::service::policy::{Access, Role, SignedInUser, Viewer};
-use crate::settings::{AuthSettings, PortalSettings};
+
+/// How tokens are issued and checked.
+#[derive(Clone, Debug)]
+pub struct AuthSettings {
+    /// The HS256 secret; when `None`, a secret file beside the database is used (loopback only).
+    pub jwt_secret: Option<String>,
+    pub token_lifetime: Duration,
+    pub lockout_attempts: u32,
+    pub lockout_window: Duration,
+    pub portal: Option<PortalSettings>,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            token_lifetime: Duration::from_secs(8 * 3600),
+            lockout_attempts: 5,
+            lockout_window: Duration::from_secs(15 * 60),
+            portal: None,
+        }
+    }
+}
+
+/// Tokens the municipal portal issues for its signed-in users.
+#[derive(Clone, Debug)]
+pub struct PortalSettings {
+    /// A PEM public key or a JWKS file.
+    pub key_file: PathBuf,
+    pub issuer: String,
+    pub audience: String,
+    /// The claim that holds the ecoplan username.
+    pub username_claim: String,
+}
 
 const ISSUER: &str = "ecoplan";
 pub const MIN_PASSWORD_LENGTH: usize = 10;

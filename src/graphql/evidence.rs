@@ -1,0 +1,140 @@
+//! Evidence over GraphQL: the files that back a report, uploaded with the GraphQL
+//! multipart request specification and downloaded from `/files/{id}`.
+
+use async_graphql::{Context, ID, InputObject, Object, Result, Upload};
+use chrono::{DateTime, Utc};
+
+use crate::entity::evidence;
+use crate::error::AppError;
+use crate::graphql::audit::AuditEntry;
+use crate::graphql::connection::AuditEntryConnection;
+use crate::graphql::context::ContextExt;
+use crate::graphql::department::Department;
+use crate::graphql::loaders::HistoryOfEvidence;
+use crate::graphql::report::{decode, load_department, load_task, load_user, submission_object};
+use crate::graphql::task::Task;
+use crate::graphql::types::global_id;
+use crate::graphql::user::User;
+use crate::id::NodeKind;
+use crate::service::evidence::{
+    self as evidences, EvidenceInput as ServiceEvidenceInput, UploadedFile,
+};
+use crate::service::page::page_args;
+use crate::service::submission::ReviewStatus;
+
+/// A file that backs a report (佐證材料).
+pub struct Evidence(pub evidence::Model);
+
+submission_object!(Evidence, NodeKind::Evidence, HistoryOfEvidence, {
+    pub async fn task(&self, ctx: &Context<'_>) -> Result<Task> {
+        load_task(ctx, self.0.task_id).await
+    }
+    pub async fn title(&self) -> &str {
+        &self.0.title
+    }
+    pub async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    /// The name the file was uploaded with.
+    pub async fn file_name(&self) -> &str {
+        &self.0.file_name
+    }
+    /// The type found in the file's bytes.
+    pub async fn content_type(&self) -> &str {
+        &self.0.content_type
+    }
+    /// Bytes.
+    pub async fn size(&self) -> i64 {
+        self.0.size
+    }
+    pub async fn sha256(&self) -> &str {
+        &self.0.sha256
+    }
+    /// Download with the same bearer token.
+    pub async fn download_url(&self) -> String {
+        format!("/files/{}", global_id(NodeKind::Evidence, self.0.id).0)
+    }
+    pub async fn progress_report_id(&self) -> Option<ID> {
+        self.0
+            .progress_report_id
+            .map(|id| global_id(NodeKind::ProgressReport, id))
+    }
+    pub async fn indicator_value_id(&self) -> Option<ID> {
+        self.0
+            .indicator_value_id
+            .map(|id| global_id(NodeKind::IndicatorValue, id))
+    }
+});
+
+#[derive(InputObject)]
+pub struct EvidenceInput {
+    pub task_id: ID,
+    pub title: String,
+    pub description: Option<String>,
+    pub progress_report_id: Option<ID>,
+    pub indicator_value_id: Option<ID>,
+}
+
+#[derive(Default)]
+pub struct EvidenceMutation;
+
+#[Object]
+impl EvidenceMutation {
+    /// Uploads a file as draft evidence (GraphQL multipart request).
+    async fn upload_evidence(
+        &self,
+        ctx: &Context<'_>,
+        input: EvidenceInput,
+        file: Upload,
+    ) -> Result<Evidence> {
+        let request = ctx.request();
+        request.viewer.require_signed_in()?;
+        let upload = file
+            .value(ctx)
+            .map_err(|_| AppError::bad_input("the file could not be read from the request"))?;
+        let input = ServiceEvidenceInput {
+            task_id: decode(&input.task_id, NodeKind::Task)?,
+            title: input.title,
+            description: input.description,
+            progress_report_id: input
+                .progress_report_id
+                .as_ref()
+                .map(|id| decode(id, NodeKind::ProgressReport))
+                .transpose()?,
+            indicator_value_id: input
+                .indicator_value_id
+                .as_ref()
+                .map(|id| decode(id, NodeKind::IndicatorValue))
+                .transpose()?,
+        };
+        let saved = evidences::upload_evidence(
+            request.db(),
+            &request.files,
+            &request.metrics,
+            &request.caller(),
+            &request.upload_policy,
+            input,
+            UploadedFile {
+                file_name: upload.filename,
+                content: upload.content,
+            },
+        )
+        .await?;
+        Ok(Evidence(saved))
+    }
+
+    /// Deletes draft evidence of your department; returns its id.
+    async fn delete_evidence(&self, ctx: &Context<'_>, id: ID, version: i32) -> Result<ID> {
+        let request = ctx.request();
+        let raw = decode(&id, NodeKind::Evidence)?;
+        evidences::delete_evidence(
+            request.db(),
+            &request.files,
+            &request.caller(),
+            raw,
+            version,
+        )
+        .await?;
+        Ok(id)
+    }
+}
