@@ -104,10 +104,29 @@ struct SubmissionCounts {
     awaiting_review: CountsByDepartment,
 }
 
-fn add_counts(into: &mut CountsByDepartment, rows: Vec<(i64, i64)>) {
+/// Counts the rows of `select` per department, in SQL, adding them into `into`.
+async fn count_per_department<E>(
+    db: &impl ConnectionTrait,
+    select: sea_orm::Select<E>,
+    department: E::Column,
+    id: E::Column,
+    into: &mut CountsByDepartment,
+) -> AppResult<()>
+where
+    E: EntityTrait,
+{
+    let rows: Vec<(i64, i64)> = select
+        .select_only()
+        .column(department)
+        .column_as(Expr::col(id).count(), "count")
+        .group_by(department)
+        .into_tuple()
+        .all(db)
+        .await?;
     for (department_id, count) in rows {
         *into.entry(department_id).or_default() += u64::try_from(count).unwrap_or(0);
     }
+    Ok(())
 }
 
 async fn count_submissions(
@@ -116,116 +135,82 @@ async fn count_submissions(
     plan_id: i64,
     period: &str,
 ) -> AppResult<SubmissionCounts> {
+    use evidence::Column as File;
+    use indicator_value::Column as Value;
+    use progress_report::Column as Report;
     let submitted = ReviewStatus::Submitted.as_str();
-    let reported: Vec<(i64, i64)> = progress_report::Entity::find()
+    let reports = || {
+        progress_report::Entity::find()
+            .filter(Report::PlanId.eq(plan_id))
+            .filter(scope.submission_condition(Report::DepartmentId, Report::ReviewStatus))
+    };
+    let values = || {
+        indicator_value::Entity::find()
+            .filter(Value::PlanId.eq(plan_id))
+            .filter(scope.submission_condition(Value::DepartmentId, Value::ReviewStatus))
+    };
+    let reported: Vec<(i64, i64)> = reports()
         .select_only()
-        .column(progress_report::Column::TaskId)
-        .column(progress_report::Column::DepartmentId)
-        .filter(progress_report::Column::PlanId.eq(plan_id))
-        .filter(progress_report::Column::Period.eq(period))
-        .filter(
-            progress_report::Column::ReviewStatus
-                .is_in([submitted, ReviewStatus::Approved.as_str()]),
-        )
-        .filter(scope.submission_condition(
-            progress_report::Column::DepartmentId,
-            progress_report::Column::ReviewStatus,
-        ))
+        .column(Report::TaskId)
+        .column(Report::DepartmentId)
+        .filter(Report::Period.eq(period))
+        .filter(Report::ReviewStatus.is_in([submitted, ReviewStatus::Approved.as_str()]))
         .into_tuple()
         .all(db)
         .await?;
 
     let mut late = CountsByDepartment::new();
-    add_counts(
+    let late_reports = reports()
+        .filter(Report::Period.eq(period))
+        .filter(Report::Late.eq(true));
+    count_per_department(
+        db,
+        late_reports,
+        Report::DepartmentId,
+        Report::Id,
         &mut late,
-        progress_report::Entity::find()
-            .select_only()
-            .column(progress_report::Column::DepartmentId)
-            .column_as(Expr::col(progress_report::Column::Id).count(), "count")
-            .filter(progress_report::Column::PlanId.eq(plan_id))
-            .filter(progress_report::Column::Period.eq(period))
-            .filter(progress_report::Column::Late.eq(true))
-            .filter(scope.submission_condition(
-                progress_report::Column::DepartmentId,
-                progress_report::Column::ReviewStatus,
-            ))
-            .group_by(progress_report::Column::DepartmentId)
-            .into_tuple()
-            .all(db)
-            .await?,
-    );
-    add_counts(
-        &mut late,
-        indicator_value::Entity::find()
-            .select_only()
-            .column(indicator_value::Column::DepartmentId)
-            .column_as(Expr::col(indicator_value::Column::Id).count(), "count")
-            .filter(indicator_value::Column::PlanId.eq(plan_id))
-            .filter(indicator_value::Column::Period.eq(period))
-            .filter(indicator_value::Column::Late.eq(true))
-            .filter(scope.submission_condition(
-                indicator_value::Column::DepartmentId,
-                indicator_value::Column::ReviewStatus,
-            ))
-            .group_by(indicator_value::Column::DepartmentId)
-            .into_tuple()
-            .all(db)
-            .await?,
-    );
+    )
+    .await?;
+    let late_values = values()
+        .filter(Value::Period.eq(period))
+        .filter(Value::Late.eq(true));
+    count_per_department(db, late_values, Value::DepartmentId, Value::Id, &mut late).await?;
 
-    let mut awaiting_review = CountsByDepartment::new();
-    add_counts(
-        &mut awaiting_review,
-        progress_report::Entity::find()
-            .select_only()
-            .column(progress_report::Column::DepartmentId)
-            .column_as(Expr::col(progress_report::Column::Id).count(), "count")
-            .filter(progress_report::Column::PlanId.eq(plan_id))
-            .filter(progress_report::Column::ReviewStatus.eq(submitted))
-            .filter(scope.submission_condition(
-                progress_report::Column::DepartmentId,
-                progress_report::Column::ReviewStatus,
-            ))
-            .group_by(progress_report::Column::DepartmentId)
-            .into_tuple()
-            .all(db)
-            .await?,
-    );
-    add_counts(
-        &mut awaiting_review,
-        indicator_value::Entity::find()
-            .select_only()
-            .column(indicator_value::Column::DepartmentId)
-            .column_as(Expr::col(indicator_value::Column::Id).count(), "count")
-            .filter(indicator_value::Column::PlanId.eq(plan_id))
-            .filter(indicator_value::Column::ReviewStatus.eq(submitted))
-            .filter(scope.submission_condition(
-                indicator_value::Column::DepartmentId,
-                indicator_value::Column::ReviewStatus,
-            ))
-            .group_by(indicator_value::Column::DepartmentId)
-            .into_tuple()
-            .all(db)
-            .await?,
-    );
-    add_counts(
-        &mut awaiting_review,
-        evidence::Entity::find()
-            .select_only()
-            .column(evidence::Column::DepartmentId)
-            .column_as(Expr::col(evidence::Column::Id).count(), "count")
-            .filter(evidence::Column::PlanId.eq(plan_id))
-            .filter(evidence::Column::ReviewStatus.eq(submitted))
-            .filter(scope.evidence_condition(evidence::Column::DepartmentId))
-            .group_by(evidence::Column::DepartmentId)
-            .into_tuple()
-            .all(db)
-            .await?,
-    );
+    let mut awaiting = CountsByDepartment::new();
+    let waiting_reports = reports().filter(Report::ReviewStatus.eq(submitted));
+    count_per_department(
+        db,
+        waiting_reports,
+        Report::DepartmentId,
+        Report::Id,
+        &mut awaiting,
+    )
+    .await?;
+    let waiting_values = values().filter(Value::ReviewStatus.eq(submitted));
+    count_per_department(
+        db,
+        waiting_values,
+        Value::DepartmentId,
+        Value::Id,
+        &mut awaiting,
+    )
+    .await?;
+    let waiting_files = evidence::Entity::find()
+        .filter(File::PlanId.eq(plan_id))
+        .filter(File::ReviewStatus.eq(submitted))
+        .filter(scope.evidence_condition(File::DepartmentId));
+    count_per_department(
+        db,
+        waiting_files,
+        File::DepartmentId,
+        File::Id,
+        &mut awaiting,
+    )
+    .await?;
     Ok(SubmissionCounts {
         reported: reported.into_iter().collect(),
         late,
-        awaiting_review,
+        awaiting_review: awaiting,
     })
 }
 
@@ -255,85 +240,8 @@ pub async fn dashboard(
     .to_string();
     let counts = count_submissions(db, scope, plan_row.id, &period).await?;
 
-    let tasks: Vec<usize> = snapshot.plans[plan]
-        .tasks
-        .iter()
-        .map(|task| *task as usize)
-        .collect();
-    let status = |task: usize| snapshot.task_status(task, view.today);
-    // The tasks counted: the plan's top-level tasks for the leadership group; the tasks a
-    // department reports on for a department.
-    let counted: Vec<usize> = match scope {
-        ReadScope::Department(department_id) => tasks
-            .iter()
-            .copied()
-            .filter(|task| snapshot.task_led_by(*task, department_id) && !snapshot.has_parts(*task))
-            .collect(),
-        _ => tasks
-            .iter()
-            .copied()
-            .filter(|task| snapshot.tasks[*task].parent.is_none())
-            .collect(),
-    };
-    let mut by_status: HashMap<TaskStatus, u64> = HashMap::new();
-    let mut by_section: HashMap<u32, Progress> = HashMap::new();
-    for task in &counted {
-        let status = status(*task);
-        *by_status.entry(status).or_default() += 1;
-        by_section
-            .entry(snapshot.tasks[*task].section)
-            .or_default()
-            .add(status);
-    }
-    let sections = snapshot.plans[plan]
-        .sections
-        .iter()
-        .map(|section| SectionProgress {
-            section: *section as usize,
-            progress: by_section.remove(section).unwrap_or_default(),
-        })
-        .collect();
-
-    let mut departments = Vec::new();
-    for (index, department) in snapshot.departments.iter().enumerate() {
-        let department_id = department.row.id;
-        if let ReadScope::Department(own) = scope
-            && own != department_id
-        {
-            continue;
-        }
-        let led: Vec<usize> = tasks
-            .iter()
-            .copied()
-            .filter(|task| snapshot.task_led_by(*task, department_id) && !snapshot.has_parts(*task))
-            .collect();
-        if led.is_empty() {
-            continue;
-        }
-        let reported_this_period = led
-            .iter()
-            .filter(|task| {
-                counts
-                    .reported
-                    .contains(&(snapshot.tasks[**task].row.id, department_id))
-            })
-            .count() as u64;
-        departments.push(DepartmentProgress {
-            department: index,
-            led: led.len() as u64,
-            reported_this_period,
-            late: counts.late.get(&department_id).copied().unwrap_or(0),
-            overdue: led
-                .iter()
-                .filter(|task| status(**task) == TaskStatus::Overdue)
-                .count() as u64,
-            awaiting_review: counts
-                .awaiting_review
-                .get(&department_id)
-                .copied()
-                .unwrap_or(0),
-        });
-    }
+    let (by_status, sections) = task_progress(view, plan);
+    let departments = department_progress(view, plan, &counts);
 
     let mut indicator_counts: HashMap<IndicatorStatus, u64> = HashMap::new();
     for indicator in indicators_of_plan(view, plan) {
@@ -365,6 +273,94 @@ pub async fn dashboard(
             })
             .collect(),
     })
+}
+
+/// The plan's tasks by status, overall and per section. The tasks counted: the plan's
+/// top-level tasks for the leadership group; the tasks a department reports on for a
+/// department.
+fn task_progress(view: &PlanView, plan: usize) -> (HashMap<TaskStatus, u64>, Vec<SectionProgress>) {
+    let snapshot = &view.snapshot;
+    let counted = snapshot.plans[plan]
+        .tasks
+        .iter()
+        .map(|task| *task as usize)
+        .filter(|task| match view.scope {
+            ReadScope::Department(department_id) => {
+                snapshot.task_led_by(*task, department_id) && !snapshot.has_parts(*task)
+            }
+            _ => snapshot.tasks[*task].parent.is_none(),
+        });
+    let mut by_status: HashMap<TaskStatus, u64> = HashMap::new();
+    let mut by_section: HashMap<u32, Progress> = HashMap::new();
+    for task in counted {
+        let status = snapshot.task_status(task, view.today);
+        *by_status.entry(status).or_default() += 1;
+        by_section
+            .entry(snapshot.tasks[task].section)
+            .or_default()
+            .add(status);
+    }
+    let sections = snapshot.plans[plan]
+        .sections
+        .iter()
+        .map(|section| SectionProgress {
+            section: *section as usize,
+            progress: by_section.remove(section).unwrap_or_default(),
+        })
+        .collect();
+    (by_status, sections)
+}
+
+/// How each department that reports on the plan stands (only its own, for a department).
+fn department_progress(
+    view: &PlanView,
+    plan: usize,
+    counts: &SubmissionCounts,
+) -> Vec<DepartmentProgress> {
+    let snapshot = &view.snapshot;
+    let tasks = &snapshot.plans[plan].tasks;
+    let mut departments = Vec::new();
+    for (index, department) in snapshot.departments.iter().enumerate() {
+        let department_id = department.row.id;
+        if let ReadScope::Department(own) = view.scope
+            && own != department_id
+        {
+            continue;
+        }
+        let led: Vec<usize> = tasks
+            .iter()
+            .map(|task| *task as usize)
+            .filter(|task| snapshot.task_led_by(*task, department_id) && !snapshot.has_parts(*task))
+            .collect();
+        if led.is_empty() {
+            continue;
+        }
+        let reported_this_period = led
+            .iter()
+            .filter(|task| {
+                counts
+                    .reported
+                    .contains(&(snapshot.tasks[**task].row.id, department_id))
+            })
+            .count() as u64;
+        let overdue = led
+            .iter()
+            .filter(|task| snapshot.task_status(**task, view.today) == TaskStatus::Overdue)
+            .count() as u64;
+        departments.push(DepartmentProgress {
+            department: index,
+            led: led.len() as u64,
+            reported_this_period,
+            late: counts.late.get(&department_id).copied().unwrap_or(0),
+            overdue,
+            awaiting_review: counts
+                .awaiting_review
+                .get(&department_id)
+                .copied()
+                .unwrap_or(0),
+        });
+    }
+    departments
 }
 
 /// The submissions of a plan waiting for review within the scope, oldest first; read
