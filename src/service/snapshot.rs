@@ -313,35 +313,59 @@ impl PlanSnapshot {
             revision: rows.revision,
             ..Default::default()
         };
+        snapshot.add_departments(rows.departments, rows.aliases)?;
+        snapshot.add_plans(rows.plans, rows.goals, rows.sections)?;
+        snapshot.add_tasks(rows.tasks, rows.leads)?;
+        snapshot.add_indicators(
+            rows.indicators,
+            rows.standing,
+            rows.external,
+            rows.responsible,
+            rows.milestones,
+        )?;
+        snapshot.link_departments_to_tasks();
+        Ok(snapshot)
+    }
 
-        for row in rows.departments {
-            let index = snapshot.departments.len() as u32;
-            snapshot.department_ids.insert(row.id, index);
-            snapshot.department_codes.insert(row.code.clone(), index);
-            snapshot
-                .department_names
-                .insert(row.name_folded.clone(), index);
-            snapshot.departments.push(DepartmentNode {
+    fn add_departments(
+        &mut self,
+        departments: Vec<department::Model>,
+        aliases: Vec<department_alias::Model>,
+    ) -> AppResult<()> {
+        for row in departments {
+            let index = self.departments.len() as u32;
+            self.department_ids.insert(row.id, index);
+            self.department_codes.insert(row.code.clone(), index);
+            self.department_names.insert(row.name_folded.clone(), index);
+            self.departments.push(DepartmentNode {
                 row,
                 aliases: Vec::new(),
                 led_tasks: Vec::new(),
             });
         }
-        for alias in rows.aliases {
-            let Some(index) = snapshot.department_index(alias.department_id) else {
+        for alias in aliases {
+            let Some(index) = self.department_index(alias.department_id) else {
                 return Err(missing("department", alias.department_id));
             };
-            snapshot
-                .department_names
+            self.department_names
                 .entry(alias.alias_folded.clone())
                 .or_insert(index as u32);
-            snapshot.departments[index].aliases.push(alias.alias);
+            self.departments[index].aliases.push(alias.alias);
         }
 
-        for row in rows.plans {
-            let index = snapshot.plans.len() as u32;
-            snapshot.plan_ids.insert(row.id, index);
-            snapshot.plans.push(PlanNode {
+        Ok(())
+    }
+
+    fn add_plans(
+        &mut self,
+        plans: Vec<plan::Model>,
+        goals: Vec<plan_goal::Model>,
+        sections: Vec<section::Model>,
+    ) -> AppResult<()> {
+        for row in plans {
+            let index = self.plans.len() as u32;
+            self.plan_ids.insert(row.id, index);
+            self.plans.push(PlanNode {
                 row,
                 goals: Vec::new(),
                 sections: Vec::new(),
@@ -349,54 +373,60 @@ impl PlanSnapshot {
                 indicators: Vec::new(),
             });
         }
-        for goal in rows.goals {
-            let plan = snapshot
+        for goal in goals {
+            let plan = self
                 .plan_index(goal.plan_id)
                 .ok_or_else(|| missing("plan", goal.plan_id))?;
-            snapshot.plans[plan].goals.push(goal);
+            self.plans[plan].goals.push(goal);
         }
-        for row in rows.sections {
-            let plan = snapshot
+        for row in sections {
+            let plan = self
                 .plan_index(row.plan_id)
                 .ok_or_else(|| missing("plan", row.plan_id))?;
-            let index = snapshot.sections.len() as u32;
-            snapshot.section_ids.insert(row.id, index);
-            snapshot.plans[plan].sections.push(index);
-            snapshot.sections.push(SectionNode {
+            let index = self.sections.len() as u32;
+            self.section_ids.insert(row.id, index);
+            self.plans[plan].sections.push(index);
+            self.sections.push(SectionNode {
                 row,
                 plan: plan as u32,
                 top_level_tasks: Vec::new(),
             });
         }
 
+        Ok(())
+    }
+
+    fn add_tasks(
+        &mut self,
+        tasks: Vec<task::Model>,
+        leads: Vec<task_lead::Model>,
+    ) -> AppResult<()> {
         // Tasks come in plan and document order, a part right after its parent.
-        for row in rows.tasks {
-            let plan = snapshot
+        for row in tasks {
+            let plan = self
                 .plan_index(row.plan_id)
                 .ok_or_else(|| missing("plan", row.plan_id))?;
-            let section = snapshot
+            let section = self
                 .section_index(row.section_id)
                 .ok_or_else(|| missing("section", row.section_id))?;
-            let index = snapshot.tasks.len() as u32;
+            let index = self.tasks.len() as u32;
             let parent = match row.parent_id {
                 Some(parent_id) => Some(
-                    snapshot
-                        .task_index(parent_id)
+                    self.task_index(parent_id)
                         .ok_or_else(|| missing("task", parent_id))? as u32,
                 ),
                 None => None,
             };
             match parent {
-                Some(parent) => snapshot.tasks[parent as usize].subtasks.push(index),
-                None => snapshot.sections[section].top_level_tasks.push(index),
+                Some(parent) => self.tasks[parent as usize].subtasks.push(index),
+                None => self.sections[section].top_level_tasks.push(index),
             }
-            snapshot.task_ids.insert(row.id, index);
-            snapshot
-                .task_codes
+            self.task_ids.insert(row.id, index);
+            self.task_codes
                 .insert((plan as u32, row.code.clone()), index);
-            snapshot.plans[plan].tasks.push(index);
-            let due = due_on(&row, &snapshot.plans[plan].row);
-            snapshot.tasks.push(TaskNode {
+            self.plans[plan].tasks.push(index);
+            let due = due_on(&row, &self.plans[plan].row);
+            self.tasks.push(TaskNode {
                 row,
                 plan: plan as u32,
                 section: section as u32,
@@ -410,14 +440,14 @@ impl PlanSnapshot {
                 completed: false,
             });
         }
-        for lead in rows.leads {
-            let task = snapshot
+        for lead in leads {
+            let task = self
                 .task_index(lead.task_id)
                 .ok_or_else(|| missing("task", lead.task_id))?;
-            let department = snapshot
+            let department = self
                 .department_index(lead.department_id)
                 .ok_or_else(|| missing("department", lead.department_id))?;
-            snapshot.tasks[task].leads.push(Lead {
+            self.tasks[task].leads.push(Lead {
                 department: department as u32,
                 department_id: lead.department_id,
                 latest_approved: lead
@@ -426,36 +456,50 @@ impl PlanSnapshot {
                     .map(ProgressStatus::parse),
             });
         }
-        snapshot.derive_task_facts();
+        self.derive_task_facts();
 
-        let mut standing: FxHashMap<i64, indicator_value::Model> = rows
-            .standing
+        Ok(())
+    }
+
+    fn add_indicators(
+        &mut self,
+        indicators: Vec<indicator::Model>,
+        standing: Vec<indicator_value::Model>,
+        external: Vec<external_target::Model>,
+        responsible: Vec<indicator_responsible::Model>,
+        milestones: Vec<indicator_milestone::Model>,
+    ) -> AppResult<()> {
+        let mut standing: FxHashMap<i64, indicator_value::Model> = standing
             .into_iter()
             .map(|value| (value.id, value))
             .collect();
-        let mut external: FxHashMap<i64, Vec<external_target::Model>> = FxHashMap::default();
-        for row in rows.external {
-            external.entry(row.indicator_id).or_default().push(row);
+        let mut external_by_indicator: FxHashMap<i64, Vec<external_target::Model>> =
+            FxHashMap::default();
+        for row in external {
+            external_by_indicator
+                .entry(row.indicator_id)
+                .or_default()
+                .push(row);
         }
-        for row in rows.indicators {
-            let plan = snapshot
+        for row in indicators {
+            let plan = self
                 .plan_index(row.plan_id)
                 .ok_or_else(|| missing("plan", row.plan_id))?;
-            let task = snapshot
+            let task = self
                 .task_index(row.task_id)
                 .ok_or_else(|| missing("task", row.task_id))?;
-            let index = snapshot.indicators.len() as u32;
-            snapshot.indicator_ids.insert(row.id, index);
-            snapshot.plans[plan].indicators.push(index);
-            snapshot.tasks[task].indicators.push(index);
+            let index = self.indicators.len() as u32;
+            self.indicator_ids.insert(row.id, index);
+            self.plans[plan].indicators.push(index);
+            self.tasks[task].indicators.push(index);
             let approved: Vec<indicator_value::Model> =
                 [row.latest_approved_value_id, row.previous_approved_value_id]
                     .into_iter()
                     .flatten()
                     .filter_map(|id| standing.remove(&id))
                     .collect();
-            let external_targets = external.remove(&row.id).unwrap_or_default();
-            snapshot.indicators.push(IndicatorNode {
+            let external_targets = external_by_indicator.remove(&row.id).unwrap_or_default();
+            self.indicators.push(IndicatorNode {
                 assessment: assess(&row, &approved, &external_targets),
                 row,
                 plan: plan as u32,
@@ -466,58 +510,59 @@ impl PlanSnapshot {
                 external_targets,
             });
         }
-        for row in rows.responsible {
-            let indicator = snapshot
+        for row in responsible {
+            let indicator = self
                 .indicator_index(row.indicator_id)
                 .ok_or_else(|| missing("indicator", row.indicator_id))?;
-            let department = snapshot
+            let department = self
                 .department_index(row.department_id)
                 .ok_or_else(|| missing("department", row.department_id))?;
-            let node = &mut snapshot.indicators[indicator];
+            let node = &mut self.indicators[indicator];
             node.responsible.push(department as u32);
             node.responsible_ids.push(row.department_id);
         }
-        for row in rows.milestones {
-            let indicator = snapshot
+        for row in milestones {
+            let indicator = self
                 .indicator_index(row.indicator_id)
                 .ok_or_else(|| missing("indicator", row.indicator_id))?;
-            snapshot.indicators[indicator].milestones.push(row);
+            self.indicators[indicator].milestones.push(row);
         }
+        Ok(())
+    }
+
+    fn link_departments_to_tasks(&mut self) {
         // Each department's tasks, in plan order (newest plan first) and document order;
         // a task with parts lists every department that leads a part.
-        let mut plan_order: Vec<u32> = (0..snapshot.tasks.len() as u32).collect();
+        let mut plan_order: Vec<u32> = (0..self.tasks.len() as u32).collect();
         plan_order.sort_by_key(|task| {
-            let node = &snapshot.tasks[*task as usize];
+            let node = &self.tasks[*task as usize];
             (node.row.plan_id, node.row.position)
         });
         for task in plan_order {
-            let departments: Vec<u32> = snapshot.tasks[task as usize]
+            let departments: Vec<u32> = self.tasks[task as usize]
                 .leads
                 .iter()
                 .map(|lead| lead.department)
                 .collect();
             for department in departments {
-                snapshot.departments[department as usize]
-                    .led_tasks
-                    .push(task);
+                self.departments[department as usize].led_tasks.push(task);
             }
         }
-        for task in 0..snapshot.tasks.len() {
-            let mut departments: Vec<u32> = snapshot.tasks[task]
+        for task in 0..self.tasks.len() {
+            let mut departments: Vec<u32> = self.tasks[task]
                 .leads
                 .iter()
                 .map(|lead| lead.department)
                 .collect();
-            for part in snapshot.tasks[task].subtasks.clone() {
-                for lead in &snapshot.tasks[part as usize].leads {
+            for part in self.tasks[task].subtasks.clone() {
+                for lead in &self.tasks[part as usize].leads {
                     if !departments.contains(&lead.department) {
                         departments.push(lead.department);
                     }
                 }
             }
-            snapshot.tasks[task].lead_departments = departments;
+            self.tasks[task].lead_departments = departments;
         }
-        Ok(snapshot)
     }
 
     /// A task is started when a lead's latest approved report says anything but "not
