@@ -70,6 +70,18 @@ pub struct ServeArgs {
     /// The window, and the length of a lock-out, in minutes.
     #[arg(long, env = "ECOPLAN_LOCKOUT_MINUTES", default_value_t = 15)]
     pub lockout_minutes: u64,
+    /// Password hashes that run at once (one per core by default).
+    #[arg(long, env = "ECOPLAN_HASH_CONCURRENCY")]
+    pub hash_concurrency: Option<usize>,
+    /// Sign-ins that may wait for a hash; beyond, TOO_MANY_REQUESTS (4 per core by default).
+    #[arg(long, env = "ECOPLAN_HASH_QUEUE")]
+    pub hash_queue: Option<usize>,
+    /// Sign-in attempts per client address and minute; 0 switches the limit off.
+    #[arg(long, env = "ECOPLAN_LOGIN_RATE", default_value_t = crate::settings::DEFAULT_LOGIN_RATE_PER_MINUTE)]
+    pub login_rate: u32,
+    /// Proxies whose X-Forwarded-For names the client: addresses or networks, comma-separated.
+    #[arg(long, env = "ECOPLAN_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
     /// The largest page a list returns.
     #[arg(long, env = "ECOPLAN_MAX_PAGE_SIZE", default_value_t = crate::service::page::MAX_PAGE_SIZE)]
     pub max_page_size: u64,
@@ -251,6 +263,15 @@ impl ServeArgs {
         settings.auth.token_lifetime = Duration::from_secs(self.token_lifetime_minutes.max(1) * 60);
         settings.auth.lockout_attempts = self.lockout_attempts;
         settings.auth.lockout_window = Duration::from_secs(self.lockout_minutes.max(1) * 60);
+        if let Some(concurrency) = self.hash_concurrency {
+            settings.auth.hashing.concurrency = concurrency.max(1);
+        }
+        if let Some(queue) = self.hash_queue {
+            settings.auth.hashing.queue = queue;
+        }
+        settings.auth.login_rate_per_minute = self.login_rate;
+        settings.http.trusted_proxies =
+            crate::http::client_address::TrustedProxies::parse(&self.trusted_proxies)?;
         settings.auth.portal = match (
             self.portal_key_file,
             self.portal_issuer,

@@ -19,6 +19,11 @@ pub enum AppError {
         current_version: Option<i32>,
     },
     TooManyAttempts,
+    /// The server is shedding load (too many sign-ins from one address, or the password
+    /// hashing queue is full); the client may retry after the given number of seconds.
+    TooManyRequests {
+        retry_after_seconds: u64,
+    },
     Unexpected(anyhow::Error),
 }
 
@@ -55,6 +60,9 @@ impl AppError {
             Self::TooManyAttempts => {
                 "too many failed sign-in attempts for this username; try again later".into()
             }
+            Self::TooManyRequests {
+                retry_after_seconds,
+            } => format!("too many requests; try again in {retry_after_seconds} s"),
             Self::Unexpected(_) => "internal error".into(),
         }
     }
@@ -76,6 +84,7 @@ impl AppError {
             Self::Forbidden(_) => "FORBIDDEN",
             Self::Conflict { .. } => "CONFLICT",
             Self::TooManyAttempts => "TOO_MANY_ATTEMPTS",
+            Self::TooManyRequests { .. } => "TOO_MANY_REQUESTS",
             Self::Unexpected(_) => "INTERNAL",
         }
     }
@@ -102,6 +111,12 @@ impl ErrorExtensions for AppError {
             } = self
             {
                 extensions.set("currentVersion", *version);
+            }
+            if let Self::TooManyRequests {
+                retry_after_seconds,
+            } = self
+            {
+                extensions.set("retryAfterSeconds", *retry_after_seconds);
             }
         })
     }

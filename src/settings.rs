@@ -42,6 +42,10 @@ pub struct AuthSettings {
     pub lockout_attempts: u32,
     pub lockout_window: Duration,
     pub portal: Option<PortalSettings>,
+    /// How many password hashes run and wait at once.
+    pub hashing: crate::service::hashing::HashSettings,
+    /// Sign-in attempts per client address and minute (0: no limit).
+    pub login_rate_per_minute: u32,
 }
 
 impl Default for AuthSettings {
@@ -52,6 +56,8 @@ impl Default for AuthSettings {
             lockout_attempts: 5,
             lockout_window: Duration::from_secs(15 * 60),
             portal: None,
+            hashing: crate::service::hashing::HashSettings::default(),
+            login_rate_per_minute: DEFAULT_LOGIN_RATE_PER_MINUTE,
         }
     }
 }
@@ -66,6 +72,9 @@ pub struct PortalSettings {
     /// The claim that holds the ecoplan username.
     pub username_claim: String,
 }
+
+/// Enough for everyone in an office behind one address to sign in within a minute.
+pub const DEFAULT_LOGIN_RATE_PER_MINUTE: u32 = 60;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://ecoplan.db";
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";

@@ -16,6 +16,7 @@ use crate::graphql::schema::build_schema_with;
 use crate::http::{AppState, routes};
 use crate::metrics::Metrics;
 use crate::service::auth::{TokenKeys, random_secret};
+use crate::service::hashing::HashPool;
 use crate::service::seed::{SeedOutcome, TANGSHAN_2022, seed_plan};
 use crate::service::user;
 use crate::settings::Settings;
@@ -64,6 +65,8 @@ impl Application {
         }
         let secret = jwt_secret(&settings)?;
         let token_keys = Arc::new(TokenKeys::new(secret.as_bytes(), &settings.auth)?);
+        // One bound for all the hashing of the process: sign-ins and user management.
+        HashPool::install_shared(token_keys.hash_pool());
 
         let listener = TcpListener::bind(settings.addr)
             .with_context(|| format!("ECOPLAN_ADDR {} cannot be bound", settings.addr))?;

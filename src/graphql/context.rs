@@ -39,6 +39,8 @@ pub struct RequestContext {
     pub upload_policy: UploadPolicy,
     /// Identifies the request in logs, headers and error extensions.
     pub request_id: String,
+    /// The client's address (see `TrustedProxies`), for the sign-in limits and the audit.
+    pub client_address: Option<std::net::IpAddr>,
 }
 
 pub trait ContextExt {

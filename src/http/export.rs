@@ -74,7 +74,9 @@ fn error_response(error: &AppError, request_id: &str) -> HttpResponse {
         AppError::Unauthenticated | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
         AppError::Forbidden(_) => StatusCode::FORBIDDEN,
         AppError::Conflict { .. } => StatusCode::CONFLICT,
-        AppError::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+        AppError::TooManyAttempts | AppError::TooManyRequests { .. } => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
         AppError::Unexpected(cause) => {
             tracing::error!(error = ?cause, request_id, "a spreadsheet request failed");
             StatusCode::INTERNAL_SERVER_ERROR

@@ -1,6 +1,7 @@
 //! The HTTP layer: reads the bearer token, builds the request context, and hands the
 //! request to GraphQL (or serves files, spreadsheets and health checks).
 
+pub mod client_address;
 pub mod export;
 
 pub mod middleware;
@@ -52,6 +53,8 @@ pub struct HttpSettings {
     pub metrics_token: Option<String>,
     /// Serve `/metrics` on the main address (false when it has an address of its own).
     pub metrics_on_main: bool,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: client_address::TrustedProxies,
 }
 
 impl Default for HttpSettings {
@@ -62,6 +65,7 @@ impl Default for HttpSettings {
             request_timeout: std::time::Duration::from_secs(30),
             metrics_token: None,
             metrics_on_main: true,
+            trusted_proxies: client_address::TrustedProxies::default(),
         }
     }
 }
@@ -164,6 +168,7 @@ async fn execute(
         files: state.files.clone(),
         upload_policy: state.upload_policy.clone(),
         request_id: request_id.clone(),
+        client_address: state.http.trusted_proxies.client_address(http),
     };
     let started = std::time::Instant::now();
     let response = match tokio::time::timeout(

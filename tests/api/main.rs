@@ -30,6 +30,7 @@ mod review;
 mod schema;
 mod seed;
 mod shutdown;
+mod sign_in;
 mod statements;
 mod status;
 mod visibility;
