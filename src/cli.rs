@@ -97,6 +97,13 @@ pub struct ServeArgs {
     /// Content types accepted as evidence, comma-separated (PDF, images, Office, text and zip by default).
     #[arg(long, env = "ECOPLAN_UPLOAD_TYPES", value_delimiter = ',')]
     pub upload_types: Vec<String>,
+    /// Seconds between looks for files of uploads that never committed.
+    #[arg(long, env = "ECOPLAN_UPLOAD_SWEEP_SECS", default_value_t = 900)]
+    pub upload_sweep_secs: u64,
+    /// How old such a file must be before it is removed, in seconds (an upload in flight
+    /// keeps its file).
+    #[arg(long, env = "ECOPLAN_UPLOAD_GRACE_SECS", default_value_t = 3600)]
+    pub upload_grace_secs: u64,
     /// The largest request body outside uploads, in bytes.
     #[arg(long, env = "ECOPLAN_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: u64,
@@ -248,6 +255,8 @@ impl ServeArgs {
         settings.shutdown_grace = Duration::from_secs(self.shutdown_grace_secs);
         settings.database_wait = Duration::from_secs(self.db_wait_secs);
         settings.upload.max_bytes = self.max_upload_bytes;
+        settings.upload_sweep.interval = Duration::from_secs(self.upload_sweep_secs.max(1));
+        settings.upload_sweep.grace = Duration::from_secs(self.upload_grace_secs);
         let upload_types: Vec<String> = self
             .upload_types
             .iter()

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    QueryOrder, QuerySelect, Set,
 };
 use sha2::{Digest, Sha256};
 
@@ -327,7 +327,9 @@ pub async fn upload_evidence(
 
     let storage_key = random_secret(32);
     let size = checked.size;
-    store.put(&storage_key, checked.content).await?;
+    // Pending until the row has committed: a crash in between leaves a pending file that
+    // the sweep removes, never a stored file without its row.
+    store.put_pending(&storage_key, checked.content).await?;
     let saved = insert_row(
         db,
         caller,
@@ -348,6 +350,11 @@ pub async fn upload_evidence(
     .await;
     match saved {
         Ok(row) => {
+            // The row is there: its file is served even while still pending, and the
+            // sweep finishes what this could not.
+            if let Err(error) = store.commit(&storage_key).await {
+                tracing::error!(error = ?error, "cannot finish a stored upload; the sweep will");
+            }
             metrics.uploads.inc();
             metrics.upload_bytes.add(size);
             Ok(row)
@@ -359,6 +366,83 @@ pub async fn upload_evidence(
             Err(error)
         }
     }
+}
+
+/// How often uploads that never committed are looked for, and how old their files must
+/// be (an upload in flight must not lose its file).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SweepSettings {
+    pub interval: std::time::Duration,
+    pub grace: std::time::Duration,
+}
+
+impl Default for SweepSettings {
+    fn default() -> Self {
+        Self {
+            interval: std::time::Duration::from_secs(15 * 60),
+            grace: std::time::Duration::from_secs(60 * 60),
+        }
+    }
+}
+
+/// What a sweep did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SweepOutcome {
+    /// Pending files whose row had committed, now stored.
+    pub committed: usize,
+    /// Files without a row, removed.
+    pub removed: usize,
+}
+
+/// Brings the files in line with the rows: a pending file whose row committed becomes
+/// stored; a file without a row (an upload that never committed, or evidence deleted just
+/// before a crash) is removed. Only files older than `grace` are looked at.
+pub async fn sweep_uploads(
+    db: &impl ConnectionTrait,
+    store: &dyn FileStore,
+    grace: std::time::Duration,
+) -> AppResult<SweepOutcome> {
+    use crate::storage::FileState;
+    let files = store.list(grace).await?;
+    let mut outcome = SweepOutcome::default();
+    for chunk in files.chunks(500) {
+        let keys: Vec<&str> = chunk.iter().map(|file| file.key.as_str()).collect();
+        let with_rows: std::collections::HashSet<String> = evidence::Entity::find()
+            .select_only()
+            .column(evidence::Column::StorageKey)
+            .filter(evidence::Column::StorageKey.is_in(keys))
+            .into_tuple::<String>()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect();
+        for file in chunk {
+            let has_row = with_rows.contains(&file.key);
+            match (file.state, has_row) {
+                (FileState::Pending, true) => {
+                    store.commit(&file.key).await?;
+                    outcome.committed += 1;
+                }
+                (FileState::Stored, true) => {}
+                (FileState::Partial, _) | (_, false) => {
+                    if file.state == FileState::Partial && has_row {
+                        // A half-written copy beside a whole one: only the copy goes.
+                        continue;
+                    }
+                    store.delete(&file.key).await?;
+                    outcome.removed += 1;
+                }
+            }
+        }
+    }
+    if outcome != SweepOutcome::default() {
+        tracing::info!(
+            committed = outcome.committed,
+            removed = outcome.removed,
+            "swept the evidence files"
+        );
+    }
+    Ok(outcome)
 }
 
 struct EvidenceFields {

@@ -12,6 +12,7 @@ mod audit;
 mod auth;
 mod browser;
 mod cli;
+mod crash;
 mod cycle;
 mod dashboard;
 mod errors;
