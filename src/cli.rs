@@ -97,6 +97,12 @@ pub struct ServeArgs {
     /// Content types accepted as evidence, comma-separated (PDF, images, Office, text and zip by default).
     #[arg(long, env = "ECOPLAN_UPLOAD_TYPES", value_delimiter = ',')]
     pub upload_types: Vec<String>,
+    /// What an uploaded archive (zip, Office, OpenDocument) may unpack to, in bytes.
+    #[arg(long, env = "ECOPLAN_UPLOAD_MAX_UNPACKED_BYTES", default_value_t = crate::service::evidence::DEFAULT_MAX_UNPACKED_BYTES)]
+    pub upload_max_unpacked_bytes: u64,
+    /// How many times its own size an uploaded archive may unpack to.
+    #[arg(long, env = "ECOPLAN_UPLOAD_MAX_COMPRESSION_RATIO", default_value_t = crate::service::evidence::DEFAULT_MAX_COMPRESSION_RATIO)]
+    pub upload_max_compression_ratio: u64,
     /// Seconds between looks for files of uploads that never committed.
     #[arg(long, env = "ECOPLAN_UPLOAD_SWEEP_SECS", default_value_t = 900)]
     pub upload_sweep_secs: u64,
@@ -255,6 +261,8 @@ impl ServeArgs {
         settings.shutdown_grace = Duration::from_secs(self.shutdown_grace_secs);
         settings.database_wait = Duration::from_secs(self.db_wait_secs);
         settings.upload.max_bytes = self.max_upload_bytes;
+        settings.upload.max_unpacked_bytes = self.upload_max_unpacked_bytes;
+        settings.upload.max_compression_ratio = self.upload_max_compression_ratio.max(1);
         settings.upload_sweep.interval = Duration::from_secs(self.upload_sweep_secs.max(1));
         settings.upload_sweep.grace = Duration::from_secs(self.upload_grace_secs);
         let upload_types: Vec<String> = self

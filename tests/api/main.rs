@@ -17,6 +17,7 @@ mod cycle;
 mod dashboard;
 mod errors;
 mod evidence;
+mod file_names;
 mod http;
 mod ledger;
 mod limits;
