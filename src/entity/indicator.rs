@@ -15,6 +15,10 @@ pub struct Model {
     pub target_text: String,
     pub better: String,
     pub search_text: String,
+    /// The smallest value the indicator can take, if it has a bound below.
+    pub valid_min: Option<f64>,
+    /// The largest value the indicator can take, if it has a bound above.
+    pub valid_max: Option<f64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -27,6 +27,7 @@ mod observability;
 mod period;
 mod plan;
 mod portal;
+mod ranges;
 mod reporting;
 mod review;
 mod schema;
