@@ -75,14 +75,14 @@ fn verify_now(password: &str, hash: &str) -> AppResult<bool> {
 /// Hashes a password on the shared hashing pool (argon2 is deliberately slow).
 pub async fn hash_password(password: &str) -> AppResult<String> {
     let password = password.to_owned();
-    HashPool::shared().run(move || hash_now(&password)).await
+    HashPool::shared()?.run(move || hash_now(&password)).await
 }
 
 /// Verifies a password against a stored hash, on the shared hashing pool.
 pub async fn verify_password(password: &str, hash: &str) -> AppResult<bool> {
     let password = password.to_owned();
     let hash = hash.to_owned();
-    HashPool::shared()
+    HashPool::shared()?
         .run(move || verify_now(&password, &hash))
         .await
 }
@@ -164,7 +164,7 @@ impl TokenKeys {
             lockout_attempts: settings.lockout_attempts.max(1),
             lockout_window: chrono::Duration::from_std(settings.lockout_window)
                 .context("the lock-out window is too long")?,
-            hashing: Arc::new(HashPool::new(settings.hashing)),
+            hashing: Arc::new(HashPool::new(settings.hashing)?),
             sign_in_rate: SignInRate::new(settings.login_rate_per_minute),
         })
     }
@@ -370,6 +370,10 @@ where
         tracing::info!(target: "ecoplan::auth", client = ?request.client_address, "sign-in over the rate of its address");
         return Err(refused);
     }
+    // A place in the hashing pool first: when the pool is full, nothing else is done.
+    let admission = keys.hashing.admit().inspect_err(|_| {
+        tracing::info!(target: "ecoplan::auth", "sign-in refused: the hashing queue is full");
+    })?;
     let username = normalize_username(username);
     if username.is_empty() || username.len() > 64 || password.len() > MAX_PASSWORD_LENGTH {
         return Err(invalid_credentials());
@@ -395,13 +399,8 @@ where
     let password = password.to_owned();
     let password_matches = keys
         .hashing
-        .try_run(move || verify_now(&password, &hash))
-        .await
-        .inspect_err(|error| {
-            if matches!(error, AppError::TooManyRequests { .. }) {
-                tracing::info!(target: "ecoplan::auth", "sign-in refused: the hashing queue is full");
-            }
-        })?;
+        .run_admitted(admission, move || verify_now(&password, &hash))
+        .await?;
     match user {
         Some(user) if password_matches && user.active => {
             let txn = crate::db::begin_write(db).await?;
