@@ -17,8 +17,17 @@ const MAX_TRACKED_ADDRESSES: usize = 100_000;
 #[derive(Debug)]
 pub struct SignInRate {
     per_minute: u32,
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    buckets: Mutex<Buckets>,
 }
+
+#[derive(Debug)]
+struct Buckets {
+    by_address: HashMap<IpAddr, Bucket>,
+    pruned: Instant,
+}
+
+/// How often buckets that have filled up again (the same as no bucket) are dropped.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[derive(Clone, Copy, Debug)]
 struct Bucket {
@@ -31,7 +40,10 @@ impl SignInRate {
     pub fn new(per_minute: u32) -> Self {
         Self {
             per_minute,
-            buckets: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(Buckets {
+                by_address: HashMap::new(),
+                pruned: Instant::now(),
+            }),
         }
     }
 
@@ -49,22 +61,31 @@ impl SignInRate {
         }
         let capacity = f64::from(self.per_minute);
         let per_second = capacity / 60.0;
-        let mut buckets = self.buckets.lock().map_err(|_| {
+        let mut guard = self.buckets.lock().map_err(|_| {
             AppError::Unexpected(anyhow::anyhow!("the sign-in rate lock is poisoned"))
         })?;
-        if buckets.len() >= MAX_TRACKED_ADDRESSES && !buckets.contains_key(&address) {
-            // Buckets that have filled up again are the same as no bucket.
-            buckets.retain(|_, bucket| {
+        let Buckets { by_address, pruned } = &mut *guard;
+        let full = by_address.len() >= MAX_TRACKED_ADDRESSES;
+        // At most once a minute, or once a second when full: never a scan per request.
+        let every = if full {
+            std::time::Duration::from_secs(1)
+        } else {
+            PRUNE_EVERY
+        };
+        if now.duration_since(*pruned) >= every && !by_address.is_empty() {
+            by_address.retain(|_, bucket| {
                 bucket.tokens + now.duration_since(bucket.updated).as_secs_f64() * per_second
                     < capacity
             });
-            if buckets.len() >= MAX_TRACKED_ADDRESSES {
-                return Err(AppError::TooManyRequests {
-                    retry_after_seconds: 60,
-                });
-            }
+            by_address.shrink_to_fit();
+            *pruned = now;
         }
-        let bucket = buckets.entry(address).or_insert(Bucket {
+        if by_address.len() >= MAX_TRACKED_ADDRESSES && !by_address.contains_key(&address) {
+            return Err(AppError::TooManyRequests {
+                retry_after_seconds: 60,
+            });
+        }
+        let bucket = by_address.entry(address).or_insert(Bucket {
             tokens: capacity,
             updated: now,
         });
