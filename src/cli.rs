@@ -82,6 +82,9 @@ pub struct ServeArgs {
     /// Proxies whose X-Forwarded-For names the client: addresses or networks, comma-separated.
     #[arg(long, env = "ECOPLAN_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<String>,
+    /// GraphQL requests without a signed token in progress at once; more wait their turn.
+    #[arg(long, env = "ECOPLAN_ANONYMOUS_CONCURRENCY")]
+    pub anonymous_concurrency: Option<usize>,
     /// The largest page a list returns.
     #[arg(long, env = "ECOPLAN_MAX_PAGE_SIZE", default_value_t = crate::service::page::MAX_PAGE_SIZE)]
     pub max_page_size: u64,
@@ -287,6 +290,14 @@ impl ServeArgs {
             settings.auth.hashing.queue = queue;
         }
         settings.auth.login_rate_per_minute = self.login_rate;
+        settings.http.anonymous_concurrency = match self.anonymous_concurrency {
+            Some(places) => places.max(1),
+            // Follows the hashing pool's size when that is set.
+            None => {
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                settings.auth.hashing.concurrency + settings.auth.hashing.queue + cores
+            }
+        };
         settings.http.trusted_proxies =
             crate::http::client_address::TrustedProxies::parse(&self.trusted_proxies)?;
         settings.auth.portal = match (

@@ -100,6 +100,9 @@ impl Application {
                 metrics_on_main: settings.metrics_addr.is_none(),
                 ..settings.http.clone()
             },
+            anonymous: Arc::new(tokio::sync::Semaphore::new(
+                settings.http.anonymous_concurrency.max(1),
+            )),
         });
         let (metrics_server, metrics_port) = match settings.metrics_addr {
             Some(addr) => {

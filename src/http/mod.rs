@@ -38,6 +38,8 @@ pub struct AppState {
     pub files: Arc<dyn FileStore>,
     pub upload_policy: UploadPolicy,
     pub http: HttpSettings,
+    /// Places for the requests without a signed token (see `anonymous_concurrency`).
+    pub anonymous: Arc<tokio::sync::Semaphore>,
 }
 
 /// Limits and switches of the HTTP layer.
@@ -55,6 +57,10 @@ pub struct HttpSettings {
     pub metrics_on_main: bool,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: client_address::TrustedProxies,
+    /// GraphQL requests without a signed token (sign-ins, mostly) in progress at once;
+    /// the others wait their turn, parked, so a flood of them cannot crowd out the
+    /// requests of signed-in users.
+    pub anonymous_concurrency: usize,
 }
 
 impl Default for HttpSettings {
@@ -66,8 +72,17 @@ impl Default for HttpSettings {
             metrics_token: None,
             metrics_on_main: true,
             trusted_proxies: client_address::TrustedProxies::default(),
+            anonymous_concurrency: default_anonymous_concurrency(),
         }
     }
+}
+
+/// Enough for every hash slot and queue place of the sign-in pool, and one per core for
+/// the sign-ins being refused.
+pub fn default_anonymous_concurrency() -> usize {
+    let pool = crate::service::hashing::HashSettings::default();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    pool.concurrency + pool.queue + cores
 }
 
 impl HttpSettings {
@@ -271,7 +286,20 @@ async fn graphql(
     http: HttpRequest,
     request: GraphQLRequest,
 ) -> HttpResponse {
+    let _place = anonymous_place(&state, &http).await;
     execute(&state, &http, request.into_inner()).await
+}
+
+/// For a request without a signed token, a place among those in progress (waiting for
+/// one costs nothing); `None` for a signed-in caller, who never waits here.
+async fn anonymous_place(
+    state: &AppState,
+    http: &HttpRequest,
+) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    if bearer_token(http).is_some_and(|token| auth::token_is_signed(&state.token_keys, token)) {
+        return None;
+    }
+    state.anonymous.clone().acquire_owned().await.ok()
 }
 
 /// Whether the operation a GET request would run is a mutation, which GET may not run.
@@ -301,6 +329,7 @@ async fn graphql_get(
             .insert_header((header::ALLOW, "POST"))
             .body("mutations must be sent with POST");
     }
+    let _place = anonymous_place(&state, &http).await;
     execute(&state, &http, request).await
 }
 

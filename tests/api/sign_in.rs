@@ -237,3 +237,34 @@ async fn failed_sign_ins_are_audited_with_name_address_and_reason_never_the_pass
     assert_error_code(&response, "FORBIDDEN");
 }
 both!(failed_sign_ins_are_audited_with_name_address_and_reason_never_the_password);
+
+async fn requests_without_a_signed_token_wait_their_turn_and_signed_in_ones_do_not(
+    backend: Backend,
+) {
+    let app = TestApp::spawn_with(backend, |settings| {
+        settings.auth.hashing = HashSettings {
+            concurrency: 1,
+            queue: 0,
+        };
+        settings.auth.login_rate_per_minute = 0;
+        settings.http.anonymous_concurrency = 1;
+    })
+    .await;
+    let reader = app.token_for(Role::Leadership, None).await;
+
+    // One place: the sign-ins take turns instead of piling up on the hashing pool, so
+    // none finds the pool full.
+    let attempts = (0..16).map(|n| {
+        let app = &app;
+        async move { login_from(app, None, &format!("nobody-{n}"), "a wrong guess").await }
+    });
+    let read = app.graphql_as(&reader, "{ plans { key } }", json!({}));
+    let (responses, read) = tokio::join!(futures_util::future::join_all(attempts), read);
+    let codes: Vec<Option<&str>> = responses.iter().map(error_code).collect();
+    assert!(
+        codes.iter().all(|code| *code == Some("UNAUTHENTICATED")),
+        "{codes:?}"
+    );
+    assert_eq!(data(&read)["plans"][0]["key"], "tangshan-2022");
+}
+both!(requests_without_a_signed_token_wait_their_turn_and_signed_in_ones_do_not);
