@@ -71,6 +71,21 @@ pub struct ServeArgs {
     /// The window, and the length of a lock-out, in minutes.
     #[arg(long, env = "ECOPLAN_LOCKOUT_MINUTES", default_value_t = 15)]
     pub lockout_minutes: u64,
+    /// Password hashes that run at once (one per core by default).
+    #[arg(long, env = "ECOPLAN_HASH_CONCURRENCY")]
+    pub hash_concurrency: Option<usize>,
+    /// Sign-ins that may wait for a hash; beyond, TOO_MANY_REQUESTS (4 per core by default).
+    #[arg(long, env = "ECOPLAN_HASH_QUEUE")]
+    pub hash_queue: Option<usize>,
+    /// Sign-in attempts per client address and minute; 0 switches the limit off.
+    #[arg(long, env = "ECOPLAN_LOGIN_RATE", default_value_t = crate::service::auth::DEFAULT_LOGIN_RATE_PER_MINUTE)]
+    pub login_rate: u32,
+    /// Proxies whose X-Forwarded-For names the client: addresses or networks, comma-separated.
+    #[arg(long, env = "ECOPLAN_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
+    /// GraphQL requests without a signed token in progress at once; more wait their turn.
+    #[arg(long, env = "ECOPLAN_ANONYMOUS_CONCURRENCY")]
+    pub anonymous_concurrency: Option<usize>,
     /// The largest page a list returns.
     #[arg(long, env = "ECOPLAN_MAX_PAGE_SIZE", default_value_t = crate::service::page::MAX_PAGE_SIZE)]
     pub max_page_size: u64,
@@ -86,6 +101,19 @@ pub struct ServeArgs {
     /// Content types accepted as evidence, comma-separated (PDF, images, Office, text and zip by default).
     #[arg(long, env = "ECOPLAN_UPLOAD_TYPES", value_delimiter = ',')]
     pub upload_types: Vec<String>,
+    /// What an uploaded archive (zip, Office, OpenDocument) may unpack to, in bytes.
+    #[arg(long, env = "ECOPLAN_UPLOAD_MAX_UNPACKED_BYTES", default_value_t = crate::service::evidence::DEFAULT_MAX_UNPACKED_BYTES)]
+    pub upload_max_unpacked_bytes: u64,
+    /// How many times its own size an uploaded archive may unpack to.
+    #[arg(long, env = "ECOPLAN_UPLOAD_MAX_COMPRESSION_RATIO", default_value_t = crate::service::evidence::DEFAULT_MAX_COMPRESSION_RATIO)]
+    pub upload_max_compression_ratio: u64,
+    /// Seconds between looks for files of uploads that never committed.
+    #[arg(long, env = "ECOPLAN_UPLOAD_SWEEP_SECS", default_value_t = 900)]
+    pub upload_sweep_secs: u64,
+    /// How old such a file must be before it is removed, in seconds (an upload in flight
+    /// keeps its file).
+    #[arg(long, env = "ECOPLAN_UPLOAD_GRACE_SECS", default_value_t = 3600)]
+    pub upload_grace_secs: u64,
     /// The largest request body outside uploads, in bytes.
     #[arg(long, env = "ECOPLAN_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: u64,
@@ -255,6 +283,10 @@ impl ServeArgs {
         settings.shutdown_grace = Duration::from_secs(self.shutdown_grace_secs);
         settings.database_wait = Duration::from_secs(self.db_wait_secs);
         settings.upload.max_bytes = self.max_upload_bytes;
+        settings.upload.max_unpacked_bytes = self.upload_max_unpacked_bytes;
+        settings.upload.max_compression_ratio = self.upload_max_compression_ratio.max(1);
+        settings.upload_sweep.interval = Duration::from_secs(self.upload_sweep_secs.max(1));
+        settings.upload_sweep.grace = Duration::from_secs(self.upload_grace_secs);
         let upload_types: Vec<String> = self
             .upload_types
             .iter()
@@ -270,6 +302,23 @@ impl ServeArgs {
         settings.auth.token_lifetime = Duration::from_secs(self.token_lifetime_minutes.max(1) * 60);
         settings.auth.lockout_attempts = self.lockout_attempts;
         settings.auth.lockout_window = Duration::from_secs(self.lockout_minutes.max(1) * 60);
+        if let Some(concurrency) = self.hash_concurrency {
+            settings.auth.hashing.concurrency = concurrency.max(1);
+        }
+        if let Some(queue) = self.hash_queue {
+            settings.auth.hashing.queue = queue;
+        }
+        settings.auth.login_rate_per_minute = self.login_rate;
+        settings.http.anonymous_concurrency = match self.anonymous_concurrency {
+            Some(places) => places.max(1),
+            // Follows the hashing pool's size when that is set.
+            None => {
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                settings.auth.hashing.concurrency + settings.auth.hashing.queue + cores
+            }
+        };
+        settings.http.trusted_proxies =
+            crate::http::client_address::TrustedProxies::parse(&self.trusted_proxies)?;
         settings.auth.portal = match (
             self.portal_key_file,
             self.portal_issuer,

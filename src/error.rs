@@ -21,6 +21,11 @@ pub enum AppError {
     TooManyAttempts,
     /// The operation ran past its time limit (the message says which).
     Timeout(String),
+    /// The server is shedding load (too many sign-ins from one address, or the password
+    /// hashing queue is full); the client may retry after the given number of seconds.
+    TooManyRequests {
+        retry_after_seconds: u64,
+    },
     Unexpected(anyhow::Error),
 }
 
@@ -58,6 +63,9 @@ impl AppError {
                 "too many failed sign-in attempts for this username; try again later".into()
             }
             Self::Timeout(message) => message.clone(),
+            Self::TooManyRequests {
+                retry_after_seconds,
+            } => format!("too many requests; try again in {retry_after_seconds} s"),
             Self::Unexpected(_) => "internal error".into(),
         }
     }
@@ -80,6 +88,7 @@ impl AppError {
             Self::Conflict { .. } => "CONFLICT",
             Self::TooManyAttempts => "TOO_MANY_ATTEMPTS",
             Self::Timeout(_) => "TIMEOUT",
+            Self::TooManyRequests { .. } => "TOO_MANY_REQUESTS",
             Self::Unexpected(_) => "INTERNAL",
         }
     }
@@ -96,7 +105,7 @@ impl AppError {
             Self::Unauthenticated | Self::BadCredentials => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Conflict { .. } => StatusCode::CONFLICT,
-            Self::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyAttempts | Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -130,6 +139,12 @@ impl ErrorExtensions for AppError {
             } = self
             {
                 extensions.set("currentVersion", *version);
+            }
+            if let Self::TooManyRequests {
+                retry_after_seconds,
+            } = self
+            {
+                extensions.set("retryAfterSeconds", *retry_after_seconds);
             }
         })
     }

@@ -26,6 +26,8 @@ pub struct Settings {
     /// Where evidence files are kept.
     pub storage_dir: PathBuf,
     pub upload: crate::service::evidence::UploadPolicy,
+    /// When files of uploads that never committed are removed.
+    pub upload_sweep: crate::service::evidence::SweepSettings,
     pub http: crate::http::HttpSettings,
     pub limits: crate::graphql::schema::QueryLimits,
     /// CORS: the origins whose pages may call the API (none by default).
@@ -69,6 +71,7 @@ impl Settings {
             auth: AuthSettings::default(),
             storage_dir: PathBuf::from("storage"),
             upload: crate::service::evidence::UploadPolicy::default(),
+            upload_sweep: crate::service::evidence::SweepSettings::default(),
             http: crate::http::HttpSettings::default(),
             limits: crate::graphql::schema::QueryLimits::default(),
             cors_origins: Vec::new(),

@@ -16,10 +16,12 @@ use crate::graphql::schema::build_schema_with;
 use crate::http::{AppState, routes};
 use crate::metrics::Metrics;
 use crate::service::auth::{TokenKeys, random_secret};
+use crate::service::evidence::{SweepSettings, sweep_uploads};
+use crate::service::hashing::HashPool;
 use crate::service::seed::{SeedOutcome, TANGSHAN_2022, seed_plan};
 use crate::service::user;
 use crate::settings::Settings;
-use crate::storage::LocalFileStore;
+use crate::storage::{FileStore, LocalFileStore};
 
 /// A running server and what tests need to reach it.
 pub struct Application {
@@ -30,6 +32,8 @@ pub struct Application {
     db: DatabaseConnection,
     statements: StatementCounter,
     initial_admin_password: Option<String>,
+    files: Arc<dyn FileStore>,
+    upload_sweep: SweepSettings,
 }
 
 impl Application {
@@ -64,6 +68,15 @@ impl Application {
         }
         let secret = jwt_secret(&settings)?;
         let token_keys = Arc::new(TokenKeys::new(secret.as_bytes(), &settings.auth)?);
+        // One bound for all the hashing of the process: sign-ins and user management.
+        HashPool::install_shared(token_keys.hash_pool());
+
+        let files: Arc<dyn FileStore> = Arc::new(LocalFileStore::new(&settings.storage_dir)?);
+        // Uploads a crash cut short are settled before anything is served.
+        sweep_uploads(&db, files.as_ref(), settings.upload_sweep.grace)
+            .await
+            .map_err(AppError::into_anyhow)
+            .context("cannot sweep the evidence files")?;
 
         let listener = TcpListener::bind(settings.addr)
             .with_context(|| format!("ECOPLAN_ADDR {} cannot be bound", settings.addr))?;
@@ -80,7 +93,7 @@ impl Application {
                 max_page_size: settings.max_page_size,
             },
             statements: statements.clone(),
-            files: Arc::new(LocalFileStore::new(&settings.storage_dir)?),
+            files: files.clone(),
             upload_policy: settings.upload.clone(),
             http: crate::http::HttpSettings {
                 max_upload_bytes: settings.upload.max_bytes,
@@ -92,6 +105,9 @@ impl Application {
                 settings.http.response_cache_bytes,
             ),
             operations: tokio::sync::Semaphore::new(settings.http.max_concurrent_operations),
+            anonymous: Arc::new(tokio::sync::Semaphore::new(
+                settings.http.anonymous_concurrency.max(1),
+            )),
         });
         let (metrics_server, metrics_port) = match settings.metrics_addr {
             Some(addr) => {
@@ -152,6 +168,8 @@ impl Application {
             db,
             statements,
             initial_admin_password,
+            files,
+            upload_sweep: settings.upload_sweep,
         })
     }
 
@@ -190,7 +208,13 @@ impl Application {
             let handle = server.handle();
             (tokio::spawn(server), handle)
         });
+        let sweeper = tokio::spawn(sweep_periodically(
+            self.db.clone(),
+            self.files.clone(),
+            self.upload_sweep,
+        ));
         let served = self.server.await;
+        sweeper.abort();
         if let Some((task, handle)) = metrics {
             handle.stop(true).await;
             let _ = task.await;
@@ -200,6 +224,25 @@ impl Application {
         }
         tracing::info!("stopped");
         served
+    }
+}
+
+/// Sweeps the evidence files every `interval`; a failed sweep is logged and retried at
+/// the next turn.
+async fn sweep_periodically(
+    db: DatabaseConnection,
+    files: Arc<dyn FileStore>,
+    sweep: SweepSettings,
+) {
+    let mut ticks = tokio::time::interval(sweep.interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick is at once, and start-up has just swept.
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        if let Err(error) = sweep_uploads(&db, files.as_ref(), sweep.grace).await {
+            tracing::warn!(error = ?error.into_anyhow(), "cannot sweep the evidence files");
+        }
     }
 }
 

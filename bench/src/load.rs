@@ -20,7 +20,7 @@ pub const DASHBOARD_QUERY: &str = "{ dashboard { tasksByStatus{status count} dep
 
 pub const TREE_QUERY: &str = "{ plan { key title sections { number title tasks { code title leadDepartments { code name } indicators { name target { kind value text } responsibleDepartments { code name } } subtasks { code title leadDepartments { code name } indicators { name target { kind value text } responsibleDepartments { code name } } } } } } }";
 
-const SAVE_MUTATION: &str = "mutation($id: ID, $version: Int, $input: IndicatorValueInput!) { saveIndicatorValue(id: $id, version: $version, input: $input) { id version } }";
+pub(crate) const SAVE_MUTATION: &str = "mutation($id: ID, $version: Int, $input: IndicatorValueInput!) { saveIndicatorValue(id: $id, version: $version, input: $input) { id version } }";
 
 const VERSION_QUERY: &str =
     "query($id: ID!) { node(id: $id) { ... on IndicatorValue { version } } }";
@@ -114,22 +114,22 @@ impl Tally {
     }
 }
 
-fn graphql_body(query: &str, variables: Value) -> String {
+pub(crate) fn graphql_body(query: &str, variables: Value) -> String {
     json!({ "query": query, "variables": variables }).to_string()
 }
 
-fn has_errors(body: &[u8]) -> bool {
+pub(crate) fn has_errors(body: &[u8]) -> bool {
     body.windows(9).any(|window| window == b"\"errors\":")
 }
 
-fn new_client() -> anyhow::Result<reqwest::Client> {
+pub(crate) fn new_client() -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()?)
 }
 
 /// Runs a GraphQL request for set-up and returns its `data`; errors are fatal here.
-async fn graphql(
+pub(crate) async fn graphql(
     client: &reqwest::Client,
     base: &str,
     token: Option<&str>,
@@ -153,7 +153,11 @@ async fn graphql(
         .context("the server answered without data")
 }
 
-async fn login(client: &reqwest::Client, base: &str, username: &str) -> anyhow::Result<String> {
+pub(crate) async fn login(
+    client: &reqwest::Client,
+    base: &str,
+    username: &str,
+) -> anyhow::Result<String> {
     let data = graphql(
         client,
         base,
@@ -314,7 +318,7 @@ pub async fn prepare(base: &str, data: &DataSet, clients: usize) -> anyhow::Resu
     Ok(operations)
 }
 
-fn value_input(indicator_id: &str, period: &str, round: u64) -> Value {
+pub(crate) fn value_input(indicator_id: &str, period: &str, round: u64) -> Value {
     json!({
         "indicatorId": indicator_id,
         "period": period,

@@ -4,6 +4,7 @@
 //!
 //! Every loop is bounded in time and in requests, and the run stops by itself.
 
+mod abuse;
 mod database;
 mod dataset;
 mod load;
@@ -63,10 +64,31 @@ struct Args {
     /// query plans); nothing is measured.
     #[arg(long)]
     generate_only: bool,
+    /// What to run: the load benchmark (the default), a sign-in flood, the idle memory
+    /// after `serve --demo`, or a soak of mixed reads, saves and uploads.
+    #[arg(long, value_enum, default_value_t = Scenario::Load)]
+    scenario: Scenario,
+    /// Failing sign-in clients of the flood.
+    #[arg(long, default_value_t = 256)]
+    flood_clients: usize,
+    /// Seconds the flood lasts (and the readers are measured without it).
+    #[arg(long, default_value_t = 20)]
+    flood_seconds: u64,
+    /// Minutes the soak lasts.
+    #[arg(long, default_value_t = 10)]
+    soak_minutes: u64,
     /// Keep the server running after the measurements for this many seconds (for a
     /// profiler attached by pid); bounded at 10 minutes.
     #[arg(long, default_value_t = 0)]
     linger: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Scenario {
+    Load,
+    Flood,
+    Idle,
+    Soak,
 }
 
 fn main() -> ExitCode {
@@ -114,7 +136,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         println!("kept the database: DATABASE_URL={}", database.url);
         return Ok(());
     }
-    let outcome = bench(&args, &database, &server_binary, folder.path()).await;
+    let outcome = match args.scenario {
+        Scenario::Load => bench(&args, &database, &server_binary, folder.path()).await,
+        scenario => abuse(&args, scenario, &database, &server_binary, folder.path()).await,
+    };
     let dropped = database.drop_database().await;
     outcome?;
     dropped
@@ -173,6 +198,60 @@ async fn bench(
     print_report(args, &data, generation, &outcomes, memory);
     print_server_errors(&log_file);
     Ok(())
+}
+
+/// The flood, the idle memory or the soak.
+async fn abuse(
+    args: &Args,
+    scenario: Scenario,
+    database: &TempDatabase,
+    server_binary: &std::path::Path,
+    folder: &std::path::Path,
+) -> anyhow::Result<()> {
+    if scenario == Scenario::Idle {
+        // An empty database: start-up migrates, loads the plan and makes the demo accounts.
+        let server =
+            Server::start_with(server_binary, &database.url, folder, &["--demo"], &[]).await?;
+        println!("load average: {}", load_average());
+        let outcome = abuse::idle(&server, Duration::from_secs(10)).await;
+        server.stop().await?;
+        return outcome;
+    }
+    let (data, _) = generate(args, database, folder).await?;
+    // The flood comes from many addresses through a proxy the server trusts, so the
+    // per-address rate does not stop it: the hashing pool must.
+    let server = Server::start_with(
+        server_binary,
+        &database.url,
+        folder,
+        &[],
+        &[("ECOPLAN_TRUSTED_PROXIES", "127.0.0.1")],
+    )
+    .await?;
+    println!("server {} on {}", server_binary.display(), server.base_url);
+    println!("load average before: {}", load_average());
+    let outcome = match scenario {
+        Scenario::Flood => {
+            abuse::flood(
+                &server,
+                &data,
+                args.clients,
+                args.flood_clients,
+                Duration::from_secs(args.flood_seconds.max(1)),
+            )
+            .await
+        }
+        _ => abuse::soak(&server, &data, args.clients, args.soak_minutes.max(1)).await,
+    };
+    println!("load average after: {}", load_average());
+    let log_file = server.log_file.clone();
+    let memory = server.stop().await?;
+    println!(
+        "Server memory over the run: peak RSS (VmHWM) {:.1} MiB.",
+        memory.peak_rss_kib as f64 / 1024.0
+    );
+    print_server_errors(&log_file);
+    outcome
 }
 
 async fn measure_all(args: &Args, server: &Server, data: &DataSet) -> anyhow::Result<Vec<Outcome>> {

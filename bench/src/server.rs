@@ -50,6 +50,17 @@ fn free_port() -> anyhow::Result<u16> {
 impl Server {
     /// Starts `binary` on `database_url` and waits until `/readyz` answers.
     pub async fn start(binary: &Path, database_url: &str, folder: &Path) -> anyhow::Result<Self> {
+        Self::start_with(binary, database_url, folder, &[], &[]).await
+    }
+
+    /// Like `start`, with more arguments to `serve` and more settings in the environment.
+    pub async fn start_with(
+        binary: &Path,
+        database_url: &str,
+        folder: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let port = free_port()?;
         let storage = folder.join("storage");
         std::fs::create_dir_all(&storage).context("cannot create the storage folder")?;
@@ -62,8 +73,10 @@ impl Server {
             .collect();
         // Only what the server needs: nothing of the caller's environment (such as
         // RUST_BACKTRACE, which makes every logged error capture a backtrace) leaks in.
-        let child = Command::new(binary)
+        let mut command = Command::new(binary);
+        command
             .arg("serve")
+            .args(args)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("DATABASE_URL", database_url)
@@ -75,7 +88,11 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
-            .kill_on_drop(true)
+            .kill_on_drop(true);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let child = command
             .spawn()
             .with_context(|| format!("cannot start {}", binary.display()))?;
         let pid = child.id().context("the server exited at once")?;
@@ -131,6 +148,23 @@ impl Server {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         });
+    }
+
+    /// Reads `VmRSS` of the server, in KiB, from anywhere.
+    pub fn rss_reader(&self) -> impl Fn() -> u64 + Send + 'static {
+        let pid = self.pid;
+        move || status_field(pid, "VmRSS").unwrap_or(0)
+    }
+
+    /// `VmRSS` now, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        status_field(self.pid, "VmRSS").unwrap_or(0)
+    }
+
+    /// The largest `VmRSS` sampled since the last reset, and a new start for it.
+    pub fn take_sampled_peak_kib(&self) -> u64 {
+        self.peak_sampled_rss
+            .swap(self.rss_kib(), Ordering::Relaxed)
     }
 
     /// Reads the memory figures, then stops the server.

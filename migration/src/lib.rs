@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20260101_000001_create_plan_tables;
 mod m20260101_000002_create_user_tables;
 mod m20260101_000003_create_reporting_tables;
+mod m20261201_000001_add_indicator_valid_range;
 mod m20261201_000010_add_read_state;
 
 /// Applies every migration in order.
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000001_create_plan_tables::Migration),
             Box::new(m20260101_000002_create_user_tables::Migration),
             Box::new(m20260101_000003_create_reporting_tables::Migration),
+            Box::new(m20261201_000001_add_indicator_valid_range::Migration),
             Box::new(m20261201_000010_add_read_state::Migration),
         ]
     }

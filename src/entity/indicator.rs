@@ -19,6 +19,10 @@ pub struct Model {
     pub latest_approved_value_id: Option<i64>,
     /// The approved value before it, which direction-only targets compare with.
     pub previous_approved_value_id: Option<i64>,
+    /// The smallest value the indicator can take, if it has a bound below.
+    pub valid_min: Option<f64>,
+    /// The largest value the indicator can take, if it has a bound above.
+    pub valid_max: Option<f64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

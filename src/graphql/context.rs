@@ -59,6 +59,8 @@ pub struct RequestContext {
     pub upload_policy: UploadPolicy,
     /// Identifies the request in logs, headers and error extensions.
     pub request_id: String,
+    /// The client's address (see `TrustedProxies`), for the sign-in limits and the audit.
+    pub client_address: Option<std::net::IpAddr>,
     snapshots: Arc<SnapshotStore>,
     /// The snapshot this request reads, once it has asked for one.
     snapshot: tokio::sync::OnceCell<Arc<PlanSnapshot>>,
@@ -75,6 +77,7 @@ pub struct RequestParts {
     pub files: Arc<dyn FileStore>,
     pub upload_policy: UploadPolicy,
     pub request_id: String,
+    pub client_address: Option<std::net::IpAddr>,
     pub snapshots: Arc<SnapshotStore>,
     /// A snapshot already read for this request (to key its answer), if any.
     pub snapshot: Option<Arc<PlanSnapshot>>,
@@ -100,6 +103,7 @@ impl RequestContext {
             files: parts.files,
             upload_policy: parts.upload_policy,
             request_id: parts.request_id,
+            client_address: parts.client_address,
             snapshots: parts.snapshots,
             snapshot: match parts.snapshot {
                 Some(snapshot) => tokio::sync::OnceCell::new_with(Some(snapshot)),

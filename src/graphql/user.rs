@@ -153,7 +153,10 @@ impl UserMutation {
         let sign_in = auth::login(
             request.db(),
             &request.token_keys,
-            &request.request_id,
+            &auth::SignInRequest {
+                request_id: &request.request_id,
+                client_address: request.client_address,
+            },
             &username,
             &password,
         )

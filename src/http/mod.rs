@@ -1,6 +1,7 @@
 //! The HTTP layer: reads the bearer token, builds the request context, and hands the
 //! request to GraphQL (or serves files, spreadsheets and health checks).
 
+pub mod client_address;
 pub mod export;
 
 pub mod middleware;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub responses: Option<response_cache::ResponseCache>,
     /// Operations that may run at once.
     pub operations: tokio::sync::Semaphore,
+    /// Places for the requests without a signed token (see `anonymous_concurrency`).
+    pub anonymous: Arc<tokio::sync::Semaphore>,
 }
 
 /// Limits and switches of the HTTP layer.
@@ -66,6 +69,12 @@ pub struct HttpSettings {
     pub response_cache_bytes: usize,
     /// GraphQL operations that may run at once.
     pub max_concurrent_operations: usize,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: client_address::TrustedProxies,
+    /// GraphQL requests without a signed token (sign-ins, mostly) in progress at once;
+    /// the others wait their turn, parked, so a flood of them cannot crowd out the
+    /// requests of signed-in users.
+    pub anonymous_concurrency: usize,
 }
 
 impl Default for HttpSettings {
@@ -81,8 +90,18 @@ impl Default for HttpSettings {
                 .map(|cores| cores.get() * 4)
                 .unwrap_or(8)
                 .max(8),
+            trusted_proxies: client_address::TrustedProxies::default(),
+            anonymous_concurrency: default_anonymous_concurrency(),
         }
     }
+}
+
+/// Enough for every hash slot and queue place of the sign-in pool, and one per core for
+/// the sign-ins being refused.
+pub fn default_anonymous_concurrency() -> usize {
+    let pool = crate::service::hashing::HashSettings::default();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    pool.concurrency + pool.queue + cores
 }
 
 impl HttpSettings {
@@ -295,7 +314,7 @@ async fn execute(
 /// whether it read the database beyond the plan snapshot.
 async fn run_operation(
     state: &AppState,
-    _http: &HttpRequest,
+    http: &HttpRequest,
     request: async_graphql::Request,
     viewer: Viewer,
     request_id: &str,
@@ -311,6 +330,7 @@ async fn run_operation(
         files: state.files.clone(),
         upload_policy: state.upload_policy.clone(),
         request_id: request_id.to_owned(),
+        client_address: state.http.trusted_proxies.client_address(http),
         snapshots: state.snapshots.clone(),
         snapshot,
         database_use: database_use.clone(),
@@ -434,7 +454,20 @@ async fn graphql(
     http: HttpRequest,
     request: GraphQLRequest,
 ) -> HttpResponse {
+    let _place = anonymous_place(&state, &http).await;
     execute(&state, &http, request.into_inner()).await
+}
+
+/// For a request without a signed token, a place among those in progress (waiting for
+/// one costs nothing); `None` for a signed-in caller, who never waits here.
+async fn anonymous_place(
+    state: &AppState,
+    http: &HttpRequest,
+) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    if bearer_token(http).is_some_and(|token| auth::token_is_signed(&state.token_keys, token)) {
+        return None;
+    }
+    state.anonymous.clone().acquire_owned().await.ok()
 }
 
 /// Whether the operation a GET request would run is a mutation, which GET may not run.
@@ -464,6 +497,7 @@ async fn graphql_get(
             .insert_header((header::ALLOW, "POST"))
             .body("mutations must be sent with POST");
     }
+    let _place = anonymous_place(&state, &http).await;
     execute(&state, &http, request).await
 }
 

@@ -1,8 +1,9 @@
 //! Signing in: passwords, tokens (ours and the municipal portal's), revocation and the
 //! per-username lock-out.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -21,7 +22,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::entity::{login_throttle, user};
 use crate::error::{AppError, AppResult};
+use crate::service::hashing::HashPool;
 use crate::service::policy::{Access, Role, SignedInUser, Viewer};
+use crate::service::rate_limit::SignInRate;
 
 /// How tokens are issued and checked.
 #[derive(Clone, Debug)]
@@ -32,6 +35,10 @@ pub struct AuthSettings {
     pub lockout_attempts: u32,
     pub lockout_window: Duration,
     pub portal: Option<PortalSettings>,
+    /// How many password hashes run and wait at once.
+    pub hashing: crate::service::hashing::HashSettings,
+    /// Sign-in attempts per client address and minute (0: no limit).
+    pub login_rate_per_minute: u32,
 }
 
 impl Default for AuthSettings {
@@ -42,6 +49,8 @@ impl Default for AuthSettings {
             lockout_attempts: 5,
             lockout_window: Duration::from_secs(15 * 60),
             portal: None,
+            hashing: crate::service::hashing::HashSettings::default(),
+            login_rate_per_minute: DEFAULT_LOGIN_RATE_PER_MINUTE,
         }
     }
 }
@@ -57,13 +66,20 @@ pub struct PortalSettings {
     pub username_claim: String,
 }
 
+/// Enough for everyone in an office behind one address to sign in within a minute.
+pub const DEFAULT_LOGIN_RATE_PER_MINUTE: u32 = 60;
+
 const ISSUER: &str = "ecoplan";
 pub const MIN_PASSWORD_LENGTH: usize = 10;
 const MAX_PASSWORD_LENGTH: usize = 1024;
 
 /// Argon2id with the parameters OWASP recommends (19 MiB, two passes, one lane).
+const ARGON2_MEMORY_KIB: u32 = 19 * 1024;
+const ARGON2_PASSES: u32 = 2;
+const ARGON2_LANES: u32 = 1;
+
 fn hasher() -> AppResult<Argon2<'static>> {
-    let params = Params::new(19 * 1024, 2, 1, None)
+    let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_PASSES, ARGON2_LANES, None)
         .map_err(|error| AppError::Unexpected(anyhow::anyhow!("argon2 parameters: {error}")))?;
     Ok(Argon2::new(
         Argon2Algorithm::Argon2id,
@@ -88,43 +104,52 @@ pub fn check_new_password(password: &str) -> AppResult<()> {
     Ok(())
 }
 
-/// Hashes a password off the async threads (argon2 is deliberately slow).
-pub async fn hash_password(password: &str) -> AppResult<String> {
-    let password = password.to_owned();
-    tokio::task::spawn_blocking(move || {
-        hasher()?
-            .hash_password(password.as_bytes())
-            .map(|hash| hash.to_string())
-            .map_err(|error| {
-                AppError::Unexpected(anyhow::anyhow!("cannot hash a password: {error}"))
-            })
-    })
-    .await
-    .context("the hashing task failed")?
+fn hash_now(password: &str) -> AppResult<String> {
+    hasher()?
+        .hash_password(password.as_bytes())
+        .map(|hash| hash.to_string())
+        .map_err(|error| AppError::Unexpected(anyhow::anyhow!("cannot hash a password: {error}")))
 }
 
-/// Verifies a password against a stored hash, off the async threads.
+fn verify_now(password: &str, hash: &str) -> AppResult<bool> {
+    Ok(hasher()?.verify_password(password.as_bytes(), hash).is_ok())
+}
+
+/// Hashes a password on the shared hashing pool (argon2 is deliberately slow).
+pub async fn hash_password(password: &str) -> AppResult<String> {
+    let password = password.to_owned();
+    HashPool::shared()?.run(move || hash_now(&password)).await
+}
+
+/// Verifies a password against a stored hash, on the shared hashing pool.
 pub async fn verify_password(password: &str, hash: &str) -> AppResult<bool> {
     let password = password.to_owned();
     let hash = hash.to_owned();
-    tokio::task::spawn_blocking(move || {
-        Ok(hasher()?
-            .verify_password(password.as_bytes(), hash.as_str())
-            .is_ok())
-    })
-    .await
-    .context("the verification task failed")?
+    HashPool::shared()?
+        .run(move || verify_now(&password, &hash))
+        .await
 }
 
 /// A hash to verify against when the username does not exist, so that an unknown user
-/// and a wrong password take the same time.
-async fn decoy_hash() -> AppResult<&'static str> {
+/// and a wrong password take the same work: the parameters are the ones `hasher` uses,
+/// and nobody knows a password that matches. It is a short string; the 19 MiB a
+/// verification needs are freed when the verification ends.
+fn decoy_hash() -> &'static str {
     static DECOY: OnceLock<String> = OnceLock::new();
-    if let Some(hash) = DECOY.get() {
-        return Ok(hash);
-    }
-    let hash = hash_password(&random_secret(24)).await?;
-    Ok(DECOY.get_or_init(|| hash))
+    DECOY.get_or_init(|| {
+        use base64::Engine;
+        use rand::RngCore;
+        let engine = base64::engine::general_purpose::STANDARD_NO_PAD;
+        let mut salt = [0u8; 16];
+        let mut output = [0u8; 32];
+        rand::rng().fill_bytes(&mut salt);
+        rand::rng().fill_bytes(&mut output);
+        format!(
+            "$argon2id$v=19$m={ARGON2_MEMORY_KIB},t={ARGON2_PASSES},p={ARGON2_LANES}${}${}",
+            engine.encode(salt),
+            engine.encode(output)
+        )
+    })
 }
 
 /// A random string of letters and digits.
@@ -155,6 +180,10 @@ pub struct TokenKeys {
     portal: Option<PortalKeys>,
     lockout_attempts: u32,
     lockout_window: chrono::Duration,
+    /// Where sign-ins hash, bounded in running and waiting hashes.
+    hashing: Arc<HashPool>,
+    /// Sign-in attempts per client address.
+    sign_in_rate: SignInRate,
 }
 
 struct PortalKeys {
@@ -178,6 +207,8 @@ impl TokenKeys {
             lockout_attempts: settings.lockout_attempts.max(1),
             lockout_window: chrono::Duration::from_std(settings.lockout_window)
                 .context("the lock-out window is too long")?,
+            hashing: Arc::new(HashPool::new(settings.hashing)?),
+            sign_in_rate: SignInRate::new(settings.login_rate_per_minute),
         })
     }
 
@@ -196,6 +227,11 @@ impl TokenKeys {
         let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .context("cannot sign a token")?;
         Ok((token, expires_at))
+    }
+
+    /// The pool sign-ins hash on.
+    pub fn hash_pool(&self) -> Arc<HashPool> {
+        self.hashing.clone()
     }
 }
 
@@ -279,6 +315,28 @@ fn viewer_of(user: &user::Model) -> AppResult<Viewer> {
     }))
 }
 
+/// Whether a token carries a valid signature (ours or the portal's) and has not expired,
+/// without asking the database: cheap enough to sort requests before any other work.
+pub fn token_is_signed(keys: &TokenKeys, token: &str) -> bool {
+    let Ok(header) = decode_header(token) else {
+        return false;
+    };
+    match header.alg {
+        Algorithm::HS256 => {
+            let mut validation = Validation::new(Algorithm::HS256);
+            validation.set_issuer(&[ISSUER]);
+            validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+            validation.leeway = 0;
+            decode::<Claims>(token, &keys.decoding, &validation).is_ok()
+        }
+        Algorithm::RS256 | Algorithm::ES256 => keys
+            .portal
+            .as_ref()
+            .is_some_and(|portal| portal.username(token, &header).is_some()),
+        _ => false,
+    }
+}
+
 /// Turns a bearer token into the viewer, checking the user against the database on every
 /// request (one primary-key or unique-key read) so that revocation takes effect at once.
 pub async fn authenticate(
@@ -332,18 +390,54 @@ fn invalid_credentials() -> AppError {
     AppError::BadCredentials
 }
 
+/// Why a sign-in failed, as the audit trail records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FailureReason {
+    UnknownUser,
+    WrongPassword,
+    InactiveAccount,
+    LockedOut,
+}
+
+impl FailureReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::UnknownUser => "unknownUser",
+            Self::WrongPassword => "wrongPassword",
+            Self::InactiveAccount => "inactiveAccount",
+            Self::LockedOut => "lockedOut",
+        }
+    }
+}
+
+/// Where a sign-in comes from.
+pub struct SignInRequest<'a> {
+    pub request_id: &'a str,
+    /// The client's address, as the HTTP layer found it (see `TrustedProxies`).
+    pub client_address: Option<IpAddr>,
+}
+
 /// Signs a user in with a password. Unknown users and wrong passwords give the same error
-/// after the same work; too many failures lock the username for a while.
+/// after the same work; too many failures lock the username for a while. Too many
+/// attempts from one address, or a full hashing queue, are refused before any work.
 pub async fn login<C>(
     db: &C,
     keys: &TokenKeys,
-    request_id: &str,
+    request: &SignInRequest<'_>,
     username: &str,
     password: &str,
 ) -> AppResult<SignIn>
 where
     C: ConnectionTrait + TransactionTrait,
 {
+    if let Err(refused) = keys.sign_in_rate.check(request.client_address) {
+        tracing::info!(target: "ecoplan::auth", client = ?request.client_address, "sign-in over the rate of its address");
+        return Err(refused);
+    }
+    // A place in the hashing pool first: when the pool is full, nothing else is done.
+    let admission = keys.hashing.admit().inspect_err(|_| {
+        tracing::info!(target: "ecoplan::auth", "sign-in refused: the hashing queue is full");
+    })?;
     let username = normalize_username(username);
     if username.is_empty() || username.len() > 64 || password.len() > MAX_PASSWORD_LENGTH {
         return Err(invalid_credentials());
@@ -354,6 +448,7 @@ where
         .await?
         && throttle.locked_until.is_some_and(|until| until > now)
     {
+        audit_failure(db, request, &username, None, FailureReason::LockedOut).await?;
         return Err(AppError::TooManyAttempts);
     }
 
@@ -362,10 +457,14 @@ where
         .one(db)
         .await?;
     let hash = match &user {
-        Some(user) => user.password_hash.as_str(),
-        None => decoy_hash().await?,
+        Some(user) => user.password_hash.clone(),
+        None => decoy_hash().to_owned(),
     };
-    let password_matches = verify_password(password, hash).await?;
+    let password = password.to_owned();
+    let password_matches = keys
+        .hashing
+        .run_admitted(admission, move || verify_now(&password, &hash))
+        .await?;
     match user {
         Some(user) if password_matches && user.active => {
             let txn = crate::db::begin_write(db).await?;
@@ -375,7 +474,7 @@ where
             let viewer = viewer_of(&user)?;
             let caller = crate::service::audit::Caller {
                 viewer: &viewer,
-                request_id,
+                request_id: request.request_id,
             };
             crate::service::audit::record(
                 &txn,
@@ -395,26 +494,68 @@ where
                 user,
             })
         }
-        _ => {
-            record_failure(db, keys, &username, now).await?;
-            tracing::info!(target: "ecoplan::auth", "failed sign-in");
+        user => {
+            let reason = match &user {
+                None => FailureReason::UnknownUser,
+                Some(_) if password_matches => FailureReason::InactiveAccount,
+                Some(_) => FailureReason::WrongPassword,
+            };
+            let txn = crate::db::begin_write(db).await?;
+            record_failure(&txn, keys, &username, now).await?;
+            audit_failure(&txn, request, &username, user.as_ref(), reason).await?;
+            txn.commit().await?;
+            tracing::info!(target: "ecoplan::auth", reason = reason.as_str(), "failed sign-in");
             Err(invalid_credentials())
         }
     }
 }
 
-async fn record_failure<C>(
-    db: &C,
+/// What the audit trail keeps of a failed sign-in: the name tried, the address and the
+/// reason; never the password.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FailedSignIn<'a> {
+    username: &'a str,
+    client_address: Option<String>,
+    reason: &'static str,
+}
+
+/// Appends `user.loginFailed`; the item is the user when the name exists, else item 0.
+async fn audit_failure(
+    db: &impl ConnectionTrait,
+    request: &SignInRequest<'_>,
+    username: &str,
+    user: Option<&user::Model>,
+    reason: FailureReason,
+) -> AppResult<()> {
+    let caller = crate::service::audit::Caller {
+        viewer: &Viewer::Anonymous,
+        request_id: request.request_id,
+    };
+    crate::service::audit::record(
+        db,
+        &caller,
+        "user.loginFailed",
+        crate::service::audit::ItemType::User,
+        user.map_or(0, |user| user.id),
+        None::<&()>,
+        Some(&FailedSignIn {
+            username,
+            client_address: request.client_address.map(|address| address.to_string()),
+            reason: reason.as_str(),
+        }),
+    )
+    .await
+}
+
+async fn record_failure(
+    txn: &impl ConnectionTrait,
     keys: &TokenKeys,
     username: &str,
     now: DateTime<Utc>,
-) -> AppResult<()>
-where
-    C: ConnectionTrait + TransactionTrait,
-{
-    let txn = crate::db::begin_write(db).await?;
+) -> AppResult<()> {
     let existing = login_throttle::Entity::find_by_id(username.to_owned())
-        .one(&txn)
+        .one(txn)
         .await?;
     let (failures, first_failure_at) = match &existing {
         Some(row) if now - row.first_failure_at <= keys.lockout_window => {
@@ -431,11 +572,10 @@ where
         locked_until: Set(locked_until),
     };
     if existing.is_some() {
-        row.update(&txn).await?;
+        row.update(txn).await?;
     } else {
-        row.insert(&txn).await?;
+        row.insert(txn).await?;
     }
-    txn.commit().await?;
     Ok(())
 }
 

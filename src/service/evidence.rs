@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    QueryOrder, QuerySelect, Set,
 };
 use sha2::{Digest, Sha256};
 
@@ -28,9 +28,164 @@ pub struct UploadPolicy {
     pub max_bytes: u64,
     /// Content types accepted, as detected from the bytes.
     pub allowed_types: Vec<String>,
+    /// What the entries of an archive (zip, Office, OpenDocument) may unpack to in all.
+    pub max_unpacked_bytes: u64,
+    /// How many times its own size an archive may unpack to.
+    pub max_compression_ratio: u64,
 }
 
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 50 * 1024 * 1024;
+pub const DEFAULT_MAX_UNPACKED_BYTES: u64 = 256 * 1024 * 1024;
+/// Office files and zips of documents unpack to a few times their size; a zip bomb to
+/// hundreds or thousands of times.
+pub const DEFAULT_MAX_COMPRESSION_RATIO: u64 = 100;
+/// Below this, an archive's ratio is not held against it (small XML parts compress well).
+const RATIO_FLOOR_BYTES: u64 = 1024 * 1024;
+const MAX_ARCHIVE_ENTRIES: usize = 10_000;
+
+/// Extensions of content a browser runs or renders actively (pages, scripts, vector
+/// images, style sheets, server pages, applets): refused whatever the bytes are, since a
+/// file can be two things at once (a PDF that is also an HTML page).
+const ACTIVE_CONTENT_EXTENSIONS: &[&str] = &[
+    "htm",
+    "html",
+    "xhtml",
+    "xht",
+    "shtml",
+    "shtm",
+    "mht",
+    "mhtml",
+    "svg",
+    "svgz",
+    "js",
+    "mjs",
+    "cjs",
+    "jsx",
+    "ts",
+    "xml",
+    "xsl",
+    "xslt",
+    "xbl",
+    "php",
+    "php3",
+    "php4",
+    "php5",
+    "phtml",
+    "phar",
+    "asp",
+    "aspx",
+    "jsp",
+    "jspx",
+    "cgi",
+    "pl",
+    "py",
+    "hta",
+    "htc",
+    "swf",
+    "vbs",
+    "vbe",
+    "wsf",
+    "wsh",
+    "ps1",
+    "bat",
+    "cmd",
+    "com",
+    "exe",
+    "scr",
+    "msi",
+    "jar",
+    "url",
+    "webmanifest",
+    "appcache",
+    "css",
+    "rss",
+    "atom",
+];
+
+/// The part an Office Open XML file of each extension must have besides
+/// `[Content_Types].xml`.
+fn office_main_part(extension: &str) -> Option<&'static str> {
+    match extension {
+        "docx" => Some("word/document.xml"),
+        "xlsx" => Some("xl/workbook.xml"),
+        "pptx" => Some("ppt/presentation.xml"),
+        _ => None,
+    }
+}
+
+fn is_archive_type(content_type: &str) -> bool {
+    content_type == "application/zip"
+        || content_type.starts_with("application/vnd.openxmlformats-officedocument.")
+        || content_type.starts_with("application/vnd.oasis.opendocument.")
+}
+
+/// Checks an archive without unpacking it anywhere: what its entries really inflate to
+/// (not what their headers claim), in all and against its size, and for an Office name,
+/// that it is an Office Open XML package.
+fn check_archive(
+    content: &mut std::fs::File,
+    size: u64,
+    extension: Option<&str>,
+    policy: &UploadPolicy,
+) -> AppResult<()> {
+    let unreadable = || AppError::bad_input("the file is an archive that cannot be read");
+    let mut archive = zip::ZipArchive::new(&mut *content).map_err(|_| unreadable())?;
+    if archive.len() > MAX_ARCHIVE_ENTRIES {
+        return Err(AppError::bad_input(format!(
+            "the archive has more than {MAX_ARCHIVE_ENTRIES} entries"
+        )));
+    }
+    if let Some(main_part) = extension.and_then(office_main_part) {
+        let names: std::collections::HashSet<String> = archive
+            .file_names()
+            .filter_map(|name| name.ok().map(|name| name.into_owned()))
+            .collect();
+        if !names.contains("[Content_Types].xml") || !names.contains(main_part) {
+            return Err(AppError::bad_input(format!(
+                "the file is named .{} but is not an Office document: it lacks [Content_Types].xml or {main_part}",
+                extension.unwrap_or_default()
+            )));
+        }
+    }
+    let ratio_limit = size.saturating_mul(policy.max_compression_ratio);
+    let too_big = |unpacked: u64| {
+        if unpacked > policy.max_unpacked_bytes {
+            Some(format!(
+                "the archive unpacks to more than {} bytes, the limit",
+                policy.max_unpacked_bytes
+            ))
+        } else if unpacked > RATIO_FLOOR_BYTES && unpacked > ratio_limit {
+            Some(format!(
+                "the archive unpacks to more than {} times its size, the limit",
+                policy.max_compression_ratio
+            ))
+        } else {
+            None
+        }
+    };
+    // What the headers claim first (cheap), then what the entries really inflate to.
+    let claimed = (0..archive.len())
+        .filter_map(|index| archive.by_index_raw(index).ok().map(|entry| entry.size()))
+        .fold(0u64, u64::saturating_add);
+    if let Some(message) = too_big(claimed) {
+        return Err(AppError::bad_input(message));
+    }
+    let budget = policy
+        .max_unpacked_bytes
+        .min(ratio_limit.max(RATIO_FLOOR_BYTES));
+    let mut unpacked: u64 = 0;
+    for index in 0..archive.len() {
+        let entry = archive.by_index(index).map_err(|_| unreadable())?;
+        let remaining = budget.saturating_sub(unpacked).saturating_add(1);
+        let inflated = std::io::copy(&mut entry.take(remaining), &mut std::io::sink())
+            .map_err(|_| unreadable())?;
+        unpacked = unpacked.saturating_add(inflated);
+        if let Some(message) = too_big(unpacked) {
+            return Err(AppError::bad_input(message));
+        }
+    }
+    Ok(())
+}
 
 /// PDF, images, Office and OpenDocument files, plain text and zip archives.
 pub fn default_allowed_types() -> Vec<String> {
@@ -65,6 +220,8 @@ impl Default for UploadPolicy {
         Self {
             max_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             allowed_types: default_allowed_types(),
+            max_unpacked_bytes: DEFAULT_MAX_UNPACKED_BYTES,
+            max_compression_ratio: DEFAULT_MAX_COMPRESSION_RATIO,
         }
     }
 }
@@ -173,6 +330,16 @@ fn check_file(
     let io = |error: std::io::Error| {
         AppError::Unexpected(anyhow::Error::new(error).context("cannot read an upload"))
     };
+    let extension = file_name
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.trim().to_ascii_lowercase());
+    if let Some(extension) = extension.as_deref()
+        && ACTIVE_CONTENT_EXTENSIONS.contains(&extension)
+    {
+        return Err(AppError::bad_input(format!(
+            "files named .{extension} are not accepted as evidence: a browser would run them"
+        )));
+    }
     let size = content.metadata().map_err(io)?.len();
     if size == 0 {
         return Err(AppError::bad_input("the file is empty"));
@@ -194,16 +361,18 @@ fn check_file(
             "files of type {content_type} are not accepted as evidence"
         )));
     }
-    let extension = file_name
-        .rsplit_once('.')
-        .map(|(_, ext)| ext.to_ascii_lowercase());
     if let Some(expected) = extension.as_deref().and_then(types_for_extension)
         && !expected.contains(&content_type.as_str())
     {
         return Err(AppError::bad_input(format!(
             "the file is named .{} but its contents are {content_type}",
-            extension.unwrap_or_default()
+            extension.as_deref().unwrap_or_default()
         )));
+    }
+    let office_name = extension.as_deref().and_then(office_main_part).is_some();
+    if is_archive_type(&content_type) || office_name {
+        content.rewind().map_err(io)?;
+        check_archive(&mut content, size, extension.as_deref(), policy)?;
     }
     content.rewind().map_err(io)?;
     let mut hasher = Sha256::new();
@@ -319,7 +488,9 @@ pub async fn upload_evidence(
 
     let storage_key = random_secret(32);
     let size = checked.size;
-    store.put(&storage_key, checked.content).await?;
+    // Pending until the row has committed: a crash in between leaves a pending file that
+    // the sweep removes, never a stored file without its row.
+    store.put_pending(&storage_key, checked.content).await?;
     let saved = insert_row(
         db,
         caller,
@@ -340,6 +511,11 @@ pub async fn upload_evidence(
     .await;
     match saved {
         Ok(row) => {
+            // The row is there: its file is served even while still pending, and the
+            // sweep finishes what this could not.
+            if let Err(error) = store.commit(&storage_key).await {
+                tracing::error!(error = ?error, "cannot finish a stored upload; the sweep will");
+            }
             metrics.uploads.inc();
             metrics.upload_bytes.add(size);
             Ok(row)
@@ -351,6 +527,83 @@ pub async fn upload_evidence(
             Err(error)
         }
     }
+}
+
+/// How often uploads that never committed are looked for, and how old their files must
+/// be (an upload in flight must not lose its file).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SweepSettings {
+    pub interval: std::time::Duration,
+    pub grace: std::time::Duration,
+}
+
+impl Default for SweepSettings {
+    fn default() -> Self {
+        Self {
+            interval: std::time::Duration::from_secs(15 * 60),
+            grace: std::time::Duration::from_secs(60 * 60),
+        }
+    }
+}
+
+/// What a sweep did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SweepOutcome {
+    /// Pending files whose row had committed, now stored.
+    pub committed: usize,
+    /// Files without a row, removed.
+    pub removed: usize,
+}
+
+/// Brings the files in line with the rows: a pending file whose row committed becomes
+/// stored; a file without a row (an upload that never committed, or evidence deleted just
+/// before a crash) is removed. Only files older than `grace` are looked at.
+pub async fn sweep_uploads(
+    db: &impl ConnectionTrait,
+    store: &dyn FileStore,
+    grace: std::time::Duration,
+) -> AppResult<SweepOutcome> {
+    use crate::storage::FileState;
+    let files = store.list(grace).await?;
+    let mut outcome = SweepOutcome::default();
+    for chunk in files.chunks(500) {
+        let keys: Vec<&str> = chunk.iter().map(|file| file.key.as_str()).collect();
+        let with_rows: std::collections::HashSet<String> = evidence::Entity::find()
+            .select_only()
+            .column(evidence::Column::StorageKey)
+            .filter(evidence::Column::StorageKey.is_in(keys))
+            .into_tuple::<String>()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect();
+        for file in chunk {
+            let has_row = with_rows.contains(&file.key);
+            match (file.state, has_row) {
+                (FileState::Pending, true) => {
+                    store.commit(&file.key).await?;
+                    outcome.committed += 1;
+                }
+                (FileState::Stored, true) => {}
+                (FileState::Partial, _) | (_, false) => {
+                    if file.state == FileState::Partial && has_row {
+                        // A half-written copy beside a whole one: only the copy goes.
+                        continue;
+                    }
+                    store.delete(&file.key).await?;
+                    outcome.removed += 1;
+                }
+            }
+        }
+    }
+    if outcome != SweepOutcome::default() {
+        tracing::info!(
+            committed = outcome.committed,
+            removed = outcome.removed,
+            "swept the evidence files"
+        );
+    }
+    Ok(outcome)
 }
 
 struct EvidenceFields {

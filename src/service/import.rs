@@ -641,6 +641,11 @@ async fn import_row(
             "this indicator's target is stated in words: write 是 or 否",
         );
     }
+    if let Some(Err(refused)) =
+        value.map(|value| crate::service::indicator::check_value_in_range(indicator, value))
+    {
+        errors.add(Some(columns::VALUE), refused.message());
+    }
     if kind != TargetKind::Qualitative && value.is_none() && row.get(columns::VALUE).is_none() {
         errors.add(Some(columns::VALUE), "this indicator needs a number");
     }

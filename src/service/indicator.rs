@@ -1,10 +1,66 @@
 //! Indicators: the targets the plan states, and the departments that answer for them.
 
-use crate::error::AppResult;
+use crate::entity::indicator;
+use crate::error::{AppError, AppResult};
 use crate::service::page::{Page, PageArgs, paginate_in_memory};
 use crate::service::plan::resolve_plan;
 use crate::service::snapshot::PlanView;
 use crate::service::task::{DepartmentRef, matches_words, resolve_department_ref, search_words};
+
+/// The largest magnitude any indicator value may have: well beyond any real quantity of
+/// the plan, well within what every database and spreadsheet keeps exactly enough.
+pub const MAX_VALUE_MAGNITUDE: f64 = 1e12;
+
+/// The values an indicator can take; an open end is bounded by `MAX_VALUE_MAGNITUDE`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ValidRange {
+    pub min: f64,
+    pub max: f64,
+}
+
+impl ValidRange {
+    pub fn of(indicator: &indicator::Model) -> Self {
+        Self {
+            min: indicator.valid_min.unwrap_or(-MAX_VALUE_MAGNITUDE),
+            max: indicator.valid_max.unwrap_or(MAX_VALUE_MAGNITUDE),
+        }
+    }
+
+    pub fn contains(&self, value: f64) -> bool {
+        value.is_finite() && self.min <= value && value <= self.max
+    }
+}
+
+/// Checks a reported value against its indicator's range. The API's save and the
+/// spreadsheet import both call this, so that both refuse the same values alike.
+pub fn check_value_in_range(indicator: &indicator::Model, value: f64) -> AppResult<()> {
+    let range = ValidRange::of(indicator);
+    if range.contains(value) {
+        return Ok(());
+    }
+    let unit = indicator
+        .unit
+        .as_deref()
+        .map(|unit| format!(" {unit}"))
+        .unwrap_or_default();
+    Err(AppError::bad_input(format!(
+        "{} takes values from {} to {}{unit}; {} is outside that range",
+        indicator.name,
+        range.min,
+        range.max,
+        readable_number(value)
+    )))
+}
+
+/// A number as people write it; a huge or tiny one in scientific notation (1e308).
+fn readable_number(value: f64) -> String {
+    let magnitude = value.abs();
+    if magnitude >= 1e15 || (magnitude != 0.0 && magnitude < 1e-6) {
+        format!("{value:e}")
+    } else {
+        value.to_string()
+    }
+}
 
 /// What kind of target an indicator has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]

@@ -251,6 +251,9 @@ fn check_value(indicator: &indicator::Model, input: &IndicatorValueInput) -> App
     {
         return Err(AppError::bad_input("`value` must be a finite number"));
     }
+    if let Some(value) = input.value {
+        crate::service::indicator::check_value_in_range(indicator, value)?;
+    }
     let kind = TargetKind::parse(&indicator.target_kind).unwrap_or(TargetKind::Qualitative);
     match kind {
         TargetKind::Qualitative if input.achieved.is_none() => Err(AppError::bad_input(
@@ -473,6 +476,7 @@ pub async fn set_external_target(
             "only an externally set target (EXTERNAL) takes a value from the leadership group",
         ));
     }
+    crate::service::indicator::check_value_in_range(&indicator, value)?;
     let plan = load_plan(&txn, indicator.plan_id).await?;
     if year < plan.year || year > plan.year + 5 {
         return Err(AppError::bad_input(format!(

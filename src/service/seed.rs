@@ -106,6 +106,19 @@ pub struct IndicatorData {
     pub responsible: Option<Vec<String>>,
     #[serde(default)]
     pub milestones: Vec<MilestoneData>,
+    /// The values the indicator can take, from what it measures.
+    #[serde(default)]
+    pub range: Option<RangeData>,
+}
+
+/// `range = { min = 0, max = 100 }`; either end may be left out.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RangeData {
+    #[serde(default)]
+    pub min: Option<f64>,
+    #[serde(default)]
+    pub max: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -214,6 +227,21 @@ fn validate(file: &PlanFile) -> AppResult<()> {
                     ));
                 }
             }
+            if let Some(range) = indicator.range {
+                let bound = crate::service::indicator::MAX_VALUE_MAGNITUDE;
+                let ends = [range.min, range.max];
+                if ends
+                    .iter()
+                    .flatten()
+                    .any(|end| !(end.is_finite() && end.abs() <= bound))
+                    || range.min.zip(range.max).is_some_and(|(min, max)| min > max)
+                {
+                    return invalid(format!(
+                        "indicator `{}`: `range` needs finite ends within ±1e12, min ≤ max",
+                        indicator.name
+                    ));
+                }
+            }
             for milestone in &indicator.milestones {
                 if TargetKind::parse(&milestone.kind).is_none() {
                     return invalid(format!(
@@ -241,8 +269,9 @@ where
         .filter(plan::Column::Key.eq(&file.plan.key))
         .one(&txn)
         .await?;
-    if existing.is_some() {
-        txn.rollback().await?;
+    if let Some(existing) = existing {
+        fill_missing_ranges(&txn, existing.id, &file).await?;
+        txn.commit().await?;
         return Ok(SeedOutcome::AlreadyPresent {
             plan_key: file.plan.key,
         });
@@ -373,6 +402,44 @@ fn lookup_codes(department_ids: &HashMap<String, i64>, codes: &[String]) -> AppR
         .collect()
 }
 
+/// A plan loaded before its file stated ranges gets them: indicators are matched by their
+/// place in the file and their name, and only ranges not yet set are written.
+async fn fill_missing_ranges(
+    txn: &impl ConnectionTrait,
+    plan_id: i64,
+    file: &PlanFile,
+) -> AppResult<()> {
+    let stated: HashMap<(i32, &str), RangeData> = file
+        .tasks
+        .iter()
+        .flat_map(|task| task.indicators.iter())
+        .enumerate()
+        .filter_map(|(index, data)| {
+            data.range
+                .map(|range| ((index as i32 + 1, data.name.as_str()), range))
+        })
+        .collect();
+    let rows = indicator::Entity::find()
+        .filter(indicator::Column::PlanId.eq(plan_id))
+        .filter(indicator::Column::ValidMin.is_null())
+        .filter(indicator::Column::ValidMax.is_null())
+        .all(txn)
+        .await?;
+    for row in rows {
+        if let Some(range) = stated.get(&(row.position, row.name.as_str())) {
+            indicator::ActiveModel {
+                id: Set(row.id),
+                valid_min: Set(range.min),
+                valid_max: Set(range.max),
+                ..Default::default()
+            }
+            .update(txn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
 async fn insert_indicator(
     txn: &impl ConnectionTrait,
     plan_id: i64,
@@ -389,6 +456,8 @@ async fn insert_indicator(
         unit: Set(data.unit.clone()),
         target_kind: Set(data.kind.clone()),
         target_value: Set(data.value),
+        valid_min: Set(data.range.and_then(|range| range.min)),
+        valid_max: Set(data.range.and_then(|range| range.max)),
         target_text: Set(data.target_text.clone()),
         better: Set(data.better.clone()),
         search_text: Set(fold(&format!("{}\n{}", data.name, data.target_text))),

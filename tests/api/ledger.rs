@@ -1036,3 +1036,30 @@ async fn an_indicator_sheet_without_the_title_block_imports_too(backend: Backend
     assert_eq!(report["rows"][0]["row"], 2);
 }
 both!(an_indicator_sheet_without_the_title_block_imports_too);
+async fn an_imported_value_outside_its_indicators_range_is_a_row_error(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+    let exported = export(&app, &finance).await;
+    // Task 36's indicator is a share of purchases: 0 to 100 %.
+    for value in [1e308, -1.0, 100.5] {
+        let workbook = fill_in(
+            &exported,
+            vec![(
+                0,
+                vec![
+                    ("填報期間", typed("2022-Q2")),
+                    ("填報值", Fill::Number(value)),
+                ],
+            )],
+            vec![],
+        );
+        let (status, report) = import(&app, Some(&finance), "?dryRun=false", workbook).await;
+        assert_eq!(status, 422, "{report}");
+        assert_eq!(report["applied"], false, "{report}");
+        assert_eq!(report["errors"][0]["column"], "填報值", "{report}");
+        let reason = report["errors"][0]["reason"].as_str().unwrap();
+        assert!(reason.contains("from 0 to 100"), "{reason}");
+    }
+    assert_eq!(value_count(&app).await, 0);
+}
+both!(an_imported_value_outside_its_indicators_range_is_a_row_error);
