@@ -8,7 +8,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
     TransactionSession, TransactionTrait,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::entity::{
     department, department_alias, indicator, indicator_milestone, indicator_responsible, plan,
@@ -22,7 +22,7 @@ use crate::text::fold;
 /// The 2022 work plan of Tangshan, built into the binary.
 pub const TANGSHAN_2022: &str = include_str!("../../data/plans/tangshan-2022.toml");
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlanFile {
     pub plan: PlanData,
@@ -31,7 +31,7 @@ pub struct PlanFile {
     pub tasks: Vec<TaskData>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlanData {
     pub key: String,
@@ -44,6 +44,9 @@ pub struct PlanData {
     pub submission_deadline_days: i32,
     pub purpose: String,
     pub guiding_idea: String,
+    /// The document the plan was taken from, by its own file name (never a path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_file: Option<String>,
     #[serde(default)]
     pub goals: Vec<GoalData>,
 }
@@ -52,14 +55,14 @@ fn default_deadline_days() -> i32 {
     10
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GoalData {
     pub year: i32,
     pub text: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DepartmentData {
     pub code: String,
@@ -68,52 +71,52 @@ pub struct DepartmentData {
     pub aliases: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SectionData {
     pub number: i32,
     pub title: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskData {
     pub code: String,
     pub section: i32,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
     pub title: String,
     pub text: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leads_as_written: Option<String>,
     pub leads: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub indicators: Vec<IndicatorData>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct IndicatorData {
     pub name: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
     pub kind: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
     pub better: String,
     pub target_text: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub responsible: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub milestones: Vec<MilestoneData>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MilestoneData {
     pub year: i32,
     pub kind: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
     pub target_text: String,
 }
