@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod page;
 pub mod period;
 pub mod plan;
+pub mod plan_document;
 pub mod policy;
 pub mod report;
 pub mod seed;
