@@ -13,6 +13,7 @@ pub mod page;
 pub mod period;
 pub mod plan;
 pub mod plan_document;
+pub mod plan_import;
 pub mod policy;
 pub mod report;
 pub mod seed;
