@@ -7,6 +7,7 @@ pub mod indicator;
 pub mod limits;
 pub mod loaders;
 pub mod plan;
+pub mod plan_document;
 pub mod report;
 pub mod schema;
 pub mod task;

@@ -6,6 +6,7 @@ use crate::graphql::department::DepartmentQuery;
 use crate::graphql::indicator::IndicatorQuery;
 use crate::graphql::limits::ShapeLimits;
 use crate::graphql::plan::PlanQuery;
+use crate::graphql::plan_document::PlanDocumentMutation;
 use crate::graphql::report::{ReportMutation, ReportQuery};
 use crate::graphql::task::TaskQuery;
 use crate::graphql::types::NodeQuery;
@@ -23,7 +24,7 @@ pub struct Query(
 );
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(UserMutation, ReportMutation);
+pub struct Mutation(UserMutation, ReportMutation, PlanDocumentMutation);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 

@@ -251,7 +251,22 @@ where
         });
     }
 
-    let department_ids = upsert_departments(&txn, &file.departments).await?;
+    insert_plan(&txn, &file, true).await?;
+    txn.commit().await?;
+    Ok(SeedOutcome::Loaded {
+        plan_key: file.plan.key,
+        tasks: file.tasks.len(),
+    })
+}
+
+/// Writes a checked plan file's plan, adding the departments that are missing, and raises
+/// the data revision. Call it inside the transaction of the whole load.
+pub async fn insert_plan(
+    txn: &impl ConnectionTrait,
+    file: &PlanFile,
+    published: bool,
+) -> AppResult<plan::Model> {
+    let department_ids = upsert_departments(txn, &file.departments).await?;
     let plan = plan::ActiveModel {
         key: Set(file.plan.key.clone()),
         title: Set(file.plan.title.clone()),
@@ -263,9 +278,10 @@ where
         reporting_cadence: Set(file.plan.reporting_cadence.clone()),
         submission_deadline_days: Set(file.plan.submission_deadline_days),
         created_at: Set(Utc::now()),
+        published: Set(published),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
 
     for goal in &file.plan.goals {
@@ -275,7 +291,7 @@ where
             text: Set(goal.text.clone()),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
     }
 
@@ -287,7 +303,7 @@ where
             title: Set(data.title.clone()),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
         section_ids.insert(data.number, row.id);
     }
@@ -321,7 +337,7 @@ where
             ))),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
         task_ids.insert(&data.code, row.id);
 
@@ -334,7 +350,7 @@ where
                 latest_approved_status: Set(None),
                 latest_approved_period: Set(None),
             }
-            .insert(&txn)
+            .insert(txn)
             .await?;
         }
 
@@ -345,7 +361,7 @@ where
                 None => leads.clone(),
             };
             insert_indicator(
-                &txn,
+                txn,
                 plan.id,
                 row.id,
                 indicator_position,
@@ -356,12 +372,8 @@ where
         }
     }
 
-    bump_revision(&txn).await?;
-    txn.commit().await?;
-    Ok(SeedOutcome::Loaded {
-        plan_key: file.plan.key,
-        tasks: file.tasks.len(),
-    })
+    bump_revision(txn).await?;
+    Ok(plan)
 }
 
 fn lookup_codes(department_ids: &HashMap<String, i64>, codes: &[String]) -> AppResult<Vec<i64>> {

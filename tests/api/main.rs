@@ -25,6 +25,7 @@ mod matrix;
 mod observability;
 mod period;
 mod plan;
+mod plan_import;
 mod portal;
 mod reporting;
 mod review;

@@ -39,6 +39,8 @@ pub struct ImportOptions {
 pub struct ImportedPlan {
     pub file: PlanFile,
     pub review: Vec<ReviewItem>,
+    /// The codes of the departments the import creates (ecoplan did not know them).
+    pub new_departments: Vec<String>,
 }
 
 /// What a review item is about.
@@ -118,11 +120,13 @@ pub fn import_plan_document(
         known,
         review: Vec::new(),
         departments: Vec::new(),
+        new_departments: Vec::new(),
     };
     let file = reader.read(document)?;
     Ok(ImportedPlan {
         file,
         review: reader.review,
+        new_departments: reader.new_departments,
     })
 }
 
@@ -131,6 +135,7 @@ struct Reader<'a> {
     known: &'a [KnownDepartment],
     review: Vec<ReviewItem>,
     departments: Vec<DepartmentData>,
+    new_departments: Vec<String>,
 }
 
 /// A numbered task as the document has it: its number, section and paragraphs.
@@ -627,6 +632,7 @@ impl<'a> Reader<'a> {
             name: name.to_owned(),
             aliases: Vec::new(),
         });
+        self.new_departments.push(code.clone());
         code
     }
 
