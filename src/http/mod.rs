@@ -242,9 +242,7 @@ async fn execute(
     let mut pending = Some(request);
     let filled = slot
         .get_or_init(|| async {
-            let Some(request) = pending.take() else {
-                return None;
-            };
+            let request = pending.take()?;
             let (response, read_the_database) = run_operation(
                 state,
                 http,
