@@ -227,6 +227,33 @@ fn the_2022_document_imports_to_the_hand_written_plan_with_every_difference_revi
     assert_eq!(codes, expected_codes);
     let count = |file: &PlanFile| file.tasks.iter().map(|t| t.indicators.len()).sum::<usize>();
     assert_eq!(count(&imported.file), count(&expected));
+    // The review list names exactly these: two targets that do not say what they
+    // measure, ten units assumed from a rate's name, and task 34's run-on title.
+    let named: Vec<(Option<&str>, ReviewSubject)> = imported
+        .review
+        .iter()
+        .map(|item| (item.task.as_deref(), item.subject))
+        .collect();
+    let target = |code| (Some(code), ReviewSubject::Target);
+    assert_eq!(
+        named,
+        [
+            target("6"),
+            target("8"),
+            target("8"),
+            target("9"),
+            target("10"),
+            target("13"),
+            target("18"),
+            target("19"),
+            target("20"),
+            target("24"),
+            target("25"),
+            (Some("34"), ReviewSubject::Title),
+            target("35"),
+        ],
+        "{review:#?}"
+    );
     // No department is new; the one title that runs on is reported.
     assert!(
         !imported
