@@ -1,7 +1,7 @@
-//! The `ecoplan` command line: serve (the default), migrate, seed, schema and user.
+//! The `ecoplan` command line: serve (the default), migrate, seed, plan, schema and user.
 
 use std::io::{BufRead, IsTerminal};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -12,6 +12,8 @@ use crate::graphql::schema::schema_sdl;
 use crate::service::audit::Caller;
 use crate::service::auth::PortalSettings;
 use crate::service::department::resolve_department;
+use crate::service::plan_document::{ImportOptions, import_plan_document, plan_file_toml};
+use crate::service::plan_import::known_departments;
 use crate::service::policy::{Role, Viewer};
 use crate::service::seed::{SeedOutcome, TANGSHAN_2022, seed_plan};
 use crate::service::user::{self, NewUser};
@@ -47,6 +49,9 @@ pub enum Command {
         #[arg(long)]
         plan_file: Option<PathBuf>,
     },
+    /// Work with plans and their documents.
+    #[command(subcommand)]
+    Plan(PlanCommand),
     /// Print the GraphQL schema (SDL).
     Schema,
     /// Manage users.
@@ -174,6 +179,25 @@ pub struct ServeArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum PlanCommand {
+    /// Read a plan document (UTF-8 text, Traditional or Simplified) into a plan file for
+    /// `seed --plan-file`, and print what must be checked in it.
+    ImportText {
+        /// The document.
+        file: PathBuf,
+        /// The new plan's key, e.g. `tangshan-2023`.
+        #[arg(long)]
+        key: String,
+        /// The year the plan is for.
+        #[arg(long)]
+        year: i32,
+        /// Where to write the plan file (standard output by default).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Create a user; the password comes from ECOPLAN_PASSWORD or standard input.
     Add {
@@ -223,6 +247,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Some(Command::Plan(PlanCommand::ImportText {
+            file,
+            key,
+            year,
+            output,
+        })) => import_text(&cli.database_url, &file, key, year, output.as_deref()).await,
         Some(Command::Schema) => {
             print!("{}", schema_sdl());
             Ok(())
@@ -351,6 +381,52 @@ async fn serve(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
     app.run_until_stopped()
         .await
         .context("the server stopped with an error")
+}
+
+/// Writes the plan file (to `output` or standard output) and the review list (to standard
+/// error when the plan goes to standard output, so the two never mix).
+async fn import_text(
+    database_url: &str,
+    file: &Path,
+    key: String,
+    year: i32,
+    output: Option<&Path>,
+) -> anyhow::Result<()> {
+    let document = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read the document {} as UTF-8 text", file.display()))?;
+    let (db, _) = db::connect(database_url, 2).await?;
+    db::migrate(&db).await?;
+    let known = known_departments(&db).await.map_err(one_line)?;
+    let options = ImportOptions {
+        key,
+        year,
+        source_file: file
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned()),
+    };
+    let imported = import_plan_document(&document, &options, &known).map_err(one_line)?;
+    let toml = plan_file_toml(&imported.file).map_err(one_line)?;
+    let tasks = imported.file.tasks.len();
+    let indicators: usize = imported.file.tasks.iter().map(|t| t.indicators.len()).sum();
+    let mut summary = format!(
+        "read {tasks} tasks and {indicators} indicators; {} to review\n",
+        imported.review.len()
+    );
+    for item in &imported.review {
+        summary.push_str(&format!("review: {item}\n"));
+    }
+    match output {
+        Some(path) => {
+            std::fs::write(path, toml)
+                .with_context(|| format!("cannot write the plan file {}", path.display()))?;
+            print!("wrote {}; {summary}", path.display());
+        }
+        None => {
+            print!("{toml}");
+            eprint!("{summary}");
+        }
+    }
+    Ok(())
 }
 
 fn one_line(error: crate::error::AppError) -> anyhow::Error {

@@ -7,6 +7,7 @@ mod m20260101_000002_create_user_tables;
 mod m20260101_000003_create_reporting_tables;
 mod m20261201_000001_add_indicator_valid_range;
 mod m20261201_000010_add_read_state;
+mod m20261202_000011_add_plan_published;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000003_create_reporting_tables::Migration),
             Box::new(m20261201_000001_add_indicator_valid_range::Migration),
             Box::new(m20261201_000010_add_read_state::Migration),
+            Box::new(m20261202_000011_add_plan_published::Migration),
         ]
     }
 }

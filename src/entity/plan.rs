@@ -16,6 +16,8 @@ pub struct Model {
     pub reporting_cadence: String,
     pub submission_deadline_days: i32,
     pub created_at: DateTimeUtc,
+    /// A draft (imported, under review) is seen only by administrators and the leadership group.
+    pub published: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

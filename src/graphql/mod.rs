@@ -13,6 +13,7 @@ pub mod limits;
 pub mod loaders;
 pub mod period;
 pub mod plan;
+pub mod plan_document;
 pub mod report;
 pub mod review;
 pub mod schema;

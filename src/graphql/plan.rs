@@ -49,6 +49,11 @@ impl Plan {
     async fn guiding_idea(&self) -> &str {
         &self.row().guiding_idea
     }
+    /// False for a draft (imported from its document, under review): only administrators
+    /// and the leadership group see it until it is published.
+    async fn published(&self) -> bool {
+        self.row().published
+    }
     /// How often departments report: `QUARTERLY` or `MONTHLY`.
     async fn reporting_cadence(&self) -> &str {
         &self.row().reporting_cadence
@@ -143,7 +148,8 @@ pub struct PlanQuery;
 
 #[Object]
 impl PlanQuery {
-    /// Every plan, newest first.
+    /// Every plan the caller may see (drafts for administrators and the leadership group),
+    /// newest first.
     async fn plans(&self, ctx: &Context<'_>) -> Result<Vec<Plan>> {
         let view = ctx.request().plan_view().await?;
         Ok(plan::list_plans(&view)?
@@ -152,7 +158,7 @@ impl PlanQuery {
             .collect())
     }
 
-    /// A plan by id; the newest plan when no id is given.
+    /// A plan by id; the newest published plan when no id is given.
     async fn plan(&self, ctx: &Context<'_>, id: Option<ID>) -> Result<Option<Plan>> {
         let view = ctx.request().plan_view().await?;
         let id = optional_id(id.as_ref(), NodeKind::Plan)?;

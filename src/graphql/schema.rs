@@ -11,6 +11,7 @@ use crate::graphql::indicator::IndicatorQuery;
 use crate::graphql::limits::ShapeLimits;
 use crate::graphql::period::{PeriodMutation, PeriodQuery};
 use crate::graphql::plan::PlanQuery;
+use crate::graphql::plan_document::PlanDocumentMutation;
 use crate::graphql::report::ReportMutation;
 use crate::graphql::review::ReviewMutation;
 use crate::graphql::task::TaskMutation;
@@ -40,6 +41,7 @@ pub struct Mutation(
     TaskMutation,
     IndicatorMutation,
     PeriodMutation,
+    PlanDocumentMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

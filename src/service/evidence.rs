@@ -436,6 +436,9 @@ pub async fn upload_evidence(
             "your department does not lead this task",
         ));
     }
+    crate::service::policy::require_published(
+        &crate::service::period::load_plan(db, task.plan_id).await?,
+    )?;
     if let Some(report_id) = input.progress_report_id {
         let report = progress_report::Entity::find_by_id(report_id)
             .one(db)

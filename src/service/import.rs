@@ -475,13 +475,16 @@ pub async fn import_indicator_values(
     workbook: Vec<u8>,
 ) -> AppResult<ImportReport> {
     let department_id = importing_department(caller.viewer)?;
-    let plan = find_plan_row(db, plan_id).await?.ok_or_else(|| {
-        AppError::bad_input(if plan_id.is_some() {
-            "no plan has this id"
-        } else {
-            "there is no plan yet"
-        })
-    })?;
+    let plan = find_plan_row(db, plan_id)
+        .await?
+        .filter(|plan| caller.viewer.scope().sees_plan_row(plan))
+        .ok_or_else(|| {
+            AppError::bad_input(if plan_id.is_some() {
+                "no plan has this id"
+            } else {
+                "there is no plan yet"
+            })
+        })?;
     // Unpacking is CPU work: keep it off the threads that serve requests.
     let rows = tokio::task::spawn_blocking(move || read_sheet(&workbook))
         .await

@@ -13,6 +13,8 @@ pub mod ledger;
 pub mod page;
 pub mod period;
 pub mod plan;
+pub mod plan_document;
+pub mod plan_import;
 pub mod policy;
 pub mod rate_limit;
 pub mod report;

@@ -187,6 +187,19 @@ impl Viewer {
         }
     }
 
+    /// Correcting and publishing a draft plan is for administrators and the leadership
+    /// group, who alone see drafts.
+    pub fn require_plan_editor(&self) -> AppResult<()> {
+        self.require_signed_in()?;
+        if self.is_reviewer() {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(
+                "only an administrator or the leadership group's office may correct or publish a plan",
+            ))
+        }
+    }
+
     /// Reviewing, due dates, external targets and periods are for the leadership group.
     pub fn require_reviewer(&self) -> AppResult<()> {
         self.require_signed_in()?;
@@ -221,11 +234,23 @@ impl Viewer {
     }
 }
 
-/// A department may report on a task only when it leads it.
+/// A draft plan takes no reports, values or evidence: departments do not see it yet.
+pub fn require_published(plan: &crate::entity::plan::Model) -> AppResult<()> {
+    if plan.published {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(
+            "this plan is a draft: it takes reports once it is published",
+        ))
+    }
+}
+
+/// A department may report on a task only when it leads it, in a published plan.
 pub fn require_leads_task(plan: &PlanSnapshot, task_id: i64, department_id: i64) -> AppResult<()> {
-    let leads = plan
-        .task_by_id(task_id)
-        .is_some_and(|task| plan.task_led_by(task, department_id));
+    let leads = plan.task_by_id(task_id).is_some_and(|task| {
+        plan.task_led_by(task, department_id)
+            && ReadScope::Department(department_id).sees_plan_of_task(plan, task)
+    });
     if leads {
         Ok(())
     } else {
@@ -235,15 +260,17 @@ pub fn require_leads_task(plan: &PlanSnapshot, task_id: i64, department_id: i64)
     }
 }
 
-/// A department may report a value only for an indicator it answers for.
+/// A department may report a value only for an indicator it answers for, in a published
+/// plan.
 pub fn require_answers_for_indicator(
     plan: &PlanSnapshot,
     indicator_id: i64,
     department_id: i64,
 ) -> AppResult<()> {
-    let answers = plan
-        .indicator_by_id(indicator_id)
-        .is_some_and(|indicator| plan.indicator_answered_by(indicator, department_id));
+    let answers = plan.indicator_by_id(indicator_id).is_some_and(|indicator| {
+        plan.indicator_answered_by(indicator, department_id)
+            && ReadScope::Department(department_id).sees_indicator(plan, indicator)
+    });
     if answers {
         Ok(())
     } else {
@@ -259,9 +286,27 @@ impl ReadScope {
         self != ReadScope::Nothing
     }
 
+    /// A draft plan (imported, under review) is seen by administrators and the leadership
+    /// group only; departments and the portal see a plan, and anything in it, once it is
+    /// published.
+    pub fn sees_plan_row(self, plan: &crate::entity::plan::Model) -> bool {
+        match self {
+            ReadScope::Everything => true,
+            ReadScope::Department(_) | ReadScope::Public => plan.published,
+            ReadScope::Nothing => false,
+        }
+    }
+
+    fn sees_plan_of_task(self, plan: &PlanSnapshot, task: usize) -> bool {
+        self.sees_plan_row(&plan.plans[plan.tasks[task].plan as usize].row)
+    }
+
     /// A department sees the tasks it leads, and the parents of those (for context);
     /// everyone else who has signed in sees every task.
     pub fn sees_task(self, plan: &PlanSnapshot, task: usize) -> bool {
+        if !self.sees_plan_of_task(plan, task) {
+            return false;
+        }
         match self {
             ReadScope::Everything | ReadScope::Public => true,
             ReadScope::Nothing => false,
@@ -277,6 +322,9 @@ impl ReadScope {
 
     /// A department sees the indicators it answers for.
     pub fn sees_indicator(self, plan: &PlanSnapshot, indicator: usize) -> bool {
+        if !self.sees_plan_of_task(plan, plan.indicators[indicator].task as usize) {
+            return false;
+        }
         match self {
             ReadScope::Everything | ReadScope::Public => true,
             ReadScope::Nothing => false,

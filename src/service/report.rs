@@ -137,6 +137,7 @@ pub async fn save_progress_report(
         )));
     }
     let plan = load_plan(&txn, task.plan_id).await?;
+    crate::service::policy::require_published(&plan)?;
     let period = Period::parse_for(&input.period, &plan)?.to_string();
     period::ensure_open(&txn, plan.id, &period).await?;
     let now = Utc::now();
@@ -309,6 +310,7 @@ pub async fn save_indicator_value_in(
     }
     check_value(&indicator, &input)?;
     let plan = load_plan(txn, indicator.plan_id).await?;
+    crate::service::policy::require_published(&plan)?;
     let period = Period::parse_for(&input.period, &plan)?.to_string();
     period::ensure_open(txn, plan.id, &period).await?;
     let now = Utc::now();

@@ -8,7 +8,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
     TransactionSession, TransactionTrait,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::entity::{
     department, department_alias, indicator, indicator_milestone, indicator_responsible, plan,
@@ -22,7 +22,7 @@ use crate::text::fold;
 /// The 2022 work plan of Tangshan, built into the binary.
 pub const TANGSHAN_2022: &str = include_str!("../../data/plans/tangshan-2022.toml");
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlanFile {
     pub plan: PlanData,
@@ -31,7 +31,7 @@ pub struct PlanFile {
     pub tasks: Vec<TaskData>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlanData {
     pub key: String,
@@ -44,6 +44,9 @@ pub struct PlanData {
     pub submission_deadline_days: i32,
     pub purpose: String,
     pub guiding_idea: String,
+    /// The document the plan was taken from, by its own file name (never a path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_file: Option<String>,
     #[serde(default)]
     pub goals: Vec<GoalData>,
 }
@@ -52,14 +55,14 @@ fn default_deadline_days() -> i32 {
     10
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GoalData {
     pub year: i32,
     pub text: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DepartmentData {
     pub code: String,
@@ -68,43 +71,43 @@ pub struct DepartmentData {
     pub aliases: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SectionData {
     pub number: i32,
     pub title: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskData {
     pub code: String,
     pub section: i32,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
     pub title: String,
     pub text: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leads_as_written: Option<String>,
     pub leads: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub indicators: Vec<IndicatorData>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct IndicatorData {
     pub name: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
     pub kind: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
     pub better: String,
     pub target_text: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub responsible: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub milestones: Vec<MilestoneData>,
     /// The values the indicator can take, from what it measures.
     #[serde(default)]
@@ -112,21 +115,21 @@ pub struct IndicatorData {
 }
 
 /// `range = { min = 0, max = 100 }`; either end may be left out.
-#[derive(Clone, Copy, Debug, Deserialize)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RangeData {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min: Option<f64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<f64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MilestoneData {
     pub year: i32,
     pub kind: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
     pub target_text: String,
 }
@@ -277,7 +280,22 @@ where
         });
     }
 
-    let department_ids = upsert_departments(&txn, &file.departments).await?;
+    insert_plan(&txn, &file, true).await?;
+    txn.commit().await?;
+    Ok(SeedOutcome::Loaded {
+        plan_key: file.plan.key,
+        tasks: file.tasks.len(),
+    })
+}
+
+/// Writes a checked plan file's plan, adding the departments that are missing, and raises
+/// the data revision. Call it inside the transaction of the whole load.
+pub async fn insert_plan(
+    txn: &impl ConnectionTrait,
+    file: &PlanFile,
+    published: bool,
+) -> AppResult<plan::Model> {
+    let department_ids = upsert_departments(txn, &file.departments).await?;
     let plan = plan::ActiveModel {
         key: Set(file.plan.key.clone()),
         title: Set(file.plan.title.clone()),
@@ -289,9 +307,10 @@ where
         reporting_cadence: Set(file.plan.reporting_cadence.clone()),
         submission_deadline_days: Set(file.plan.submission_deadline_days),
         created_at: Set(Utc::now()),
+        published: Set(published),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
 
     for goal in &file.plan.goals {
@@ -301,7 +320,7 @@ where
             text: Set(goal.text.clone()),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
     }
 
@@ -313,7 +332,7 @@ where
             title: Set(data.title.clone()),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
         section_ids.insert(data.number, row.id);
     }
@@ -347,7 +366,7 @@ where
             ))),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
         task_ids.insert(&data.code, row.id);
 
@@ -360,7 +379,7 @@ where
                 latest_approved_status: Set(None),
                 latest_approved_period: Set(None),
             }
-            .insert(&txn)
+            .insert(txn)
             .await?;
         }
 
@@ -371,7 +390,7 @@ where
                 None => leads.clone(),
             };
             insert_indicator(
-                &txn,
+                txn,
                 plan.id,
                 row.id,
                 indicator_position,
@@ -382,12 +401,8 @@ where
         }
     }
 
-    bump_revision(&txn).await?;
-    txn.commit().await?;
-    Ok(SeedOutcome::Loaded {
-        plan_key: file.plan.key,
-        tasks: file.tasks.len(),
-    })
+    bump_revision(txn).await?;
+    Ok(plan)
 }
 
 fn lookup_codes(department_ids: &HashMap<String, i64>, codes: &[String]) -> AppResult<Vec<i64>> {

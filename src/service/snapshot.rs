@@ -158,9 +158,10 @@ impl PlanSnapshot {
             .map(|index| *index as usize)
     }
 
-    /// The newest plan.
+    /// The newest published plan: what a query means when it names no plan. A draft is
+    /// only ever read by its id.
     pub fn newest_plan(&self) -> Option<usize> {
-        (!self.plans.is_empty()).then_some(0)
+        self.plans.iter().position(|plan| plan.row.published)
     }
 
     pub fn task_by_id(&self, id: i64) -> Option<usize> {

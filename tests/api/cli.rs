@@ -272,3 +272,60 @@ fn a_public_address_needs_a_configured_signing_secret() {
 
     assert_refused_naming(&output, "ECOPLAN_JWT_SECRET");
 }
+
+async fn a_plan_document_becomes_a_plan_file_that_seeds(backend: Backend) {
+    let database = TestDatabase::empty(backend).await;
+    let url = database.url.clone();
+    let folder = tempfile::tempdir().unwrap();
+    let plan_file = folder.path().join("qianan-2023.toml");
+    let document =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/plans/qianan-2023.txt");
+
+    let plan_path = plan_file.clone();
+    let outputs = tokio::task::spawn_blocking(move || {
+        let mut import = ecoplan(&url);
+        import
+            .args(["plan", "import-text"])
+            .arg(&document)
+            .args(["--key", "qianan-2023", "--year", "2023", "--output"])
+            .arg(&plan_path);
+        let written = finish(import);
+        let mut to_stdout = ecoplan(&url);
+        to_stdout
+            .args(["plan", "import-text"])
+            .arg(&document)
+            .args(["--key", "qianan-2023", "--year", "2023"]);
+        let printed = finish(to_stdout);
+        let mut seed = ecoplan(&url);
+        seed.arg("seed").arg("--plan-file").arg(&plan_path);
+        vec![written, printed, finish(seed)]
+    })
+    .await
+    .unwrap();
+    for step in &outputs {
+        assert_success(step);
+    }
+
+    let report = stdout(&outputs[0]);
+    assert!(report.starts_with("wrote "), "{report}");
+    assert!(report.contains("read 8 tasks and 9 indicators"), "{report}");
+    assert!(
+        report.contains("review: department: `市行政审批局` is not a known department"),
+        "{report}"
+    );
+    assert!(report.contains("review: task 5, leads: "), "{report}");
+    let file = std::fs::read_to_string(&plan_file).unwrap();
+    assert!(file.starts_with(
+        "# 迁安市创建省级生态文明建设示范市2023年度工作方案\n# Source: qianan-2023.txt, 《"
+    ));
+    assert!(file.contains("source_file = \"qianan-2023.txt\""));
+    // Without --output the plan file is the standard output and the review list goes to
+    // standard error.
+    assert_eq!(stdout(&outputs[1]), file);
+    assert!(stderr(&outputs[1]).contains("review: task 5, leads: "));
+    assert_eq!(
+        stdout(&outputs[2]).trim(),
+        "loaded plan qianan-2023 with 8 tasks"
+    );
+}
+both!(a_plan_document_becomes_a_plan_file_that_seeds);

@@ -28,6 +28,7 @@ mod observability;
 mod paging;
 mod period;
 mod plan;
+mod plan_import;
 mod portal;
 mod ranges;
 mod reporting;

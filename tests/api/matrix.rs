@@ -8,6 +8,7 @@ use ecoplan::service::policy::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, both, data, error_code, global_id};
+use crate::plan_import::{QIANAN_2023, draft_task, import_draft};
 use crate::steps::{approved, draft_evidence, pdf, submitted};
 
 /// Who asks. The objects the rows ask about belong to 市財政局 (`finance`): the "own"
@@ -40,9 +41,11 @@ enum Outcome {
     Invisible,
     Unauthenticated,
     Forbidden,
+    /// `NOT_FOUND`: the object a list is asked about does not exist for the caller.
+    NotFound,
 }
 
-use Outcome::{Allowed as A, Forbidden as F, Invisible as I, Unauthenticated as U};
+use Outcome::{Allowed as A, Forbidden as F, Invisible as I, NotFound as N, Unauthenticated as U};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Root {
@@ -56,14 +59,16 @@ enum Root {
 ///
 /// Variables every request may use: `$task` and `$indicator` (finance's task 36 and its
 /// indicator), `$externalIndicator` (an indicator with an externally set target), `$plan`
-/// (the 2022 plan), `$victim` (a user the mutations act on), `$loginName` and
+/// (the 2022 plan), `$draftPlan`, `$draftTask` and `$draftIndicator` (a draft plan, its
+/// task 6, which finance leads, and that task's indicator), `$victim` (a user the mutations act on), `$loginName` and
 /// `$loginPassword` (a user who can sign in), `$password` (the caller's own password) and
 /// `$newName` (a username nobody has).
 ///
 /// Objects that a change uses up are made afresh for each caller, when the request names
 /// them (see `fixtures`): `$draftEvidence`, `$submittedEvidence` and `$approvedEvidence`
 /// (finance's evidence on task 36, at version 1, 2 and 3), `$freshPeriod` (an open period
-/// of the plan) and `$closedPeriod` (a closed one).
+/// of the plan), `$closedPeriod` (a closed one), `$newPlanKey` (a plan key not used yet)
+/// and `$freshDraft` (a draft plan just imported).
 struct Row {
     field: &'static str,
     root: Root,
@@ -79,6 +84,8 @@ enum Body {
     Json,
     /// A GraphQL multipart request, with a small PDF as the variable `$file`.
     Multipart,
+    /// A GraphQL multipart request, with a plan document (Qian'an's 2023 plan) as `$file`.
+    PlanDocument,
 }
 
 const fn query(field: &'static str, request: &'static str, expected: [Outcome; 6]) -> Row {
@@ -108,6 +115,17 @@ const fn upload(field: &'static str, request: &'static str, expected: [Outcome; 
         root: Root::Mutation,
         request,
         body: Body::Multipart,
+        expected,
+    }
+}
+
+/// A mutation that takes a plan document, sent as a GraphQL multipart request.
+const fn document(field: &'static str, request: &'static str, expected: [Outcome; 6]) -> Row {
+    Row {
+        field,
+        root: Root::Mutation,
+        request,
+        body: Body::PlanDocument,
         expected,
     }
 }
@@ -151,6 +169,44 @@ const MATRIX: &[Row] = &[
         "indicator",
         "query($indicator: ID!) { indicator(id: $indicator) { name } }",
         [U, A, A, A, I, A],
+    ),
+    // A draft plan (imported, not published), whose task 6 finance leads: only the
+    // administrators and the leadership group see it, its items and their nodes; to the
+    // others, a list of its items is a list of a plan that does not exist.
+    query(
+        "plan",
+        "query($draftPlan: ID!) { plan(id: $draftPlan) { key } }",
+        [U, A, A, I, I, I],
+    ),
+    query(
+        "sections",
+        "query($draftPlan: ID!) { sections(planId: $draftPlan) { number } }",
+        [U, A, A, N, N, N],
+    ),
+    query(
+        "tasks",
+        "query($draftPlan: ID!) { tasks(planId: $draftPlan) { totalCount } }",
+        [U, A, A, N, N, N],
+    ),
+    query(
+        "task",
+        r#"query($draftPlan: ID!) { task(planId: $draftPlan, code: "6") { code } }"#,
+        [U, A, A, N, N, N],
+    ),
+    query(
+        "indicators",
+        "query($draftPlan: ID!) { indicators(planId: $draftPlan) { totalCount } }",
+        [U, A, A, N, N, N],
+    ),
+    query(
+        "indicator",
+        "query($draftIndicator: ID!) { indicator(id: $draftIndicator) { name } }",
+        [U, A, A, I, I, I],
+    ),
+    query(
+        "node",
+        "query($draftTask: ID!) { node(id: $draftTask) { id } }",
+        [U, A, A, I, I, I],
     ),
     query("me", "{ me { username } }", [I, A, A, A, A, A]),
     query("users", "{ users { totalCount } }", [U, A, F, F, F, F]),
@@ -273,6 +329,34 @@ const MATRIX: &[Row] = &[
             reopenPeriod(planId: $plan, period: $closedPeriod, reason: "補報") { closed } }"#,
         [U, A, A, F, F, F],
     ),
+    document(
+        "previewPlanDocument",
+        r#"mutation($file: Upload!) {
+            previewPlanDocument(file: $file, key: "qianan-preview", year: 2023) { tasks { code } } }"#,
+        [U, A, F, F, F, F],
+    ),
+    document(
+        "importPlanDocument",
+        "mutation($file: Upload!, $newPlanKey: String!) {
+            importPlanDocument(file: $file, key: $newPlanKey, year: 2023) { plan { key } } }",
+        [U, A, F, F, F, F],
+    ),
+    mutation(
+        "publishPlan",
+        "mutation($freshDraft: ID!) { publishPlan(id: $freshDraft) { published } }",
+        [U, A, A, F, F, F],
+    ),
+    mutation(
+        "updateDraftTask",
+        r#"mutation($draftTask: ID!) { updateDraftTask(id: $draftTask, input: { title: "倡导绿色生活" }) { code } }"#,
+        [U, A, A, F, F, F],
+    ),
+    mutation(
+        "updateDraftIndicator",
+        r#"mutation($draftIndicator: ID!) {
+            updateDraftIndicator(id: $draftIndicator, input: { targetText: "不增加" }) { name } }"#,
+        [U, A, A, F, F, F],
+    ),
 ];
 
 /// Who makes the objects that a row's change uses up, and what they belong to.
@@ -283,6 +367,16 @@ struct Maker {
     plan: String,
     /// Periods not used yet, from 2023-Q1 on (2022-Q2 is where the reports go).
     next_period: u32,
+    admin: String,
+    /// Plan keys used so far by imports.
+    next_plan: u32,
+}
+
+impl Maker {
+    fn new_plan_key(&mut self) -> String {
+        self.next_plan += 1;
+        format!("matrix-import-{}", self.next_plan)
+    }
 }
 
 impl Maker {
@@ -312,6 +406,14 @@ async fn fixtures(app: &TestApp, maker: &mut Maker, request: &str) -> Vec<(&'sta
         let done = approved(app, &maker.leadership, &sent).await;
         made.push(("approvedEvidence", json!(done.id)));
     }
+    if request.contains("$newPlanKey") {
+        made.push(("newPlanKey", json!(maker.new_plan_key())));
+    }
+    if request.contains("$freshDraft") {
+        let key = maker.new_plan_key();
+        let payload = import_draft(app, &maker.admin, &key).await;
+        made.push(("freshDraft", payload["plan"]["id"].clone()));
+    }
     if request.contains("$freshPeriod") {
         made.push(("freshPeriod", json!(maker.fresh_period())));
     }
@@ -336,6 +438,7 @@ fn outcome_of(response: &Value, field: &str) -> Result<Outcome, String> {
         return match code {
             "UNAUTHENTICATED" => Ok(U),
             "FORBIDDEN" => Ok(F),
+            "NOT_FOUND" => Ok(N),
             other => Err(format!(
                 "the error {other}: {}",
                 response["errors"][0]["message"]
@@ -415,7 +518,14 @@ async fn every_root_field_gives_each_caller_the_outcome_the_matrix_states(backen
     // 優良天數比例, whose target the leadership group enters each year.
     let external_indicator = app.indicator_id("8", 0).await;
     let plan = app.plan_id().await;
+    // Not `admin` itself, whose sessions a row ends (changePassword).
+    let admin = app.token_for(Role::Admin, None).await;
+    let draft = import_draft(&app, &admin, "matrix-draft").await;
+    let draft_plan = draft["plan"]["id"].clone();
+    let (draft_task, draft_indicator) = draft_task(&draft, "6");
     let mut maker = Maker {
+        admin,
+        next_plan: 0,
         finance: app.token_for(Role::Department, Some("finance")).await,
         leadership: app.token_for(Role::Leadership, None).await,
         task: task.clone(),
@@ -440,6 +550,9 @@ async fn every_root_field_gives_each_caller_the_outcome_the_matrix_states(backen
                 "loginPassword": login_password,
                 "password": password,
                 "newName": format!("made-by-{caller:?}").to_ascii_lowercase(),
+                "draftPlan": draft_plan,
+                "draftTask": draft_task,
+                "draftIndicator": draft_indicator,
             });
             for (name, value) in fixtures(&app, &mut maker, row.request).await {
                 variables[name] = value;
@@ -452,6 +565,18 @@ async fn every_root_field_gives_each_caller_the_outcome_the_matrix_states(backen
                     app.graphql_multipart(token, row.request, variables, "通知.pdf", pdf())
                         .await
                         .0
+                }
+                (Body::PlanDocument, token) => {
+                    let document = QIANAN_2023.as_bytes().to_vec();
+                    app.graphql_multipart(
+                        token,
+                        row.request,
+                        variables,
+                        "qianan-2023.txt",
+                        document,
+                    )
+                    .await
+                    .0
                 }
             };
             match outcome_of(&response, row.field) {
