@@ -76,10 +76,10 @@ pub struct ServeArgs {
     /// The window, and the length of a lock-out, in minutes.
     #[arg(long, env = "ECOPLAN_LOCKOUT_MINUTES", default_value_t = 15)]
     pub lockout_minutes: u64,
-    /// Password hashes that run at once (one per core by default).
+    /// Password hashes that run at once (one per two cores by default).
     #[arg(long, env = "ECOPLAN_HASH_CONCURRENCY")]
     pub hash_concurrency: Option<usize>,
-    /// Sign-ins that may wait for a hash; beyond, TOO_MANY_REQUESTS (4 per core by default).
+    /// Sign-ins that may wait for a hash; beyond, TOO_MANY_REQUESTS (4 per hash slot by default).
     #[arg(long, env = "ECOPLAN_HASH_QUEUE")]
     pub hash_queue: Option<usize>,
     /// Sign-in attempts per client address and minute; 0 switches the limit off.

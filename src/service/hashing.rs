@@ -16,7 +16,8 @@ use crate::error::{AppError, AppResult};
 /// How many hashes may run and wait.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HashSettings {
-    /// Hashes that run at once; one per core by default.
+    /// Hashes that run at once: one per two cores by default, so that the other cores
+    /// stay free for everything else while a flood is hashing.
     pub concurrency: usize,
     /// Sign-ins that may wait for a free slot; beyond, `TOO_MANY_REQUESTS`.
     pub queue: usize,
@@ -25,9 +26,10 @@ pub struct HashSettings {
 impl Default for HashSettings {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let concurrency = (cores / 2).max(1);
         Self {
-            concurrency: cores,
-            queue: 4 * cores,
+            concurrency,
+            queue: 4 * concurrency,
         }
     }
 }

@@ -375,6 +375,9 @@ impl TestApp {
         let mut settings = Settings::new(database.url.clone(), addr);
         settings.auth.jwt_secret = Some(jwt_secret.clone());
         settings.storage_dir = storage.path().to_path_buf();
+        // Tests sign in far more often than people do; the per-address rate has tests of
+        // its own (sign_in.rs), which set it.
+        settings.auth.login_rate_per_minute = 0;
         configure(&mut settings);
         let mut app = Application::build(settings)
             .await
