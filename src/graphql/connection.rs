@@ -82,6 +82,30 @@ macro_rules! connection {
                 }
             }
 
+            /// A page of a relation the loaders read whole for its parent (`key`).
+            pub async fn load<K, R>(
+                ctx: &async_graphql::Context<'_>,
+                key: K,
+                args: PageArgs,
+                wrap: impl Fn(R) -> $node,
+            ) -> async_graphql::Result<Self>
+            where
+                K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+                R: Send + Sync + Clone + 'static,
+                crate::graphql::loaders::PlanLoader: async_graphql::dataloader::Loader<
+                        K,
+                        Value = Vec<R>,
+                        Error = async_graphql::Error,
+                    >,
+            {
+                use crate::graphql::context::ContextExt;
+                let request = ctx.request();
+                let max_page_size = request.settings.max_page_size;
+                args.validate(max_page_size)?;
+                let rows = request.loaders.load_one(key).await?.unwrap_or_default();
+                Ok(Self::from_list(rows, &args, max_page_size, wrap)?)
+            }
+
             /// A page of a list already read whole (bounded by what one parent holds),
             /// cut by the client's arguments; cursors are positions in the list.
             pub fn from_list<R>(

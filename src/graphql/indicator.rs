@@ -125,18 +125,13 @@ impl Indicator {
         before: Option<String>,
     ) -> Result<IndicatorValueConnection> {
         let args = page_args(first, after, last, before);
-        let request = ctx.request();
-        args.validate(request.settings.max_page_size)?;
-        let values = request
-            .loaders
-            .load_one(ValuesOfIndicator(self.node().row.id))
-            .await?;
-        Ok(IndicatorValueConnection::from_list(
-            values.unwrap_or_default(),
-            &args,
-            request.settings.max_page_size,
+        IndicatorValueConnection::load(
+            ctx,
+            ValuesOfIndicator(self.node().row.id),
+            args,
             IndicatorValue,
-        )?)
+        )
+        .await
     }
     /// The latest approved value.
     async fn latest_value(&self) -> Option<IndicatorValue> {
@@ -167,18 +162,13 @@ impl Indicator {
         before: Option<String>,
     ) -> Result<AuditEntryConnection> {
         let args = page_args(first, after, last, before);
-        let request = ctx.request();
-        args.validate(request.settings.max_page_size)?;
-        let rows = request
-            .loaders
-            .load_one(HistoryOfIndicator(self.node().row.id))
-            .await?;
-        Ok(AuditEntryConnection::from_list(
-            rows.unwrap_or_default(),
-            &args,
-            request.settings.max_page_size,
+        AuditEntryConnection::load(
+            ctx,
+            HistoryOfIndicator(self.node().row.id),
+            args,
             AuditEntry,
-        )?)
+        )
+        .await
     }
 }
 

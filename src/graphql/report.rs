@@ -101,15 +101,7 @@ macro_rules! submission_object {
                 before: Option<String>,
             ) -> Result<AuditEntryConnection> {
                 let args = page_args(first, after, last, before);
-                let request = ctx.request();
-                args.validate(request.settings.max_page_size)?;
-                let rows = request.loaders.load_one($history(self.0.id)).await?;
-                Ok(AuditEntryConnection::from_list(
-                    rows.unwrap_or_default(),
-                    &args,
-                    request.settings.max_page_size,
-                    AuditEntry,
-                )?)
+                AuditEntryConnection::load(ctx, $history(self.0.id), args, AuditEntry).await
             }
             $($own)*
         }

@@ -126,18 +126,8 @@ impl Task {
         before: Option<String>,
     ) -> Result<ProgressReportConnection> {
         let args = page_args(first, after, last, before);
-        let request = ctx.request();
-        args.validate(request.settings.max_page_size)?;
-        let reports = request
-            .loaders
-            .load_one(ReportsOfTask(self.node().row.id))
-            .await?;
-        Ok(ProgressReportConnection::from_list(
-            reports.unwrap_or_default(),
-            &args,
-            request.settings.max_page_size,
-            ProgressReport,
-        )?)
+        ProgressReportConnection::load(ctx, ReportsOfTask(self.node().row.id), args, ProgressReport)
+            .await
     }
     /// The evidence the caller may see.
     async fn evidence(
@@ -149,18 +139,7 @@ impl Task {
         before: Option<String>,
     ) -> Result<EvidenceConnection> {
         let args = page_args(first, after, last, before);
-        let request = ctx.request();
-        args.validate(request.settings.max_page_size)?;
-        let files = request
-            .loaders
-            .load_one(EvidenceOfTask(self.node().row.id))
-            .await?;
-        Ok(EvidenceConnection::from_list(
-            files.unwrap_or_default(),
-            &args,
-            request.settings.max_page_size,
-            Evidence,
-        )?)
+        EvidenceConnection::load(ctx, EvidenceOfTask(self.node().row.id), args, Evidence).await
     }
     /// Recorded changes of the task itself (its due date), oldest first; not in the
     /// portal's public view.
@@ -173,18 +152,7 @@ impl Task {
         before: Option<String>,
     ) -> Result<AuditEntryConnection> {
         let args = page_args(first, after, last, before);
-        let request = ctx.request();
-        args.validate(request.settings.max_page_size)?;
-        let rows = request
-            .loaders
-            .load_one(HistoryOfTask(self.node().row.id))
-            .await?;
-        Ok(AuditEntryConnection::from_list(
-            rows.unwrap_or_default(),
-            &args,
-            request.settings.max_page_size,
-            AuditEntry,
-        )?)
+        AuditEntryConnection::load(ctx, HistoryOfTask(self.node().row.id), args, AuditEntry).await
     }
 }
 
