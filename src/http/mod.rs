@@ -139,11 +139,20 @@ pub async fn viewer_of(
     state: &AppState,
     request: &HttpRequest,
 ) -> Result<Viewer, crate::error::AppError> {
+    Ok(caller_of(state, request).await?.0)
+}
+
+/// The caller of a request and, for a signed-in one, the data revision read with its
+/// user row (`None` for an anonymous caller).
+async fn caller_of(
+    state: &AppState,
+    request: &HttpRequest,
+) -> Result<(Viewer, Option<i64>), crate::error::AppError> {
     match bearer_token(request) {
-        None => Ok(Viewer::Anonymous),
+        None => Ok((Viewer::Anonymous, None)),
         Some(token) => match auth::authenticate(&state.db, &state.token_keys, token).await {
-            Ok(viewer) => Ok(viewer),
-            Err(crate::error::AppError::Unauthenticated) => Ok(Viewer::Anonymous),
+            Ok(found) => Ok((found.viewer, Some(found.data_revision))),
+            Err(crate::error::AppError::Unauthenticated) => Ok((Viewer::Anonymous, None)),
             Err(other) => Err(other),
         },
     }
@@ -198,8 +207,8 @@ async fn execute(
         .map(|id| id.0.clone())
         .unwrap_or_else(new_request_id);
     let operation_name = operation_label(&mut request);
-    let viewer = match viewer_of(state, http).await {
-        Ok(viewer) => viewer,
+    let (viewer, revision) = match caller_of(state, http).await {
+        Ok(caller) => caller,
         Err(error) => {
             let response = async_graphql::Response::from_errors(vec![error.into_server_error()]);
             return respond(response, &request_id, http);
@@ -211,7 +220,11 @@ async fn execute(
     // data revision first, then look the answer up under it.
     let shared = match &state.responses {
         Some(cache) if is_query(&mut request) => {
-            let snapshot = match state.snapshots.current(&state.db).await {
+            let snapshot = match revision {
+                Some(revision) => state.snapshots.at_least(&state.db, revision).await,
+                None => state.snapshots.current(&state.db).await,
+            };
+            let snapshot = match snapshot {
                 Ok(snapshot) => snapshot,
                 Err(error) => {
                     let response =
@@ -234,7 +247,16 @@ async fn execute(
     };
 
     let Some((cache, key, snapshot)) = shared else {
-        let (response, _) = run_operation(state, http, request, viewer, &request_id, None).await;
+        // The revision came with the user row: for a query, the snapshot it names costs
+        // no statement. A mutation reads the snapshot only after its change.
+        let snapshot = match revision {
+            Some(revision) if is_query(&mut request) => {
+                state.snapshots.at_least(&state.db, revision).await.ok()
+            }
+            _ => None,
+        };
+        let (response, _) =
+            run_operation(state, http, request, viewer, &request_id, snapshot).await;
         state.metrics.observe_operation(
             operation_name.as_deref(),
             response.errors.is_empty(),

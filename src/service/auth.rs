@@ -343,7 +343,7 @@ pub async fn authenticate(
     db: &impl ConnectionTrait,
     keys: &TokenKeys,
     token: &str,
-) -> AppResult<Viewer> {
+) -> AppResult<Authenticated> {
     let header = decode_header(token).map_err(|_| AppError::Unauthenticated)?;
     match header.alg {
         Algorithm::HS256 => {
@@ -355,9 +355,13 @@ pub async fn authenticate(
                 .map_err(|_| AppError::Unauthenticated)?
                 .claims;
             let user_id: i64 = claims.sub.parse().map_err(|_| AppError::Unauthenticated)?;
-            let user = user::Entity::find_by_id(user_id).one(db).await?;
-            match user {
-                Some(user) if user.active && user.token_version == claims.ver => viewer_of(&user),
+            let found = with_revision(user::Entity::find_by_id(user_id))
+                .one(db)
+                .await?;
+            match found {
+                Some(found) if found.user.active && found.user.token_version == claims.ver => {
+                    found.into_authenticated()
+                }
                 _ => Err(AppError::Unauthenticated),
             }
         }
@@ -366,17 +370,53 @@ pub async fn authenticate(
             let username = portal
                 .username(token, &header)
                 .ok_or(AppError::Unauthenticated)?;
-            let user = user::Entity::find()
-                .filter(user::Column::Username.eq(username))
-                .one(db)
-                .await?;
-            match user {
-                Some(user) if user.active => viewer_of(&user),
+            let found =
+                with_revision(user::Entity::find().filter(user::Column::Username.eq(username)))
+                    .one(db)
+                    .await?;
+            match found {
+                Some(found) if found.user.active => found.into_authenticated(),
                 _ => Err(AppError::Unauthenticated),
             }
         }
         _ => Err(AppError::Unauthenticated),
     }
+}
+
+/// The caller a token names, and the data revision read in the same statement, so that a
+/// request checks its token and the freshness of the plan snapshot in one round trip.
+pub struct Authenticated {
+    pub viewer: Viewer,
+    pub data_revision: i64,
+}
+
+#[derive(sea_orm::FromQueryResult)]
+struct UserAndRevision {
+    #[sea_orm(nested)]
+    user: user::Model,
+    data_revision: i64,
+}
+
+impl UserAndRevision {
+    fn into_authenticated(self) -> AppResult<Authenticated> {
+        Ok(Authenticated {
+            viewer: viewer_of(&self.user)?,
+            data_revision: self.data_revision,
+        })
+    }
+}
+
+/// A user query that also reads the data revision.
+fn with_revision(
+    select: sea_orm::Select<user::Entity>,
+) -> sea_orm::Selector<sea_orm::SelectModel<UserAndRevision>> {
+    use sea_orm::QuerySelect;
+    select
+        .column_as(
+            sea_orm::sea_query::Expr::cust("(SELECT revision FROM data_revision WHERE id = 1)"),
+            "data_revision",
+        )
+        .into_model::<UserAndRevision>()
 }
 
 /// A successful sign-in.

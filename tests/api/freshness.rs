@@ -172,3 +172,28 @@ async fn shared_answers_are_not_served_across_departments_or_to_the_portal(backe
     assert_ne!(mine, read(&app, &other, me, json!({})).await);
 }
 both!(shared_answers_are_not_served_across_departments_or_to_the_portal);
+
+async fn a_mutations_answer_shows_its_own_change(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let leadership = app.token_for(Role::Leadership, None).await;
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+    let task = app.task_id("36").await;
+    // The snapshot is read before the change, and kept by both servers' caches.
+    let before = read(&app, &finance, TASK, json!({})).await;
+    assert_ne!(before["task"]["status"], "COMPLETED", "{before}");
+    let draft = crate::steps::draft_report(&app, &finance, &task, "2022-Q2", "COMPLETED").await;
+    let sent = crate::steps::submitted(&app, &finance, &draft).await;
+    let approved = app
+        .graphql_as(
+            &leadership,
+            "mutation($id: ID!, $version: Int!) { approve(id: $id, version: $version) {
+                ... on ProgressReport { reviewStatus task { status } } } }",
+            json!({ "id": sent.id, "version": sent.version }),
+        )
+        .await;
+    assert_eq!(
+        data(&approved)["approve"],
+        json!({ "reviewStatus": "APPROVED", "task": { "status": "COMPLETED" } })
+    );
+}
+both!(a_mutations_answer_shows_its_own_change);
