@@ -88,10 +88,6 @@ impl EvidenceMutation {
         file: Upload,
     ) -> Result<Evidence> {
         let request = ctx.request();
-        request.viewer.require_signed_in()?;
-        let upload = file
-            .value(ctx)
-            .map_err(|_| AppError::bad_input("the file could not be read from the request"))?;
         let input = ServiceEvidenceInput {
             task_id: decode(&input.task_id, NodeKind::Task)?,
             title: input.title,
@@ -114,9 +110,14 @@ impl EvidenceMutation {
             &request.caller(),
             &request.upload_policy,
             input,
-            UploadedFile {
-                file_name: upload.filename,
-                content: upload.content,
+            || {
+                let upload = file.value(ctx).map_err(|_| {
+                    AppError::bad_input("the file could not be read from the request")
+                })?;
+                Ok(UploadedFile {
+                    file_name: upload.filename,
+                    content: upload.content,
+                })
             },
         )
         .await?;

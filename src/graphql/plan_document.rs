@@ -5,7 +5,7 @@ use std::io::Read;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject, Upload};
 
-use crate::error::AppError;
+use crate::error::{AppError, AppResult};
 use crate::graphql::context::ContextExt;
 use crate::graphql::indicator::Indicator;
 use crate::graphql::plan::Plan;
@@ -249,7 +249,7 @@ pub struct DraftIndicatorInput {
     pub target_text: Option<String>,
 }
 
-fn read_upload(ctx: &Context<'_>, file: Upload) -> Result<PlanDocument> {
+fn read_upload(ctx: &Context<'_>, file: Upload) -> AppResult<PlanDocument> {
     let upload = file
         .value(ctx)
         .map_err(|_| AppError::bad_input("the file could not be read from the request"))?;
@@ -280,12 +280,10 @@ impl PlanDocumentMutation {
         year: i32,
     ) -> Result<PlanDocumentPreview> {
         let request = ctx.request();
-        request.viewer.require_admin()?;
-        let document = read_upload(ctx, file)?;
         let imported = plan_import::preview_plan_document(
             request.db(),
             &request.viewer,
-            &document,
+            || read_upload(ctx, file),
             &key,
             year,
         )
@@ -304,12 +302,10 @@ impl PlanDocumentMutation {
         year: i32,
     ) -> Result<ImportPlanDocumentPayload> {
         let request = ctx.request();
-        request.viewer.require_admin()?;
-        let document = read_upload(ctx, file)?;
         let (row, imported) = plan_import::import_plan_document_as_draft(
             request.db(),
             &request.caller(),
-            &document,
+            || read_upload(ctx, file),
             &key,
             year,
         )

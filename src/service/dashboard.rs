@@ -142,12 +142,12 @@ async fn count_submissions(
     let reports = || {
         progress_report::Entity::find()
             .filter(Report::PlanId.eq(plan_id))
-            .filter(scope.submission_condition(Report::DepartmentId, Report::ReviewStatus))
+            .filter(scope.report_condition())
     };
     let values = || {
         indicator_value::Entity::find()
             .filter(Value::PlanId.eq(plan_id))
-            .filter(scope.submission_condition(Value::DepartmentId, Value::ReviewStatus))
+            .filter(scope.value_condition())
     };
     let reported: Vec<(i64, i64)> = reports()
         .select_only()
@@ -198,7 +198,7 @@ async fn count_submissions(
     let waiting_files = evidence::Entity::find()
         .filter(File::PlanId.eq(plan_id))
         .filter(File::ReviewStatus.eq(submitted))
-        .filter(scope.evidence_condition(File::DepartmentId));
+        .filter(scope.evidence_condition());
     count_per_department(
         db,
         waiting_files,
@@ -374,25 +374,19 @@ pub async fn awaiting_review(
     let reports = progress_report::Entity::find()
         .filter(progress_report::Column::PlanId.eq(plan_id))
         .filter(progress_report::Column::ReviewStatus.eq(submitted))
-        .filter(scope.submission_condition(
-            progress_report::Column::DepartmentId,
-            progress_report::Column::ReviewStatus,
-        ))
+        .filter(scope.report_condition())
         .all(db)
         .await?;
     let values = indicator_value::Entity::find()
         .filter(indicator_value::Column::PlanId.eq(plan_id))
         .filter(indicator_value::Column::ReviewStatus.eq(submitted))
-        .filter(scope.submission_condition(
-            indicator_value::Column::DepartmentId,
-            indicator_value::Column::ReviewStatus,
-        ))
+        .filter(scope.value_condition())
         .all(db)
         .await?;
     let files = evidence::Entity::find()
         .filter(evidence::Column::PlanId.eq(plan_id))
         .filter(evidence::Column::ReviewStatus.eq(submitted))
-        .filter(scope.evidence_condition(evidence::Column::DepartmentId))
+        .filter(scope.evidence_condition())
         .order_by_asc(evidence::Column::SubmittedAt)
         .all(db)
         .await?;

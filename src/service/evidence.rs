@@ -5,21 +5,21 @@ use std::collections::HashMap;
 use std::io::{Read, Seek};
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
 };
 use sha2::{Digest, Sha256};
 
-use crate::entity::{evidence, indicator, indicator_value, progress_report, task, task_lead};
+use crate::entity::{evidence, indicator};
 use crate::error::{AppError, AppResult};
 use crate::metrics::Metrics;
 use crate::service::audit::{self, Caller, ItemType};
 use crate::service::auth::random_secret;
-use crate::service::period;
-use crate::service::policy::ReadScope;
+use crate::service::policy::{self, ReadScope};
 use crate::service::submission::{self, ReviewStatus, SubmissionKind, SubmissionRow};
+use crate::service::{draft, period};
 use crate::storage::FileStore;
 
 /// What uploads may be.
@@ -398,6 +398,64 @@ fn check_file(
     })
 }
 
+/// What only departments do, said to callers of another role.
+const EVIDENCE_IS_DEPARTMENTS: &str = "evidence is uploaded by the departments that lead the task";
+
+/// The report or value a file is attached to: one the caller's department may change
+/// (another department's answers `NOT_FOUND`), about the same task, editable, in an open
+/// period.
+async fn check_attachments(
+    db: &impl ConnectionTrait,
+    caller: &Caller<'_>,
+    opened: &draft::OnTask,
+    input: &EvidenceInput,
+) -> AppResult<()> {
+    if let Some(report_id) = input.progress_report_id {
+        let row = policy::require_changeable_submission(
+            db,
+            caller.viewer,
+            SubmissionKind::ProgressReport,
+            report_id,
+        )
+        .await?;
+        let SubmissionRow::ProgressReport(report) = &row else {
+            return Err(AppError::not_found("no submission has this id"));
+        };
+        if report.task_id != opened.task.id {
+            return Err(AppError::bad_input(
+                "the progress report is about another task",
+            ));
+        }
+        // A closed period takes no more material, attached files included.
+        period::ensure_open(db, report.plan_id, &report.period).await?;
+        submission::ensure_editable(&row)?;
+    }
+    if let Some(value_id) = input.indicator_value_id {
+        let row = policy::require_changeable_submission(
+            db,
+            caller.viewer,
+            SubmissionKind::IndicatorValue,
+            value_id,
+        )
+        .await?;
+        let SubmissionRow::IndicatorValue(value) = &row else {
+            return Err(AppError::not_found("no submission has this id"));
+        };
+        let of_task = indicator::Entity::find_by_id(value.indicator_id)
+            .one(db)
+            .await?
+            .is_some_and(|indicator| indicator.task_id == opened.task.id);
+        if !of_task {
+            return Err(AppError::bad_input(
+                "the indicator value is not of an indicator of this task",
+            ));
+        }
+        period::ensure_open(db, value.plan_id, &value.period).await?;
+        submission::ensure_editable(&row)?;
+    }
+    Ok(())
+}
+
 /// Stores an uploaded file as draft evidence of the caller's department. The row and its
 /// audit entry are one transaction; a file that did not make it into the database is removed.
 pub async fn upload_evidence(
@@ -407,79 +465,24 @@ pub async fn upload_evidence(
     caller: &Caller<'_>,
     policy: &UploadPolicy,
     input: EvidenceInput,
-    upload: UploadedFile,
+    upload: impl FnOnce() -> AppResult<UploadedFile>,
 ) -> AppResult<evidence::Model> {
-    let department_id = caller
-        .viewer
-        .acting_department("evidence is uploaded by the departments that lead the task")?;
+    caller.viewer.acting_department(EVIDENCE_IS_DEPARTMENTS)?;
+    // The file is read only once the caller may upload: a refused caller learns nothing
+    // from the request's file.
+    let upload = upload()?;
     let title = input.title.trim().to_owned();
     if title.is_empty() || title.chars().count() > 500 {
         return Err(AppError::bad_input("a title is 1 to 500 characters"));
     }
     let description = input
         .description
+        .as_deref()
         .map(|d| d.trim().to_owned())
         .filter(|d| !d.is_empty());
     let file_name = clean_file_name(&upload.file_name)?;
-
-    let task = task::Entity::find_by_id(input.task_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found("no task has this id"))?;
-    let leads = task_lead::Entity::find()
-        .filter(task_lead::Column::TaskId.eq(task.id))
-        .filter(task_lead::Column::DepartmentId.eq(department_id))
-        .one(db)
-        .await?;
-    if leads.is_none() {
-        return Err(AppError::forbidden(
-            "your department does not lead this task",
-        ));
-    }
-    crate::service::policy::require_published(
-        &crate::service::period::load_plan(db, task.plan_id).await?,
-    )?;
-    if let Some(report_id) = input.progress_report_id {
-        let report = progress_report::Entity::find_by_id(report_id)
-            .one(db)
-            .await?
-            .ok_or_else(|| AppError::not_found("no progress report has this id"))?;
-        if report.department_id != department_id {
-            return Err(AppError::forbidden(
-                "the progress report belongs to another department",
-            ));
-        }
-        if report.task_id != task.id {
-            return Err(AppError::bad_input(
-                "the progress report is about another task",
-            ));
-        }
-        // A closed period takes no more material, attached files included.
-        period::ensure_open(db, report.plan_id, &report.period).await?;
-        submission::ensure_editable(&SubmissionRow::ProgressReport(report))?;
-    }
-    if let Some(value_id) = input.indicator_value_id {
-        let value = indicator_value::Entity::find_by_id(value_id)
-            .one(db)
-            .await?
-            .ok_or_else(|| AppError::not_found("no indicator value has this id"))?;
-        if value.department_id != department_id {
-            return Err(AppError::forbidden(
-                "the indicator value belongs to another department",
-            ));
-        }
-        let of_task = indicator::Entity::find_by_id(value.indicator_id)
-            .one(db)
-            .await?
-            .is_some_and(|indicator| indicator.task_id == task.id);
-        if !of_task {
-            return Err(AppError::bad_input(
-                "the indicator value is not of an indicator of this task",
-            ));
-        }
-        period::ensure_open(db, value.plan_id, &value.period).await?;
-        submission::ensure_editable(&SubmissionRow::IndicatorValue(value))?;
-    }
+    let opened = draft::open_on_task(db, caller, input.task_id, EVIDENCE_IS_DEPARTMENTS).await?;
+    check_attachments(db, caller, &opened, &input).await?;
 
     let policy_copy = policy.clone();
     let checked_name = file_name.clone();
@@ -494,21 +497,23 @@ pub async fn upload_evidence(
     // Pending until the row has committed: a crash in between leaves a pending file that
     // the sweep removes, never a stored file without its row.
     store.put_pending(&storage_key, checked.content).await?;
+    let fields = EvidenceFields {
+        title,
+        description,
+        file_name,
+        content_type: checked.content_type,
+        size,
+        sha256: checked.sha256,
+        storage_key: storage_key.clone(),
+    };
     let saved = insert_row(
         db,
         caller,
-        &task,
-        department_id,
-        input.progress_report_id,
-        input.indicator_value_id,
-        EvidenceFields {
-            title,
-            description,
-            file_name,
-            content_type: checked.content_type,
-            size,
-            sha256: checked.sha256,
-            storage_key: storage_key.clone(),
+        EvidenceDraft {
+            opened,
+            progress_report_id: input.progress_report_id,
+            indicator_value_id: input.indicator_value_id,
+            fields,
         },
     )
     .await;
@@ -619,50 +624,79 @@ struct EvidenceFields {
     storage_key: String,
 }
 
-async fn insert_row(
-    db: &DatabaseConnection,
-    caller: &Caller<'_>,
-    task: &task::Model,
-    department_id: i64,
+/// A file of evidence, checked and put aside, about to get its row.
+struct EvidenceDraft {
+    opened: draft::OnTask,
     progress_report_id: Option<i64>,
     indicator_value_id: Option<i64>,
     fields: EvidenceFields,
+}
+
+impl draft::NewDraft for EvidenceDraft {
+    type Row = evidence::Model;
+
+    const KIND: SubmissionKind = SubmissionKind::Evidence;
+    const CREATED: &'static str = "evidence.upload";
+
+    /// A task takes any number of files.
+    async fn existing(&self, _db: &impl ConnectionTrait) -> AppResult<Option<Self::Row>> {
+        Ok(None)
+    }
+
+    fn duplicate_message(&self) -> String {
+        String::new()
+    }
+
+    fn version_of(row: &Self::Row) -> i32 {
+        row.version
+    }
+
+    fn id_of(row: &Self::Row) -> i64 {
+        row.id
+    }
+
+    async fn insert(
+        self,
+        db: &impl ConnectionTrait,
+        actor: i64,
+        now: DateTime<Utc>,
+    ) -> AppResult<Self::Row> {
+        let fields = self.fields;
+        Ok(evidence::ActiveModel {
+            plan_id: Set(self.opened.plan.id),
+            task_id: Set(self.opened.task.id),
+            department_id: Set(self.opened.department_id),
+            progress_report_id: Set(self.progress_report_id),
+            indicator_value_id: Set(self.indicator_value_id),
+            title: Set(fields.title),
+            description: Set(fields.description),
+            file_name: Set(fields.file_name),
+            content_type: Set(fields.content_type),
+            size: Set(i64::try_from(fields.size).unwrap_or(i64::MAX)),
+            sha256: Set(fields.sha256),
+            storage_key: Set(fields.storage_key),
+            review_status: Set(ReviewStatus::Draft.as_str().to_owned()),
+            version: Set(1),
+            late: Set(false),
+            created_by: Set(actor),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?)
+    }
+}
+
+/// The evidence row and its audit entry, in a transaction of their own: the file is
+/// already stored (pending), and is only committed once this has.
+async fn insert_row(
+    db: &DatabaseConnection,
+    caller: &Caller<'_>,
+    draft: EvidenceDraft,
 ) -> AppResult<evidence::Model> {
     let txn = crate::db::begin_write(db).await?;
-    let now = Utc::now();
-    let row = evidence::ActiveModel {
-        plan_id: Set(task.plan_id),
-        task_id: Set(task.id),
-        department_id: Set(department_id),
-        progress_report_id: Set(progress_report_id),
-        indicator_value_id: Set(indicator_value_id),
-        title: Set(fields.title),
-        description: Set(fields.description),
-        file_name: Set(fields.file_name),
-        content_type: Set(fields.content_type),
-        size: Set(i64::try_from(fields.size).unwrap_or(i64::MAX)),
-        sha256: Set(fields.sha256),
-        storage_key: Set(fields.storage_key),
-        review_status: Set(ReviewStatus::Draft.as_str().to_owned()),
-        version: Set(1),
-        late: Set(false),
-        created_by: Set(caller.actor_id()?),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    audit::record(
-        &txn,
-        caller,
-        "evidence.upload",
-        ItemType::Evidence,
-        row.id,
-        None::<&()>,
-        Some(&row),
-    )
-    .await?;
+    let row = draft::create(&txn, caller, draft).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -741,7 +775,7 @@ async fn evidence_grouped(
     let mut grouped: HashMap<i64, Vec<evidence::Model>> = HashMap::new();
     for row in evidence::Entity::find()
         .filter(column.is_in(ids.iter().copied()))
-        .filter(scope.evidence_condition(evidence::Column::DepartmentId))
+        .filter(scope.evidence_condition())
         .order_by_asc(evidence::Column::Id)
         .all(db)
         .await?

@@ -5,7 +5,7 @@
 //! inside one transaction; a dry run rolls it back, so what it reports is what a real run
 //! would do.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Cursor;
 
 use calamine::{DataRef, Reader, Xlsx};
@@ -147,56 +147,18 @@ pub struct ImportReport {
     pub errors: Vec<CellError>,
 }
 
+fn not_a_workbook() -> AppError {
+    AppError::bad_input(
+        "the body is not an Excel workbook (.xlsx): send the file exported from /export/plan.xlsx, filled in",
+    )
+}
+
 /// Reads the filled-in rows of the indicator sheet. Rows whose input columns (period,
 /// value, achieved, text, source, note) are all empty are left out: the export fills in
 /// every indicator, and a department fills in only the ones it reports.
 fn read_sheet(bytes: &[u8]) -> AppResult<Vec<SheetRow>> {
-    let not_a_workbook = || {
-        AppError::bad_input(
-            "the body is not an Excel workbook (.xlsx): send the file exported from /export/plan.xlsx, filled in",
-        )
-    };
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|_| not_a_workbook())?;
-    let mut unpacked: u64 = 0;
-    for index in 0..archive.len() {
-        let entry = archive.by_index_raw(index).map_err(|_| not_a_workbook())?;
-        unpacked = unpacked.saturating_add(entry.size());
-    }
-    if unpacked > MAX_UNPACKED_BYTES {
-        return Err(AppError::bad_input(
-            "the workbook unpacks to more than 100 MiB: that is not a filled-in ledger",
-        ));
-    }
-
-    let mut workbook = Xlsx::new(Cursor::new(bytes)).map_err(|_| not_a_workbook())?;
-    if !workbook
-        .sheet_names()
-        .iter()
-        .any(|name| name == INDICATOR_SHEET)
-    {
-        return Err(AppError::bad_input(format!(
-            "the workbook has no sheet named {INDICATOR_SHEET}: fill in that sheet of the exported ledger"
-        )));
-    }
-    let mut cells_reader = workbook
-        .worksheet_cells_reader(INDICATOR_SHEET)
-        .map_err(|_| not_a_workbook())?;
-    let mut rows: std::collections::BTreeMap<u32, HashMap<u32, CellValue>> = Default::default();
-    while let Some(cell) = cells_reader.next_cell().map_err(|_| not_a_workbook())? {
-        let (row, column) = cell.get_position();
-        if column >= MAX_COLUMNS {
-            continue;
-        }
-        if row >= MAX_ROWS {
-            return Err(AppError::bad_input(format!(
-                "the {INDICATOR_SHEET} sheet has more than {MAX_ROWS} rows"
-            )));
-        }
-        if let Some(value) = CellValue::from_data(cell.get_value().clone()) {
-            rows.entry(row).or_default().insert(column, value);
-        }
-    }
-
+    refuse_archive_bombs(bytes)?;
+    let mut rows = read_cells(bytes)?;
     if rows.is_empty() {
         return Err(AppError::bad_input(format!(
             "the {INDICATOR_SHEET} sheet is empty"
@@ -215,6 +177,73 @@ fn read_sheet(bytes: &[u8]) -> AppResult<Vec<SheetRow>> {
             break;
         }
     }
+    let column_of = known_columns(&header)?;
+    Ok(rows
+        .into_iter()
+        .map(|(row, cells)| SheetRow {
+            number: row + 1,
+            cells: cells
+                .into_iter()
+                .filter_map(|(index, value)| column_of.get(&index).map(|name| (*name, value)))
+                .collect(),
+        })
+        .filter(|row| columns::INPUTS.iter().any(|name| row.get(name).is_some()))
+        .collect())
+}
+
+/// A workbook is a zip archive: one that unpacks beyond a ledger's size is refused before
+/// it is unpacked.
+fn refuse_archive_bombs(bytes: &[u8]) -> AppResult<()> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|_| not_a_workbook())?;
+    let mut unpacked: u64 = 0;
+    for index in 0..archive.len() {
+        let entry = archive.by_index_raw(index).map_err(|_| not_a_workbook())?;
+        unpacked = unpacked.saturating_add(entry.size());
+    }
+    if unpacked > MAX_UNPACKED_BYTES {
+        return Err(AppError::bad_input(
+            "the workbook unpacks to more than 100 MiB: that is not a filled-in ledger",
+        ));
+    }
+    Ok(())
+}
+
+/// The cells of the indicator sheet, by row and column (both from 0).
+fn read_cells(bytes: &[u8]) -> AppResult<BTreeMap<u32, HashMap<u32, CellValue>>> {
+    let mut workbook = Xlsx::new(Cursor::new(bytes)).map_err(|_| not_a_workbook())?;
+    if !workbook
+        .sheet_names()
+        .iter()
+        .any(|name| name == INDICATOR_SHEET)
+    {
+        return Err(AppError::bad_input(format!(
+            "the workbook has no sheet named {INDICATOR_SHEET}: fill in that sheet of the exported ledger"
+        )));
+    }
+    let mut cells_reader = workbook
+        .worksheet_cells_reader(INDICATOR_SHEET)
+        .map_err(|_| not_a_workbook())?;
+    let mut rows: BTreeMap<u32, HashMap<u32, CellValue>> = BTreeMap::new();
+    while let Some(cell) = cells_reader.next_cell().map_err(|_| not_a_workbook())? {
+        let (row, column) = cell.get_position();
+        if column >= MAX_COLUMNS {
+            continue;
+        }
+        if row >= MAX_ROWS {
+            return Err(AppError::bad_input(format!(
+                "the {INDICATOR_SHEET} sheet has more than {MAX_ROWS} rows"
+            )));
+        }
+        if let Some(value) = CellValue::from_data(cell.get_value().clone()) {
+            rows.entry(row).or_default().insert(column, value);
+        }
+    }
+    Ok(rows)
+}
+
+/// Which column holds which of the export's headers; refuses a header row without the
+/// period and a way to name the indicator.
+fn known_columns(header: &HashMap<u32, CellValue>) -> AppResult<HashMap<u32, &'static str>> {
     let known = [
         columns::INDICATOR_ID,
         columns::TASK_CODE,
@@ -227,7 +256,7 @@ fn read_sheet(bytes: &[u8]) -> AppResult<Vec<SheetRow>> {
         columns::NOTE,
     ];
     let mut column_of: HashMap<u32, &'static str> = HashMap::new();
-    for (index, cell) in &header {
+    for (index, cell) in header {
         if let CellValue::Text(name) = cell
             && let Some(known) = known.iter().find(|known| **known == name.as_str())
         {
@@ -246,18 +275,7 @@ fn read_sheet(bytes: &[u8]) -> AppResult<Vec<SheetRow>> {
             columns::INDICATOR_NAME
         )));
     }
-
-    Ok(rows
-        .into_iter()
-        .map(|(row, cells)| SheetRow {
-            number: row + 1,
-            cells: cells
-                .into_iter()
-                .filter_map(|(index, value)| column_of.get(&index).map(|name| (*name, value)))
-                .collect(),
-        })
-        .filter(|row| columns::INPUTS.iter().any(|name| row.get(name).is_some()))
-        .collect())
+    Ok(column_of)
 }
 
 /// The department a department user imports for, or a refusal: only departments import,
@@ -502,36 +520,8 @@ pub async fn import_indicator_values(
 
     let txn = crate::db::begin_write(db).await?;
     let facts = load_facts(&txn, &plan, department_id).await?;
-    let mut outcomes = Vec::with_capacity(rows.len());
-    let mut seen: HashMap<(i64, String), u32> = HashMap::new();
-    let mut created = Vec::new();
-    let mut updated = Vec::new();
-    for row in &rows {
-        let (outcome, saved) =
-            import_row(&txn, caller, &plan, &facts, department_id, row, &mut seen).await?;
-        if let Some((action, id)) = saved {
-            let global = NodeId::new(NodeKind::IndicatorValue, id).encode();
-            match action {
-                RowAction::Create => created.push(global),
-                RowAction::Update => updated.push(global),
-                RowAction::Unchanged => {}
-            }
-        }
-        outcomes.push(outcome);
-    }
-
-    let mut summary = ImportSummary {
-        rows: outcomes.len(),
-        ..Default::default()
-    };
-    for outcome in &outcomes {
-        match outcome.action {
-            Some(RowAction::Create) => summary.create += 1,
-            Some(RowAction::Update) => summary.update += 1,
-            Some(RowAction::Unchanged) => summary.unchanged += 1,
-            None => summary.invalid += 1,
-        }
-    }
+    let imported = import_rows(&txn, caller, &plan, &facts, &rows).await?;
+    let summary = ImportSummary::of(&imported.outcomes);
     let applied = !dry_run && summary.invalid == 0;
     if applied {
         audit::record(
@@ -544,8 +534,8 @@ pub async fn import_indicator_values(
             Some(&serde_json::json!({
                 "departmentId": NodeId::new(NodeKind::Department, department_id).encode(),
                 "rows": summary.rows,
-                "created": created,
-                "updated": updated,
+                "created": imported.created,
+                "updated": imported.updated,
                 "unchanged": summary.unchanged,
             })),
         )
@@ -554,6 +544,7 @@ pub async fn import_indicator_values(
     } else {
         txn.rollback().await?;
     }
+    let outcomes = imported.outcomes;
     Ok(ImportReport {
         plan_id: NodeId::new(NodeKind::Plan, plan.id).encode(),
         dry_run,
@@ -567,6 +558,59 @@ pub async fn import_indicator_values(
     })
 }
 
+impl ImportSummary {
+    fn of(outcomes: &[RowOutcome]) -> Self {
+        let mut summary = ImportSummary {
+            rows: outcomes.len(),
+            ..Default::default()
+        };
+        for outcome in outcomes {
+            match outcome.action {
+                Some(RowAction::Create) => summary.create += 1,
+                Some(RowAction::Update) => summary.update += 1,
+                Some(RowAction::Unchanged) => summary.unchanged += 1,
+                None => summary.invalid += 1,
+            }
+        }
+        summary
+    }
+}
+
+/// What the rows came to: each row's outcome, and the values created and changed.
+struct Imported {
+    outcomes: Vec<RowOutcome>,
+    created: Vec<String>,
+    updated: Vec<String>,
+}
+
+async fn import_rows(
+    txn: &sea_orm::DatabaseTransaction,
+    caller: &Caller<'_>,
+    plan: &plan::Model,
+    facts: &PlanFacts,
+    rows: &[SheetRow],
+) -> AppResult<Imported> {
+    let mut imported = Imported {
+        outcomes: Vec::with_capacity(rows.len()),
+        created: Vec::new(),
+        updated: Vec::new(),
+    };
+    let mut seen: HashMap<(i64, String), u32> = HashMap::new();
+    for row in rows {
+        let (outcome, saved) = import_row(txn, caller, plan, facts, row, &mut seen).await?;
+        if let Some((action, id)) = saved {
+            let global = NodeId::new(NodeKind::IndicatorValue, id).encode();
+            match action {
+                RowAction::Create => imported.created.push(global),
+                RowAction::Update => imported.updated.push(global),
+                RowAction::Unchanged => {}
+            }
+        }
+        imported.outcomes.push(outcome);
+    }
+    Ok(imported)
+}
+
 /// Checks one row and, when it is valid and changes something, saves it under a
 /// savepoint, so that a refusal leaves the rest of the transaction as it was. Returns
 /// the row's outcome and, for a valid row, the value it created, changed or left alone.
@@ -575,7 +619,6 @@ async fn import_row(
     caller: &Caller<'_>,
     plan: &plan::Model,
     facts: &PlanFacts,
-    department_id: i64,
     row: &SheetRow,
     seen: &mut HashMap<(i64, String), u32>,
 ) -> AppResult<(RowOutcome, Option<(RowAction, i64)>)> {
@@ -583,7 +626,76 @@ async fn import_row(
         row: row.number,
         errors: Vec::new(),
     };
-    let matched = match_indicator(row, facts, &mut errors);
+    let reading = read_row(row, plan, facts, &mut errors);
+    let mut outcome = RowOutcome {
+        row: row.number,
+        indicator_id: reading
+            .indicator
+            .map(|indicator| NodeId::new(NodeKind::Indicator, indicator.id).encode()),
+        task_code: row.get(columns::TASK_CODE).and_then(CellValue::as_text),
+        indicator_name: reading.indicator.map(|indicator| indicator.name.clone()),
+        period: reading.period.clone(),
+        action: None,
+        errors: Vec::new(),
+    };
+    let (Some(indicator), Some(period)) = (reading.indicator, reading.period.clone()) else {
+        outcome.errors = errors.errors;
+        return Ok((outcome, None));
+    };
+    check_row(
+        txn,
+        plan,
+        row,
+        indicator,
+        &period,
+        &reading,
+        seen,
+        &mut errors,
+    )
+    .await?;
+    let input = IndicatorValueInput {
+        indicator_id: indicator.id,
+        period: period.clone(),
+        value: reading.value,
+        achieved: reading.achieved,
+        text: reading.text,
+        source: reading.source,
+        note: reading.note,
+    };
+    let existing = facts.values.get(&(indicator.id, period.clone()));
+    let action = row_action(existing, &input, &period, &mut errors);
+    if !errors.errors.is_empty() {
+        outcome.errors = errors.errors;
+        return Ok((outcome, None));
+    }
+    let Some(action) = action else {
+        return Ok((outcome, None));
+    };
+    if action == RowAction::Unchanged {
+        outcome.action = Some(action);
+        return Ok((outcome, existing.map(|current| (action, current.id))));
+    }
+    save_row(txn, caller, existing, input, outcome, errors, action).await
+}
+
+/// What a row says, each cell parsed (or its error noted).
+struct RowReading<'a> {
+    indicator: Option<&'a indicator::Model>,
+    period: Option<String>,
+    value: Option<f64>,
+    achieved: Option<bool>,
+    text: Option<String>,
+    source: Option<String>,
+    note: Option<String>,
+}
+
+fn read_row<'a>(
+    row: &SheetRow,
+    plan: &plan::Model,
+    facts: &'a PlanFacts,
+    errors: &mut RowErrors,
+) -> RowReading<'a> {
+    let matched = match_indicator(row, facts, errors);
     if let Some((indicator, column)) = matched
         && !facts.responsible.contains(&indicator.id)
     {
@@ -615,80 +727,83 @@ async fn import_row(
             None
         }
     };
-    let value = parse_number(row.get(columns::VALUE), &mut errors);
-    let achieved = parse_achieved(row.get(columns::ACHIEVED), &mut errors);
-    let text = parse_text(columns::TEXT, row.get(columns::TEXT), &mut errors);
-    let source = parse_text(columns::SOURCE, row.get(columns::SOURCE), &mut errors);
-    let note = parse_text(columns::NOTE, row.get(columns::NOTE), &mut errors);
+    RowReading {
+        indicator: matched.map(|(indicator, _)| indicator),
+        period,
+        value: parse_number(row.get(columns::VALUE), errors),
+        achieved: parse_achieved(row.get(columns::ACHIEVED), errors),
+        text: parse_text(columns::TEXT, row.get(columns::TEXT), errors),
+        source: parse_text(columns::SOURCE, row.get(columns::SOURCE), errors),
+        note: parse_text(columns::NOTE, row.get(columns::NOTE), errors),
+    }
+}
 
-    let mut outcome = RowOutcome {
-        row: row.number,
-        indicator_id: matched
-            .map(|(indicator, _)| NodeId::new(NodeKind::Indicator, indicator.id).encode()),
-        task_code: row.get(columns::TASK_CODE).and_then(CellValue::as_text),
-        indicator_name: matched.map(|(indicator, _)| indicator.name.clone()),
-        period: period.clone(),
-        action: None,
-        errors: Vec::new(),
-    };
-    let (Some((indicator, _)), Some(period)) = (matched, period) else {
-        outcome.errors = errors.errors;
-        return Ok((outcome, None));
-    };
-
+/// The checks a row's value must pass beyond its cells: the indicator's kind of target
+/// and range, one row per indicator and period, an open period.
+#[allow(clippy::too_many_arguments)]
+async fn check_row(
+    txn: &sea_orm::DatabaseTransaction,
+    plan: &plan::Model,
+    row: &SheetRow,
+    indicator: &indicator::Model,
+    period: &str,
+    reading: &RowReading<'_>,
+    seen: &mut HashMap<(i64, String), u32>,
+    errors: &mut RowErrors,
+) -> AppResult<()> {
     let kind = TargetKind::parse(&indicator.target_kind).unwrap_or(TargetKind::Qualitative);
-    if kind == TargetKind::Qualitative && achieved.is_none() && row.get(columns::ACHIEVED).is_none()
+    if kind == TargetKind::Qualitative
+        && reading.achieved.is_none()
+        && row.get(columns::ACHIEVED).is_none()
     {
         errors.add(
             Some(columns::ACHIEVED),
             "this indicator's target is stated in words: write 是 or 否",
         );
     }
-    if let Some(Err(refused)) =
-        value.map(|value| crate::service::indicator::check_value_in_range(indicator, value))
+    if let Some(Err(refused)) = reading
+        .value
+        .map(|value| crate::service::indicator::check_value_in_range(indicator, value))
     {
         errors.add(Some(columns::VALUE), refused.message());
     }
-    if kind != TargetKind::Qualitative && value.is_none() && row.get(columns::VALUE).is_none() {
+    if kind != TargetKind::Qualitative
+        && reading.value.is_none()
+        && row.get(columns::VALUE).is_none()
+    {
         errors.add(Some(columns::VALUE), "this indicator needs a number");
     }
-    if let Some(earlier) = seen.insert((indicator.id, period.clone()), row.number) {
+    if let Some(earlier) = seen.insert((indicator.id, period.to_owned()), row.number) {
         errors.add(
             Some(columns::PERIOD),
             format!("row {earlier} already gives this indicator's value for {period}"),
         );
     }
-    if period::is_closed(txn, plan.id, &period).await? {
+    if period::is_closed(txn, plan.id, period).await? {
         errors.add(
             Some(columns::PERIOD),
             format!("the period {period} is closed: nothing in it can change until the leadership group reopens it"),
         );
     }
+    Ok(())
+}
 
-    let input = IndicatorValueInput {
-        indicator_id: indicator.id,
-        period: period.clone(),
-        value,
-        achieved,
-        text,
-        source,
-        note,
-    };
-    let existing = facts.values.get(&(indicator.id, period.clone()));
-    let action = match existing {
-        Some(current) if current.department_id != department_id => {
-            errors.add(
-                Some(columns::PERIOD),
-                format!("another department has already reported this indicator for {period}"),
-            );
-            None
-        }
-        Some(current) if same_content(current, &input) => Some(RowAction::Unchanged),
+/// Whether the row creates a value, changes the period's value (whichever of the
+/// departments that answer for the indicator drafted it) or leaves it as it is; `None`
+/// when the value is locked.
+fn row_action(
+    existing: Option<&indicator_value::Model>,
+    input: &IndicatorValueInput,
+    period: &str,
+    errors: &mut RowErrors,
+) -> Option<RowAction> {
+    match existing {
+        Some(current) if same_content(current, input) => Some(RowAction::Unchanged),
         Some(current) if !ReviewStatus::parse(&current.review_status).is_editable() => {
             errors.add(
                 Some(columns::PERIOD),
                 format!(
-                    "your value for {period} is {} and locked: only a draft or a rejected value can be changed",
+                    "the value for {period} is {} and locked: only a draft or a rejected value can be changed",
                     current.review_status
                 ),
             );
@@ -696,19 +811,20 @@ async fn import_row(
         }
         Some(_) => Some(RowAction::Update),
         None => Some(RowAction::Create),
-    };
-    if !errors.errors.is_empty() {
-        outcome.errors = errors.errors;
-        return Ok((outcome, None));
     }
-    let Some(action) = action else {
-        return Ok((outcome, None));
-    };
-    if action == RowAction::Unchanged {
-        outcome.action = Some(action);
-        return Ok((outcome, existing.map(|current| (action, current.id))));
-    }
+}
 
+/// Saves a valid row under a savepoint: a refusal from the save becomes the row's error
+/// and leaves the rest of the import as it was.
+async fn save_row(
+    txn: &sea_orm::DatabaseTransaction,
+    caller: &Caller<'_>,
+    existing: Option<&indicator_value::Model>,
+    input: IndicatorValueInput,
+    mut outcome: RowOutcome,
+    mut errors: RowErrors,
+    action: RowAction,
+) -> AppResult<(RowOutcome, Option<(RowAction, i64)>)> {
     let savepoint = txn.begin().await?;
     let (id, version) = match existing {
         Some(current) => (Some(current.id), Some(current.version)),

@@ -357,24 +357,18 @@ pub async fn build_ledger(
         .collect();
     let reports = progress_report::Entity::find()
         .filter(progress_report::Column::PlanId.eq(plan.id))
-        .filter(scope.submission_condition(
-            progress_report::Column::DepartmentId,
-            progress_report::Column::ReviewStatus,
-        ))
+        .filter(scope.report_condition())
         .all(db)
         .await?;
     let files = evidence::Entity::find()
         .filter(evidence::Column::PlanId.eq(plan.id))
-        .filter(scope.evidence_condition(evidence::Column::DepartmentId))
+        .filter(scope.evidence_condition())
         .all(db)
         .await?;
     let submitted_values = indicator_value::Entity::find()
         .filter(indicator_value::Column::PlanId.eq(plan.id))
         .filter(indicator_value::Column::ReviewStatus.eq(ReviewStatus::Submitted.as_str()))
-        .filter(scope.submission_condition(
-            indicator_value::Column::DepartmentId,
-            indicator_value::Column::ReviewStatus,
-        ))
+        .filter(scope.value_condition())
         .all(db)
         .await?;
     let snapshot = &view.snapshot;

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod dashboard;
 pub mod department;
+pub(crate) mod draft;
 pub mod evidence;
 pub mod hashing;
 pub mod import;

@@ -125,24 +125,27 @@ async fn read_document(
 
 /// The plan a document would become, and its review list; writes nothing
 /// (administrators).
+/// `document` is read only once the caller may import: a refused caller learns nothing
+/// from the request's file.
 pub async fn preview_plan_document(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
-    document: &PlanDocument,
+    document: impl FnOnce() -> AppResult<PlanDocument>,
     key: &str,
     year: i32,
 ) -> AppResult<ImportedPlan> {
     viewer.require_admin()?;
-    read_document(db, document, key, year).await
+    read_document(db, &document()?, key, year).await
 }
 
 /// Creates the document's plan as a draft, with the departments it names that ecoplan
 /// does not know, in one transaction (administrators). The draft is seen only by
-/// administrators and the leadership group until it is published.
+/// administrators and the leadership group until it is published. `document` is read
+/// only once the caller may import.
 pub async fn import_plan_document_as_draft<C>(
     db: &C,
     caller: &Caller<'_>,
-    document: &PlanDocument,
+    document: impl FnOnce() -> AppResult<PlanDocument>,
     key: &str,
     year: i32,
 ) -> AppResult<(plan::Model, ImportedPlan)>
@@ -150,7 +153,7 @@ where
     C: ConnectionTrait + TransactionTrait,
 {
     caller.viewer.require_admin()?;
-    let imported = read_document(db, document, key, year).await?;
+    let imported = read_document(db, &document()?, key, year).await?;
     let txn = crate::db::begin_write(db).await?;
     let existing = plan::Entity::find()
         .filter(plan::Column::Key.eq(&imported.file.plan.key))

@@ -3,13 +3,22 @@
 //!
 //! Reads go through one [`ReadScope`], which answers both for the plan held in memory
 //! ([`ReadScope::sees_task`], [`ReadScope::sees_indicator`]) and for the tables read
-//! with SQL ([`ReadScope::submission_condition`] and friends). Writes go through the
-//! `require_…` functions, each with one refusal.
+//! with SQL ([`ReadScope::report_condition`], [`ReadScope::value_condition`],
+//! [`ReadScope::evidence_condition`], [`ReadScope::audit_condition`]). Writes go through
+//! the `require_…` functions, each with one refusal. What a caller may not see answers
+//! `NOT_FOUND`, exactly as an id that names nothing; `FORBIDDEN` is kept for what the
+//! caller's role may never do, whatever the id.
 
-use sea_orm::{ColumnTrait, Condition};
+use sea_orm::sea_query::Query;
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 
+use crate::entity::{
+    evidence, indicator, indicator_responsible, indicator_value, plan, progress_report, task,
+    task_lead,
+};
 use crate::error::{AppError, AppResult};
 use crate::service::snapshot::PlanSnapshot;
+use crate::service::submission::{self, ReviewStatus, SubmissionKind, SubmissionRow};
 
 /// The roles a user can hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
@@ -212,6 +221,19 @@ impl Viewer {
         }
     }
 
+    /// Approving, rejecting and reopening submissions is for the leadership group; a
+    /// department never reviews, not even its own.
+    pub fn require_reviewer_of_submissions(&self) -> AppResult<()> {
+        self.require_signed_in()?;
+        if self.is_reviewer() {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(
+                "only the leadership group's office reviews submissions; a department cannot approve its own",
+            ))
+        }
+    }
+
     /// The department a department user acts for, or a refusal naming what only
     /// departments do (`what`, e.g. "reports and values are written").
     pub fn acting_department(&self, refusal: &str) -> AppResult<i64> {
@@ -219,17 +241,6 @@ impl Viewer {
         match self.user().map(|user| user.access) {
             Some(Access::Department(department_id)) => Ok(department_id),
             _ => Err(AppError::forbidden(refusal)),
-        }
-    }
-
-    /// Only the department that made a submission may change or submit it.
-    pub fn require_own_submission(&self, department_id: i64) -> AppResult<()> {
-        self.require_signed_in()?;
-        match self.user().map(|user| user.access) {
-            Some(Access::Department(own)) if own == department_id => Ok(()),
-            _ => Err(AppError::forbidden(
-                "only the department that made this submission may change it",
-            )),
         }
     }
 }
@@ -245,38 +256,115 @@ pub fn require_published(plan: &crate::entity::plan::Model) -> AppResult<()> {
     }
 }
 
-/// A department may report on a task only when it leads it, in a published plan.
-pub fn require_leads_task(plan: &PlanSnapshot, task_id: i64, department_id: i64) -> AppResult<()> {
-    let leads = plan.task_by_id(task_id).is_some_and(|task| {
-        plan.task_led_by(task, department_id)
-            && ReadScope::Department(department_id).sees_plan_of_task(plan, task)
-    });
+/// What a department may not see is, to it, not there: the same answer as for an id that
+/// names nothing, so that refusals tell no one which ids exist.
+fn unseen(what: &str) -> AppError {
+    AppError::not_found(format!("no {what} has this id"))
+}
+
+/// The task a department reports on, with its plan: the department must lead it, in a
+/// published plan. A task the department does not see answers `NOT_FOUND`.
+pub async fn require_leads_task(
+    db: &impl ConnectionTrait,
+    department_id: i64,
+    task_id: i64,
+) -> AppResult<(task::Model, plan::Model)> {
+    let task = task::Entity::find_by_id(task_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| unseen("task"))?;
+    let plan = plan::Entity::find_by_id(task.plan_id)
+        .one(db)
+        .await?
+        .filter(|plan| plan.published)
+        .ok_or_else(|| unseen("task"))?;
+    let leads = task_lead::Entity::find()
+        .filter(task_lead::Column::TaskId.eq(task.id))
+        .filter(task_lead::Column::DepartmentId.eq(department_id))
+        .one(db)
+        .await?
+        .is_some();
     if leads {
-        Ok(())
+        Ok((task, plan))
     } else {
-        Err(AppError::forbidden(
-            "your department does not lead this task",
-        ))
+        Err(unseen("task"))
     }
 }
 
-/// A department may report a value only for an indicator it answers for, in a published
-/// plan.
-pub fn require_answers_for_indicator(
-    plan: &PlanSnapshot,
-    indicator_id: i64,
+/// The indicator a department gives a value for, with its plan: the department must
+/// answer for it (alone or with others), in a published plan. An indicator the department
+/// does not see answers `NOT_FOUND`.
+pub async fn require_answers_for_indicator(
+    db: &impl ConnectionTrait,
     department_id: i64,
-) -> AppResult<()> {
-    let answers = plan.indicator_by_id(indicator_id).is_some_and(|indicator| {
-        plan.indicator_answered_by(indicator, department_id)
-            && ReadScope::Department(department_id).sees_indicator(plan, indicator)
-    });
-    if answers {
-        Ok(())
+    indicator_id: i64,
+) -> AppResult<(indicator::Model, plan::Model)> {
+    let indicator = indicator::Entity::find_by_id(indicator_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| unseen("indicator"))?;
+    let plan = plan::Entity::find_by_id(indicator.plan_id)
+        .one(db)
+        .await?
+        .filter(|plan| plan.published)
+        .ok_or_else(|| unseen("indicator"))?;
+    if answers_for_indicator(db, department_id, indicator.id).await? {
+        Ok((indicator, plan))
     } else {
-        Err(AppError::forbidden(
-            "your department does not answer for this indicator",
-        ))
+        Err(unseen("indicator"))
+    }
+}
+
+async fn answers_for_indicator(
+    db: &impl ConnectionTrait,
+    department_id: i64,
+    indicator_id: i64,
+) -> AppResult<bool> {
+    Ok(indicator_responsible::Entity::find()
+        .filter(indicator_responsible::Column::IndicatorId.eq(indicator_id))
+        .filter(indicator_responsible::Column::DepartmentId.eq(department_id))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// Whether the scope reads one submission row. A department reads its own reports and
+/// evidence, and every value of an indicator it answers for, whichever of its departments
+/// drafted it; the public view reads approved reports and values.
+pub async fn sees_submission(
+    db: &impl ConnectionTrait,
+    scope: ReadScope,
+    row: &SubmissionRow,
+) -> AppResult<bool> {
+    let approved = row.review().status == ReviewStatus::Approved;
+    Ok(match (scope, row) {
+        (ReadScope::Everything, _) => true,
+        (ReadScope::Nothing, _) | (ReadScope::Public, SubmissionRow::Evidence(_)) => false,
+        (ReadScope::Public, _) => approved,
+        (ReadScope::Department(id), SubmissionRow::IndicatorValue(value)) => {
+            value.department_id == id || answers_for_indicator(db, id, value.indicator_id).await?
+        }
+        (ReadScope::Department(id), row) => row.department_id() == id,
+    })
+}
+
+/// A submission a department may change or submit: it must see it (else `NOT_FOUND`, as
+/// for an id that names nothing); roles that never change submissions are refused
+/// (`FORBIDDEN`) whatever the id, before anything is looked up.
+pub async fn require_changeable_submission(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    kind: SubmissionKind,
+    id: i64,
+) -> AppResult<SubmissionRow> {
+    let department_id = viewer.acting_department(
+        "only the department that made a submission, or answers for its indicator, may change or submit it",
+    )?;
+    match submission::load(db, kind, id).await? {
+        Some(row) if sees_submission(db, ReadScope::Department(department_id), &row).await? => {
+            Ok(row)
+        }
+        _ => Err(unseen("submission")),
     }
 }
 
@@ -344,39 +432,60 @@ impl ReadScope {
         self == ReadScope::Everything
     }
 
-    /// The SQL condition on a submission table (progress reports, indicator values),
-    /// given its department and review-status columns: a department reads its own, the
-    /// public view reads approved ones.
-    pub fn submission_condition(
-        self,
-        department: impl ColumnTrait,
-        status: impl ColumnTrait,
-    ) -> Condition {
+    /// The SQL condition on progress reports: a department reads its own, the public view
+    /// the approved ones.
+    pub fn report_condition(self) -> Condition {
         match self {
             ReadScope::Everything => Condition::all(),
-            ReadScope::Department(id) => Condition::all().add(department.eq(id)),
+            ReadScope::Department(id) => {
+                Condition::all().add(progress_report::Column::DepartmentId.eq(id))
+            }
             ReadScope::Public => Condition::all()
-                .add(status.eq(crate::service::submission::ReviewStatus::Approved.as_str())),
+                .add(progress_report::Column::ReviewStatus.eq(ReviewStatus::Approved.as_str())),
             ReadScope::Nothing => Condition::any(),
         }
     }
 
-    /// The SQL condition on evidence: files are never public.
-    pub fn evidence_condition(self, department: impl ColumnTrait) -> Condition {
+    /// The SQL condition on indicator values: a department reads every value of an
+    /// indicator it answers for (several departments may answer for one) and those it
+    /// drafted; the public view reads the approved ones. Agrees with [`sees_submission`].
+    pub fn value_condition(self) -> Condition {
         match self {
             ReadScope::Everything => Condition::all(),
-            ReadScope::Department(id) => Condition::all().add(department.eq(id)),
+            ReadScope::Department(id) => Condition::any()
+                .add(indicator_value::Column::DepartmentId.eq(id))
+                .add(
+                    indicator_value::Column::IndicatorId.in_subquery(
+                        Query::select()
+                            .column(indicator_responsible::Column::IndicatorId)
+                            .from(indicator_responsible::Entity)
+                            .and_where(indicator_responsible::Column::DepartmentId.eq(id))
+                            .to_owned(),
+                    ),
+                ),
+            ReadScope::Public => Condition::all()
+                .add(indicator_value::Column::ReviewStatus.eq(ReviewStatus::Approved.as_str())),
+            ReadScope::Nothing => Condition::any(),
+        }
+    }
+
+    /// The SQL condition on evidence: a department reads its own; files are never public.
+    pub fn evidence_condition(self) -> Condition {
+        match self {
+            ReadScope::Everything => Condition::all(),
+            ReadScope::Department(id) => {
+                Condition::all().add(evidence::Column::DepartmentId.eq(id))
+            }
             ReadScope::Public | ReadScope::Nothing => Condition::any(),
         }
     }
 
-    /// Whether one submission row, of a department and in a review status, is readable.
-    pub fn sees_submission(self, department_id: i64, approved: bool, is_file: bool) -> bool {
+    /// The SQL condition on the audit trail: administrators and the leadership group read
+    /// it whole; for everyone else it is empty.
+    pub fn audit_condition(self) -> Condition {
         match self {
-            ReadScope::Everything => true,
-            ReadScope::Department(id) => id == department_id,
-            ReadScope::Public => approved && !is_file,
-            ReadScope::Nothing => false,
+            ReadScope::Everything => Condition::all(),
+            _ => Condition::any(),
         }
     }
 }
@@ -405,9 +514,5 @@ mod tests {
         assert!(ReadScope::Department(1).sees_internal_records());
         assert!(!ReadScope::Public.sees_internal_records());
         assert!(!ReadScope::Nothing.sees_internal_records());
-        assert!(ReadScope::Public.sees_submission(1, true, false));
-        assert!(!ReadScope::Public.sees_submission(1, true, true));
-        assert!(!ReadScope::Department(2).sees_submission(1, true, false));
-        assert!(!ReadScope::Nothing.sees_submission(1, true, false));
     }
 }

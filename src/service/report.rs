@@ -3,23 +3,21 @@
 
 use std::collections::HashMap;
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, Set,
 };
 
-use crate::entity::{
-    external_target, indicator, indicator_responsible, indicator_value, plan, progress_report,
-    task, task_lead,
-};
+use crate::entity::{external_target, indicator, indicator_value, plan, progress_report, task};
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Caller, ItemType};
+use crate::service::draft;
 use crate::service::indicator::TargetKind;
-use crate::service::period::{self, Period, load_plan};
+use crate::service::period::load_plan;
 use crate::service::policy::ReadScope;
 use crate::service::snapshot::bump_revision;
-use crate::service::submission::{self, ReviewStatus, SubmissionKind, SubmissionRow};
+use crate::service::submission::{ReviewStatus, SubmissionKind, SubmissionRow};
 
 /// What a department says about a task.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum, serde::Serialize)]
@@ -90,12 +88,9 @@ fn optional_text(name: &str, raw: Option<&str>) -> AppResult<Option<String>> {
     }
 }
 
-/// The department of a department user, or a refusal: reports come from lead departments.
-fn reporting_department(caller: &Caller<'_>) -> AppResult<i64> {
-    caller
-        .viewer
-        .acting_department("reports and values are written by the departments that lead the task")
-}
+/// What only departments do, said to callers of another role.
+const REPORTS_ARE_DEPARTMENTS: &str =
+    "reports and values are written by the departments that lead the task";
 
 /// Creates (no id) or changes a progress report, as a draft of the caller's department.
 pub async fn save_progress_report(
@@ -105,144 +100,147 @@ pub async fn save_progress_report(
     version: Option<i32>,
     input: ProgressReportInput,
 ) -> AppResult<progress_report::Model> {
-    let department_id = reporting_department(caller)?;
-    let work_done = required_text("workDone", &input.work_done)?;
-    let problems = optional_text("problems", input.problems.as_deref())?;
-    let next_steps = optional_text("nextSteps", input.next_steps.as_deref())?;
-
+    caller.viewer.acting_department(REPORTS_ARE_DEPARTMENTS)?;
+    let fields = ReportFields {
+        status: input.status,
+        work_done: required_text("workDone", &input.work_done)?,
+        problems: optional_text("problems", input.problems.as_deref())?,
+        next_steps: optional_text("nextSteps", input.next_steps.as_deref())?,
+    };
     let txn = crate::db::begin_write(db).await?;
-    let task = task::Entity::find_by_id(input.task_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::not_found("no task has this id"))?;
-    let leads = task_lead::Entity::find()
-        .filter(task_lead::Column::TaskId.eq(task.id))
-        .filter(task_lead::Column::DepartmentId.eq(department_id))
-        .one(&txn)
-        .await?;
-    if leads.is_none() {
-        return Err(AppError::forbidden(
-            "your department does not lead this task",
-        ));
-    }
+    let opened = draft::open_on_task(&txn, caller, input.task_id, REPORTS_ARE_DEPARTMENTS).await?;
     let has_parts = task::Entity::find()
-        .filter(task::Column::ParentId.eq(task.id))
+        .filter(task::Column::ParentId.eq(opened.task.id))
         .one(&txn)
         .await?
         .is_some();
     if has_parts {
+        let code = &opened.task.code;
         return Err(AppError::bad_input(format!(
-            "task {} is reported through its parts ({}.1, …): report on the part your department leads",
-            task.code, task.code
+            "task {code} is reported through its parts ({code}.1, …): report on the part your department leads"
         )));
     }
-    let plan = load_plan(&txn, task.plan_id).await?;
-    crate::service::policy::require_published(&plan)?;
-    let period = Period::parse_for(&input.period, &plan)?.to_string();
-    period::ensure_open(&txn, plan.id, &period).await?;
-    let now = Utc::now();
-
-    let saved = match id {
-        None => {
-            let existing = progress_report::Entity::find()
-                .filter(progress_report::Column::TaskId.eq(task.id))
-                .filter(progress_report::Column::DepartmentId.eq(department_id))
-                .filter(progress_report::Column::Period.eq(&period))
-                .one(&txn)
-                .await?;
-            if let Some(existing) = existing {
-                return Err(AppError::Conflict {
-                    message: format!(
-                        "your department already has a report on task {} for {period}: change that one",
-                        task.code
-                    ),
-                    current_version: Some(existing.version),
-                });
-            }
-            let created = progress_report::ActiveModel {
-                plan_id: Set(plan.id),
-                task_id: Set(task.id),
-                department_id: Set(department_id),
-                period: Set(period),
-                status: Set(input.status.as_str().to_owned()),
-                work_done: Set(work_done),
-                problems: Set(problems),
-                next_steps: Set(next_steps),
-                review_status: Set(ReviewStatus::Draft.as_str().to_owned()),
-                version: Set(1),
-                late: Set(false),
-                created_by: Set(caller.actor_id()?),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
-            audit::record(
-                &txn,
-                caller,
-                "progressReport.create",
-                ItemType::ProgressReport,
-                created.id,
-                None::<&()>,
-                Some(&created),
-            )
-            .await?;
-            created
-        }
-        Some(id) => {
-            let row = submission::check_update(
-                &txn,
-                caller.viewer,
-                SubmissionKind::ProgressReport,
-                id,
-                version,
-            )
-            .await?;
-            let SubmissionRow::ProgressReport(current) = row else {
-                return Err(AppError::bad_input("the id is not a progress report"));
-            };
-            if current.task_id != task.id || current.period != period {
-                return Err(AppError::bad_input(
-                    "a report keeps its task and period: create a new report for another task or period",
-                ));
-            }
-            let result = progress_report::Entity::update_many()
-                .set(progress_report::ActiveModel {
-                    status: Set(input.status.as_str().to_owned()),
-                    work_done: Set(work_done),
-                    problems: Set(problems),
-                    next_steps: Set(next_steps),
-                    version: Set(current.version + 1),
-                    updated_at: Set(now),
-                    ..Default::default()
-                })
-                .filter(progress_report::Column::Id.eq(id))
-                .filter(progress_report::Column::Version.eq(current.version))
-                .exec(&txn)
-                .await?;
-            if result.rows_affected == 0 {
-                return Err(submission::stale(current.version + 1));
-            }
-            let updated = progress_report::Entity::find_by_id(id)
-                .one(&txn)
-                .await?
-                .ok_or_else(|| AppError::not_found("the report is gone"))?;
-            audit::record(
-                &txn,
-                caller,
-                "progressReport.update",
-                ItemType::ProgressReport,
-                id,
-                Some(&current),
-                Some(&updated),
-            )
-            .await?;
-            updated
-        }
+    let period = draft::open_period(&txn, &opened.plan, &input.period).await?;
+    let report = ReportDraft {
+        opened,
+        period,
+        fields,
     };
+    let saved = draft::save(&txn, caller, id, version, report).await?;
     txn.commit().await?;
     Ok(saved)
+}
+
+/// What a report says, checked.
+struct ReportFields {
+    status: ProgressStatus,
+    work_done: String,
+    problems: Option<String>,
+    next_steps: Option<String>,
+}
+
+/// A department's report on a task for a period: one per department, task and period.
+struct ReportDraft {
+    opened: draft::OnTask,
+    period: String,
+    fields: ReportFields,
+}
+
+impl draft::NewDraft for ReportDraft {
+    type Row = progress_report::Model;
+
+    const KIND: SubmissionKind = SubmissionKind::ProgressReport;
+    const CREATED: &'static str = "progressReport.create";
+
+    async fn existing(&self, db: &impl ConnectionTrait) -> AppResult<Option<Self::Row>> {
+        Ok(progress_report::Entity::find()
+            .filter(progress_report::Column::TaskId.eq(self.opened.task.id))
+            .filter(progress_report::Column::DepartmentId.eq(self.opened.department_id))
+            .filter(progress_report::Column::Period.eq(&self.period))
+            .one(db)
+            .await?)
+    }
+
+    fn duplicate_message(&self) -> String {
+        format!(
+            "your department already has a report on task {} for {}: change that one",
+            self.opened.task.code, self.period
+        )
+    }
+
+    fn version_of(row: &Self::Row) -> i32 {
+        row.version
+    }
+
+    fn id_of(row: &Self::Row) -> i64 {
+        row.id
+    }
+
+    async fn insert(
+        self,
+        db: &impl ConnectionTrait,
+        actor: i64,
+        now: DateTime<Utc>,
+    ) -> AppResult<Self::Row> {
+        Ok(progress_report::ActiveModel {
+            plan_id: Set(self.opened.plan.id),
+            task_id: Set(self.opened.task.id),
+            department_id: Set(self.opened.department_id),
+            period: Set(self.period),
+            status: Set(self.fields.status.as_str().to_owned()),
+            work_done: Set(self.fields.work_done),
+            problems: Set(self.fields.problems),
+            next_steps: Set(self.fields.next_steps),
+            review_status: Set(ReviewStatus::Draft.as_str().to_owned()),
+            version: Set(1),
+            late: Set(false),
+            created_by: Set(actor),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?)
+    }
+}
+
+impl draft::DraftChange for ReportDraft {
+    const KEEPS_ITS_PLACE: &'static str =
+        "a report keeps its task and period: create a new report for another task or period";
+
+    fn row_of(row: SubmissionRow) -> Option<Self::Row> {
+        match row {
+            SubmissionRow::ProgressReport(row) => Some(row),
+            _ => None,
+        }
+    }
+
+    fn same_place(&self, current: &Self::Row) -> bool {
+        current.task_id == self.opened.task.id && current.period == self.period
+    }
+
+    async fn update(
+        self,
+        db: &impl ConnectionTrait,
+        current: &Self::Row,
+        now: DateTime<Utc>,
+    ) -> AppResult<bool> {
+        let result = progress_report::Entity::update_many()
+            .set(progress_report::ActiveModel {
+                status: Set(self.fields.status.as_str().to_owned()),
+                work_done: Set(self.fields.work_done),
+                problems: Set(self.fields.problems),
+                next_steps: Set(self.fields.next_steps),
+                version: Set(current.version + 1),
+                updated_at: Set(now),
+                ..Default::default()
+            })
+            .filter(progress_report::Column::Id.eq(current.id))
+            .filter(progress_report::Column::Version.eq(current.version))
+            .exec(db)
+            .await?;
+        Ok(result.rows_affected > 0)
+    }
 }
 
 /// Checks a value against its indicator's kind of target.
@@ -283,6 +281,8 @@ pub async fn save_indicator_value(
 }
 
 /// The body of `save_indicator_value`, for callers that hold a transaction (the import).
+/// An indicator answered by several departments has one value a period, which each of
+/// them may draft and revise; the audit trail says who did what.
 pub async fn save_indicator_value_in(
     txn: &impl ConnectionTrait,
     caller: &Caller<'_>,
@@ -290,129 +290,133 @@ pub async fn save_indicator_value_in(
     version: Option<i32>,
     input: IndicatorValueInput,
 ) -> AppResult<indicator_value::Model> {
-    let department_id = reporting_department(caller)?;
+    caller.viewer.acting_department(REPORTS_ARE_DEPARTMENTS)?;
     let text = optional_text("text", input.text.as_deref())?;
     let source = optional_text("source", input.source.as_deref())?;
     let note = optional_text("note", input.note.as_deref())?;
-    let indicator = indicator::Entity::find_by_id(input.indicator_id)
-        .one(txn)
-        .await?
-        .ok_or_else(|| AppError::not_found("no indicator has this id"))?;
-    let responsible = indicator_responsible::Entity::find()
-        .filter(indicator_responsible::Column::IndicatorId.eq(indicator.id))
-        .filter(indicator_responsible::Column::DepartmentId.eq(department_id))
-        .one(txn)
-        .await?;
-    if responsible.is_none() {
-        return Err(AppError::forbidden(
-            "your department is not responsible for this indicator",
-        ));
-    }
-    check_value(&indicator, &input)?;
-    let plan = load_plan(txn, indicator.plan_id).await?;
-    crate::service::policy::require_published(&plan)?;
-    let period = Period::parse_for(&input.period, &plan)?.to_string();
-    period::ensure_open(txn, plan.id, &period).await?;
-    let now = Utc::now();
+    let opened =
+        draft::open_on_indicator(txn, caller, input.indicator_id, REPORTS_ARE_DEPARTMENTS).await?;
+    check_value(&opened.indicator, &input)?;
+    let period = draft::open_period(txn, &opened.plan, &input.period).await?;
+    let value = ValueDraft {
+        opened,
+        period,
+        value: input.value,
+        achieved: input.achieved,
+        text,
+        source,
+        note,
+    };
+    draft::save(txn, caller, id, version, value).await
+}
 
-    match id {
-        None => {
-            let existing = indicator_value::Entity::find()
-                .filter(indicator_value::Column::IndicatorId.eq(indicator.id))
-                .filter(indicator_value::Column::Period.eq(&period))
-                .one(txn)
-                .await?;
-            if let Some(existing) = existing {
-                return Err(AppError::Conflict {
-                    message: format!(
-                        "a value of this indicator for {period} already exists: change that one"
-                    ),
-                    current_version: Some(existing.version),
-                });
-            }
-            let created = indicator_value::ActiveModel {
-                plan_id: Set(plan.id),
-                indicator_id: Set(indicator.id),
-                department_id: Set(department_id),
-                period: Set(period),
-                value: Set(input.value),
-                achieved: Set(input.achieved),
-                text: Set(text),
-                source: Set(source),
-                note: Set(note),
-                review_status: Set(ReviewStatus::Draft.as_str().to_owned()),
-                version: Set(1),
-                late: Set(false),
-                created_by: Set(caller.actor_id()?),
-                created_at: Set(now),
+/// An indicator's value for a period: one per indicator and period, whichever of the
+/// departments that answer for it drafted it.
+struct ValueDraft {
+    opened: draft::OnIndicator,
+    period: String,
+    value: Option<f64>,
+    achieved: Option<bool>,
+    text: Option<String>,
+    source: Option<String>,
+    note: Option<String>,
+}
+
+impl draft::NewDraft for ValueDraft {
+    type Row = indicator_value::Model;
+
+    const KIND: SubmissionKind = SubmissionKind::IndicatorValue;
+    const CREATED: &'static str = "indicatorValue.create";
+
+    async fn existing(&self, db: &impl ConnectionTrait) -> AppResult<Option<Self::Row>> {
+        Ok(indicator_value::Entity::find()
+            .filter(indicator_value::Column::IndicatorId.eq(self.opened.indicator.id))
+            .filter(indicator_value::Column::Period.eq(&self.period))
+            .one(db)
+            .await?)
+    }
+
+    fn duplicate_message(&self) -> String {
+        format!(
+            "a value of this indicator for {} already exists: change that one",
+            self.period
+        )
+    }
+
+    fn version_of(row: &Self::Row) -> i32 {
+        row.version
+    }
+
+    fn id_of(row: &Self::Row) -> i64 {
+        row.id
+    }
+
+    async fn insert(
+        self,
+        db: &impl ConnectionTrait,
+        actor: i64,
+        now: DateTime<Utc>,
+    ) -> AppResult<Self::Row> {
+        Ok(indicator_value::ActiveModel {
+            plan_id: Set(self.opened.plan.id),
+            indicator_id: Set(self.opened.indicator.id),
+            department_id: Set(self.opened.department_id),
+            period: Set(self.period),
+            value: Set(self.value),
+            achieved: Set(self.achieved),
+            text: Set(self.text),
+            source: Set(self.source),
+            note: Set(self.note),
+            review_status: Set(ReviewStatus::Draft.as_str().to_owned()),
+            version: Set(1),
+            late: Set(false),
+            created_by: Set(actor),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?)
+    }
+}
+
+impl draft::DraftChange for ValueDraft {
+    const KEEPS_ITS_PLACE: &'static str =
+        "a value keeps its indicator and period: create a new value for another one";
+
+    fn row_of(row: SubmissionRow) -> Option<Self::Row> {
+        match row {
+            SubmissionRow::IndicatorValue(row) => Some(row),
+            _ => None,
+        }
+    }
+
+    fn same_place(&self, current: &Self::Row) -> bool {
+        current.indicator_id == self.opened.indicator.id && current.period == self.period
+    }
+
+    async fn update(
+        self,
+        db: &impl ConnectionTrait,
+        current: &Self::Row,
+        now: DateTime<Utc>,
+    ) -> AppResult<bool> {
+        let result = indicator_value::Entity::update_many()
+            .set(indicator_value::ActiveModel {
+                value: Set(self.value),
+                achieved: Set(self.achieved),
+                text: Set(self.text),
+                source: Set(self.source),
+                note: Set(self.note),
+                version: Set(current.version + 1),
                 updated_at: Set(now),
                 ..Default::default()
-            }
-            .insert(txn)
+            })
+            .filter(indicator_value::Column::Id.eq(current.id))
+            .filter(indicator_value::Column::Version.eq(current.version))
+            .exec(db)
             .await?;
-            audit::record(
-                txn,
-                caller,
-                "indicatorValue.create",
-                ItemType::IndicatorValue,
-                created.id,
-                None::<&()>,
-                Some(&created),
-            )
-            .await?;
-            Ok(created)
-        }
-        Some(id) => {
-            let row = submission::check_update(
-                txn,
-                caller.viewer,
-                SubmissionKind::IndicatorValue,
-                id,
-                version,
-            )
-            .await?;
-            let SubmissionRow::IndicatorValue(current) = row else {
-                return Err(AppError::bad_input("the id is not an indicator value"));
-            };
-            if current.indicator_id != indicator.id || current.period != period {
-                return Err(AppError::bad_input(
-                    "a value keeps its indicator and period: create a new value for another one",
-                ));
-            }
-            let result = indicator_value::Entity::update_many()
-                .set(indicator_value::ActiveModel {
-                    value: Set(input.value),
-                    achieved: Set(input.achieved),
-                    text: Set(text),
-                    source: Set(source),
-                    note: Set(note),
-                    version: Set(current.version + 1),
-                    updated_at: Set(now),
-                    ..Default::default()
-                })
-                .filter(indicator_value::Column::Id.eq(id))
-                .filter(indicator_value::Column::Version.eq(current.version))
-                .exec(txn)
-                .await?;
-            if result.rows_affected == 0 {
-                return Err(submission::stale(current.version + 1));
-            }
-            let updated = indicator_value::Entity::find_by_id(id)
-                .one(txn)
-                .await?
-                .ok_or_else(|| AppError::not_found("the value is gone"))?;
-            audit::record(
-                txn,
-                caller,
-                "indicatorValue.update",
-                ItemType::IndicatorValue,
-                id,
-                Some(&current),
-                Some(&updated),
-            )
-            .await?;
-            Ok(updated)
-        }
+        Ok(result.rows_affected > 0)
     }
 }
 
@@ -540,10 +544,7 @@ pub async fn reports_by_tasks(
     let mut grouped: HashMap<i64, Vec<progress_report::Model>> = HashMap::new();
     for row in progress_report::Entity::find()
         .filter(progress_report::Column::TaskId.is_in(task_ids.iter().copied()))
-        .filter(scope.submission_condition(
-            progress_report::Column::DepartmentId,
-            progress_report::Column::ReviewStatus,
-        ))
+        .filter(scope.report_condition())
         .order_by_desc(progress_report::Column::Period)
         .order_by_asc(progress_report::Column::DepartmentId)
         .all(db)
@@ -563,10 +564,7 @@ pub async fn values_by_indicators(
     let mut grouped: HashMap<i64, Vec<indicator_value::Model>> = HashMap::new();
     for row in indicator_value::Entity::find()
         .filter(indicator_value::Column::IndicatorId.is_in(indicator_ids.iter().copied()))
-        .filter(scope.submission_condition(
-            indicator_value::Column::DepartmentId,
-            indicator_value::Column::ReviewStatus,
-        ))
+        .filter(scope.value_condition())
         .order_by_desc(indicator_value::Column::Period)
         .all(db)
         .await?

@@ -11,7 +11,7 @@ use crate::error::{AppError, AppResult};
 use crate::id::NodeKind;
 use crate::service::audit::{self, Caller, ItemType};
 use crate::service::period::{self, Period, load_plan};
-use crate::service::policy::{ReadScope, Viewer};
+use crate::service::policy::{self, Viewer};
 
 /// Where a submission is in its review.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum, Serialize)]
@@ -76,7 +76,7 @@ impl SubmissionKind {
         }
     }
 
-    fn action_prefix(self) -> &'static str {
+    pub(crate) fn action_prefix(self) -> &'static str {
         match self {
             SubmissionKind::ProgressReport => "progressReport",
             SubmissionKind::IndicatorValue => "indicatorValue",
@@ -203,15 +203,6 @@ impl SubmissionRow {
             SubmissionRow::Evidence(row) => review_state_of!(row),
         }
     }
-
-    /// Whether `scope` may read this row.
-    pub fn visible_in(&self, scope: ReadScope) -> bool {
-        scope.sees_submission(
-            self.department_id(),
-            self.review().status == ReviewStatus::Approved,
-            matches!(self, SubmissionRow::Evidence(_)),
-        )
-    }
 }
 
 pub fn stale(current_version: i32) -> AppError {
@@ -253,9 +244,10 @@ pub async fn find_visible(
     id: i64,
 ) -> AppResult<Option<SubmissionRow>> {
     let scope = viewer.read_scope()?;
-    Ok(load(db, kind, id)
-        .await?
-        .filter(|row| row.visible_in(scope)))
+    match load(db, kind, id).await? {
+        Some(row) if policy::sees_submission(db, scope, &row).await? => Ok(Some(row)),
+        _ => Ok(None),
+    }
 }
 
 /// The period a submission belongs to, for deadlines and closed periods. Evidence takes
@@ -356,19 +348,14 @@ pub async fn transition(
     viewer.require_signed_in()?;
     let actor = caller.actor_id()?;
     let txn = crate::db::begin_write(db).await?;
-    let row = load(&txn, kind, id)
-        .await?
-        .ok_or_else(|| AppError::not_found("no submission has this id"))?;
-    // Who may make the move comes before the state of the item, so that an item of
-    // another department reveals nothing about itself.
+    // Who may make the move comes before the state of the item, so that an item the
+    // caller may not see reveals nothing about itself.
     match step {
-        Move::Submit => viewer.require_own_submission(row.department_id())?,
+        Move::Submit => {
+            policy::require_changeable_submission(&txn, viewer, kind, id).await?;
+        }
         Move::Approve | Move::Reject(_) | Move::Reopen(_) => {
-            if !viewer.is_reviewer() {
-                return Err(AppError::forbidden(
-                    "only the leadership group's office reviews submissions; a department cannot approve its own",
-                ));
-            }
+            viewer.require_reviewer_of_submissions()?
         }
     }
     let row = load_for_change(&txn, kind, id, version).await?;
@@ -378,6 +365,40 @@ pub async fn transition(
         period::ensure_open(&txn, row.plan_id(), period_name).await?;
     }
 
+    let late = match (&step, &period_name) {
+        (Move::Submit, Some(name)) => {
+            let plan = load_plan(&txn, row.plan_id()).await?;
+            Period::parse_for(name, &plan)?.is_late(plan.submission_deadline_days, Utc::now())
+        }
+        _ => false,
+    };
+    let state = next_state(&before, step, actor, late)?;
+    let updated = write_state(&txn, &row, before.version, &state).await?;
+    if before.status == ReviewStatus::Approved || state.status == ReviewStatus::Approved {
+        crate::service::status::refresh_standing(&txn, &updated).await?;
+    }
+    audit::record(
+        &txn,
+        caller,
+        &format!("{}.{}", kind.action_prefix(), step.action()),
+        kind.item_type(),
+        id,
+        Some(&row),
+        Some(&updated),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// The review state after `step`, or the refusal when the item is not in a state the
+/// step applies to. `late` says whether a submission comes after its deadline.
+fn next_state(
+    before: &ReviewState,
+    step: Move<'_>,
+    actor: i64,
+    late: bool,
+) -> AppResult<ReviewState> {
     let now = Utc::now();
     let mut state = before.clone();
     state.version = before.version + 1;
@@ -390,13 +411,7 @@ pub async fn transition(
                     "a draft or a rejected item",
                 ));
             }
-            let plan = load_plan(&txn, row.plan_id()).await?;
-            state.late = match &period_name {
-                Some(name) => {
-                    Period::parse_for(name, &plan)?.is_late(plan.submission_deadline_days, now)
-                }
-                None => false,
-            };
+            state.late = late;
             state.status = ReviewStatus::Submitted;
             state.submitted_at = Some(now);
             state.submitted_by = Some(actor);
@@ -432,22 +447,7 @@ pub async fn transition(
             state.rejection_reason = Some(required_reason(reason)?);
         }
     }
-    let updated = write_state(&txn, &row, before.version, &state).await?;
-    if before.status == ReviewStatus::Approved || state.status == ReviewStatus::Approved {
-        crate::service::status::refresh_standing(&txn, &updated).await?;
-    }
-    audit::record(
-        &txn,
-        caller,
-        &format!("{}.{}", kind.action_prefix(), step.action()),
-        kind.item_type(),
-        id,
-        Some(&row),
-        Some(&updated),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(updated)
+    Ok(state)
 }
 
 fn required_reason(reason: &str) -> AppResult<String> {
@@ -499,10 +499,7 @@ pub async fn check_update(
 ) -> AppResult<SubmissionRow> {
     let version = version
         .ok_or_else(|| AppError::bad_input("give the version you read to change an item"))?;
-    let row = load(db, kind, id)
-        .await?
-        .ok_or_else(|| AppError::not_found("no submission has this id"))?;
-    viewer.require_own_submission(row.department_id())?;
+    let row = policy::require_changeable_submission(db, viewer, kind, id).await?;
     ensure_editable(&row)?;
     let current = row.review().version;
     if current != version {

@@ -246,10 +246,13 @@ async fn only_a_lead_department_uploads_evidence_for_its_task(backend: Backend) 
     let portal = app.token_for(Role::Portal, None).await;
     let audit = app.token_for(Role::Department, Some("audit")).await;
 
-    for token in [&admin, &leadership, &portal, &audit] {
+    for token in [&admin, &leadership, &portal] {
         let response = upload(&app, Some(token), input.clone(), "通知.pdf", pdf()).await;
         assert_error_code(&response, "FORBIDDEN");
     }
+    // To a department that does not lead it, the task is not there.
+    let response = upload(&app, Some(&audit), input.clone(), "通知.pdf", pdf()).await;
+    assert_error_code(&response, "NOT_FOUND");
     let response = upload(&app, None, input, "通知.pdf", pdf()).await;
     assert_error_code(&response, "UNAUTHENTICATED");
 
@@ -301,7 +304,7 @@ async fn evidence_backs_only_a_report_or_value_of_its_own_department_and_task(ba
         pdf(),
     )
     .await;
-    assert_error_code(&response, "FORBIDDEN");
+    assert_error_code(&response, "NOT_FOUND");
     // A report that does not exist.
     let response = upload(
         &app,
@@ -374,9 +377,10 @@ async fn submitted_or_another_departments_evidence_cannot_be_deleted(backend: Ba
     let task = app.task_id("36").await;
     let draft = draft_evidence(&app, &finance, &task).await;
 
-    for token in [&audit, &leadership, &portal] {
+    for token in [&leadership, &portal] {
         assert_error_code(&delete(&app, token, &draft).await, "FORBIDDEN");
     }
+    assert_error_code(&delete(&app, &audit, &draft).await, "NOT_FOUND");
     let anonymous = app
         .graphql(DELETE, json!({ "id": draft.id, "version": draft.version }))
         .await;

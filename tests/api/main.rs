@@ -24,6 +24,7 @@ mod ledger;
 mod limits;
 mod lookup;
 mod matrix;
+mod not_found;
 mod observability;
 mod paging;
 mod period;

@@ -41,7 +41,8 @@ enum Outcome {
     Invisible,
     Unauthenticated,
     Forbidden,
-    /// `NOT_FOUND`: the object a list is asked about does not exist for the caller.
+    /// `NOT_FOUND`: the object asked about does not exist for the caller (it may exist,
+    /// but the caller may not see it).
     NotFound,
 }
 
@@ -266,29 +267,29 @@ const MATRIX: &[Row] = &[
         "saveProgressReport",
         r#"mutation($task: ID!) { saveProgressReport(input: {
             taskId: $task, period: "2022-Q2", status: IN_PROGRESS, workDone: "開展政府綠色採購" }) { id } }"#,
-        [U, F, F, A, F, F],
+        [U, F, F, A, N, F],
     ),
     mutation(
         "saveIndicatorValue",
         r#"mutation($indicator: ID!) { saveIndicatorValue(input: {
             indicatorId: $indicator, period: "2022-Q2", value: 85 }) { id } }"#,
-        [U, F, F, A, F, F],
+        [U, F, F, A, N, F],
     ),
     upload(
         "uploadEvidence",
         r#"mutation($task: ID!, $file: Upload!) {
             uploadEvidence(input: { taskId: $task, title: "採購通知" }, file: $file) { id } }"#,
-        [U, F, F, A, F, F],
+        [U, F, F, A, N, F],
     ),
     mutation(
         "deleteEvidence",
         "mutation($draftEvidence: ID!) { deleteEvidence(id: $draftEvidence, version: 1) }",
-        [U, F, F, A, F, F],
+        [U, F, F, A, N, F],
     ),
     mutation(
         "submit",
         "mutation($draftEvidence: ID!) { submit(id: $draftEvidence, version: 1) { id } }",
-        [U, F, F, A, F, F],
+        [U, F, F, A, N, F],
     ),
     mutation(
         "approve",

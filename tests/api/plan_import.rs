@@ -194,7 +194,7 @@ async fn an_imported_plan_is_a_draft_invisible_to_departments_and_the_portal(bac
             json!({ "task": task }),
         )
         .await;
-    assert_error_code(&report, "FORBIDDEN");
+    assert_error_code(&report, "NOT_FOUND");
 
     // Published, it is there for everyone, and the publication is audited.
     let published = app

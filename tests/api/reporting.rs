@@ -171,9 +171,9 @@ async fn a_department_cannot_report_on_another_departments_task_or_indicator(bac
         report_input(&task, "2022-Q2", "IN_PROGRESS", "越權填報"),
     )
     .await;
-    assert_error_code(&response, "FORBIDDEN");
+    assert_error_code(&response, "NOT_FOUND");
     let response = save_value(&app, &audit, None, value_input(&indicator, "2022-Q2", 85.0)).await;
-    assert_error_code(&response, "FORBIDDEN");
+    assert_error_code(&response, "NOT_FOUND");
 }
 both!(a_department_cannot_report_on_another_departments_task_or_indicator);
 
@@ -481,8 +481,8 @@ async fn a_department_cannot_change_another_departments_report(backend: Backend)
         report_input(&task, "2022-Q2", "COMPLETED", "改別人的報告"),
     )
     .await;
-    assert_error_code(&response, "FORBIDDEN");
-    assert_error_code(&submit(&app, &water, &theirs).await, "FORBIDDEN");
+    assert_error_code(&response, "NOT_FOUND");
+    assert_error_code(&submit(&app, &water, &theirs).await, "NOT_FOUND");
 
     // Each lead department reports on its own.
     draft_report(&app, &water, &task, "2022-Q2", "IN_PROGRESS").await;

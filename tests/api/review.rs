@@ -65,9 +65,10 @@ async fn only_the_department_that_made_an_item_submits_it(backend: Backend) {
     let portal = app.token_for(Role::Portal, None).await;
     let admin = app.admin_token().await;
 
-    for token in [&leadership.token, &admin, &audit, &portal] {
+    for token in [&leadership.token, &admin, &portal] {
         assert_error_code(&submit(&app, token, &draft).await, "FORBIDDEN");
     }
+    assert_error_code(&submit(&app, &audit, &draft).await, "NOT_FOUND");
     let anonymous = app
         .graphql(
             "mutation($id: ID!) { submit(id: $id, version: 1) { id } }",

@@ -4,8 +4,8 @@
 use ecoplan::service::policy::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, both, data};
-use crate::steps::{approved, draft_report, draft_value, submitted};
+use crate::helpers::{Backend, TestApp, assert_error_code, both, data};
+use crate::steps::{approved, draft_report, draft_value, submit, submitted};
 
 const TASK_9: &str = r#"query($ecology: ID!, $water: ID!) {
     task(code: "9") { progressReports { nodes { id department { code } } } }
@@ -53,31 +53,128 @@ async fn a_department_sees_only_its_own_departments_submissions(backend: Backend
         ["ecology-environment", "water-resources"]
     );
     assert_eq!(seen["ecology"]["id"], theirs.id.as_str());
+}
+both!(a_department_sees_only_its_own_departments_submissions);
 
-    // The values of an indicator both answer for.
-    let qualitative = app.indicator_id("9", 1).await;
-    let response = app
+const SHARED_VALUES: &str = "query($id: ID!) { indicator(id: $id) { values { nodes {
+    id version period achieved text department { code }
+    history { nodes { action actor { username } } } } } } }";
+
+async fn username(app: &TestApp, token: &str) -> String {
+    let me = app
+        .graphql_as(token, "{ me { username } }", json!({}))
+        .await;
+    data(&me)["me"]["username"].as_str().unwrap().to_owned()
+}
+
+/// Indicator 9's second one is answered by 市生態環境局 and 市水利局 together: one value a
+/// period, which either may draft, revise and submit, and a department that does not
+/// answer for it neither sees nor touches.
+async fn departments_that_share_an_indicator_work_on_its_one_value(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ecology = app
+        .token_for(Role::Department, Some("ecology-environment"))
+        .await;
+    let water = app
+        .token_for(Role::Department, Some("water-resources"))
+        .await;
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+    let shared = app.indicator_id("9", 1).await;
+    let drafted = app
         .graphql_as(
             &ecology,
             crate::steps::SAVE_VALUE,
-            json!({ "input": { "indicatorId": qualitative, "period": "2022-Q2", "achieved": true } }),
+            json!({ "input": { "indicatorId": shared, "period": "2022-Q2", "achieved": true } }),
         )
         .await;
-    data(&response);
-    let query = "query($id: ID!) { indicator(id: $id) { values { nodes { period } } } }";
+    let drafted = crate::steps::Item::from_response(&drafted, "saveIndicatorValue");
+
+    // The other department sees the value its partner drafted, and is told of it rather
+    // than refused for something it cannot see when it tries to draft a second one.
     let seen = app
-        .graphql_as(&water, query, json!({ "id": qualitative }))
+        .graphql_as(&water, SHARED_VALUES, json!({ "id": shared }))
         .await;
-    assert_eq!(data(&seen)["indicator"]["values"]["nodes"], json!([]));
+    let nodes = &data(&seen)["indicator"]["values"]["nodes"];
+    assert_eq!(nodes.as_array().unwrap().len(), 1, "{seen:#}");
+    assert_eq!(nodes[0]["id"], drafted.id.as_str());
+    assert_eq!(nodes[0]["department"]["code"], "ecology-environment");
+    let second = app
+        .graphql_as(
+            &water,
+            crate::steps::SAVE_VALUE,
+            json!({ "input": { "indicatorId": shared, "period": "2022-Q2", "achieved": false } }),
+        )
+        .await;
+    assert_error_code(&second, "CONFLICT");
+    assert_eq!(second["errors"][0]["extensions"]["currentVersion"], 1);
+
+    // It revises the value, and its partner's stale copy is refused.
+    let revised = app
+        .graphql_as(
+            &water,
+            crate::steps::SAVE_VALUE,
+            json!({ "id": drafted.id, "version": 1, "input": {
+                "indicatorId": shared, "period": "2022-Q2", "achieved": false, "text": "水功能區達標率待核" } }),
+        )
+        .await;
+    let revised = crate::steps::Item::from_response(&revised, "saveIndicatorValue");
+    assert_eq!(revised.version, 2);
+    let stale = app
+        .graphql_as(
+            &ecology,
+            crate::steps::SAVE_VALUE,
+            json!({ "id": drafted.id, "version": 1, "input": {
+                "indicatorId": shared, "period": "2022-Q2", "achieved": true } }),
+        )
+        .await;
+    assert_error_code(&stale, "CONFLICT");
+
+    // A department that does not answer for the indicator finds nothing there.
     let seen = app
-        .graphql_as(&leadership, query, json!({ "id": qualitative }))
+        .graphql_as(&finance, SHARED_VALUES, json!({ "id": shared }))
         .await;
+    assert_eq!(data(&seen)["indicator"], Value::Null);
+    let foreign = app
+        .graphql_as(
+            &finance,
+            crate::steps::SAVE_VALUE,
+            json!({ "id": drafted.id, "version": 2, "input": {
+                "indicatorId": shared, "period": "2022-Q2", "achieved": true } }),
+        )
+        .await;
+    assert_error_code(&foreign, "NOT_FOUND");
+    assert_error_code(&submit(&app, &finance, &revised).await, "NOT_FOUND");
+
+    // Either partner may send it for review; the history says who did what.
+    submitted(&app, &ecology, &revised).await;
+    let seen = app
+        .graphql_as(&water, SHARED_VALUES, json!({ "id": shared }))
+        .await;
+    let value = &data(&seen)["indicator"]["values"]["nodes"][0];
+    assert_eq!(value["achieved"], false);
+    assert_eq!(value["text"], "水功能區達標率待核");
+    let history: Vec<(String, String)> = value["history"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            (
+                entry["action"].as_str().unwrap().to_owned(),
+                entry["actor"]["username"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let (ecology_user, water_user) = (username(&app, &ecology).await, username(&app, &water).await);
     assert_eq!(
-        data(&seen)["indicator"]["values"]["nodes"],
-        json!([{ "period": "2022-Q2" }])
+        history,
+        [
+            ("indicatorValue.create".to_owned(), ecology_user.clone()),
+            ("indicatorValue.update".to_owned(), water_user),
+            ("indicatorValue.submit".to_owned(), ecology_user),
+        ]
     );
 }
-both!(a_department_sees_only_its_own_departments_submissions);
+both!(departments_that_share_an_indicator_work_on_its_one_value);
 
 async fn the_portal_sees_only_approved_reports_and_values_and_no_names(backend: Backend) {
     let app = TestApp::spawn(backend).await;
