@@ -1,3 +1,6 @@
+//! The `ecoplan` command: parses the command line and hands over to the library
+//! (`ecoplan::cli`).
+
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 

@@ -8,6 +8,7 @@ mod m20260101_000003_create_reporting_tables;
 mod m20261201_000001_add_indicator_valid_range;
 mod m20261201_000010_add_read_state;
 mod m20261202_000011_add_plan_published;
+mod m20261202_000012_index_submissions_by_period;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_add_indicator_valid_range::Migration),
             Box::new(m20261201_000010_add_read_state::Migration),
             Box::new(m20261202_000011_add_plan_published::Migration),
+            Box::new(m20261202_000012_index_submissions_by_period::Migration),
         ]
     }
 }

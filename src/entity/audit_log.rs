@@ -1,3 +1,6 @@
+//! The `audit_log` table: one append-only entry per change, with who made it, the
+//! item before and after, and the request id (triggers refuse UPDATE and DELETE).
+
 use sea_orm::entity::prelude::*;
 
 /// One recorded change: never updated or deleted.

@@ -1,3 +1,6 @@
+//! The `data_revision` table: one counter, raised in the transaction of every write
+//! that changes the plan snapshot, so every instance knows when to reload it.
+
 use sea_orm::entity::prelude::*;
 
 /// One row: a number raised by every write that changes what the plan snapshot holds, so

@@ -1,3 +1,6 @@
+//! The `department` table: the municipal departments that lead tasks, with their
+//! ASCII codes and names.
+
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]

@@ -1,3 +1,6 @@
+//! The `department_alias` table: other names a department goes by in plan documents
+//! (earlier names, short forms, either script).
+
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]

@@ -1,3 +1,6 @@
+//! The `evidence` table: files that back a task, a report or a value, with their
+//! checked type, size, SHA-256, opaque storage key and review state.
+
 use sea_orm::entity::prelude::*;
 
 /// A file that backs a report (佐證材料). `storage_key` names the stored bytes; the

@@ -1,3 +1,6 @@
+//! The `external_target` table: the value an externally set target (国家/省定) takes
+//! in a year, entered by the leadership group.
+
 use sea_orm::entity::prelude::*;
 
 /// The value of an externally set target for one year, entered by the leadership group.

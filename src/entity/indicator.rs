@@ -1,3 +1,6 @@
+//! The `indicator` table: the measures of a task, their kind of target, value,
+//! unit, direction, valid range, and the latest and previous approved values kept on write.
+
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]

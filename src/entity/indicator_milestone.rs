@@ -1,3 +1,6 @@
+//! The `indicator_milestone` table: targets an indicator must reach by a later year
+//! (e.g. the 2025 green-building share).
+
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]

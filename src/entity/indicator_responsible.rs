@@ -1,3 +1,6 @@
+//! The `indicator_responsible` table: which departments answer for an indicator;
+//! several may answer for one.
+
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]

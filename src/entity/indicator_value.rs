@@ -1,3 +1,6 @@
+//! The `indicator_value` table: one value of an indicator for a period, drafted by a
+//! department that answers for it, with its review state and version.
+
 use sea_orm::entity::prelude::*;
 
 /// The figure a department reports for an indicator in one period.

@@ -1,3 +1,6 @@
+//! The `login_throttle` table: failed sign-ins per username, which lock an account
+//! out for a while across every instance.
+
 use sea_orm::entity::prelude::*;
 
 /// Failed sign-ins for one username; kept in the database so that every server instance

@@ -1,3 +1,6 @@
+//! The `plan` table: a year's work plan, its key, reporting cadence, deadline rule
+//! and whether it is published.
+
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]

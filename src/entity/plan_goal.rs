@@ -1,3 +1,5 @@
+//! The `plan_goal` table: the plan's goals by year, as its document states them.
+
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]

@@ -1,3 +1,6 @@
+//! The `progress_report` table: a lead department's report on a task for a period,
+//! with its review state and version.
+
 use sea_orm::entity::prelude::*;
 
 /// What a lead department reports on a task for one period.

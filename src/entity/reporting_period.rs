@@ -1,3 +1,6 @@
+//! The `reporting_period` table: whether the leadership group has closed a period of a
+//! plan, and who changed that when (the reason of a reopening is in the audit trail).
+
 use sea_orm::entity::prelude::*;
 
 /// A reporting period that the leadership group has closed or reopened.

@@ -1,3 +1,5 @@
+//! The `section` table: the plan's systems (體系), which group its tasks.
+
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]

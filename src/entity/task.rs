@@ -1,3 +1,6 @@
+//! The `task` table: the plan's tasks and their parts, with code, title, text, due
+//! date and parent.
+
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]

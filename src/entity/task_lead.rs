@@ -1,3 +1,6 @@
+//! The `task_lead` table: which departments lead a task, and the latest approved
+//! status each reported, kept on write.
+
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]

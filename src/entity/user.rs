@@ -1,3 +1,6 @@
+//! The `app_user` table: accounts, their role, department, argon2id password hash
+//! and token version (raised to revoke every token).
+
 use sea_orm::entity::prelude::*;
 
 /// A person or system that signs in. The password hash never leaves the service layer.

@@ -129,89 +129,91 @@ where
     Ok(())
 }
 
+/// What the dashboard counts of a plan's submissions, for a period, within the scope:
+/// each a `GROUP BY` over an index, so its cost follows the period, not the history.
 async fn count_submissions(
     db: &impl ConnectionTrait,
     scope: ReadScope,
     plan_id: i64,
     period: &str,
 ) -> AppResult<SubmissionCounts> {
-    use evidence::Column as File;
-    use indicator_value::Column as Value;
     use progress_report::Column as Report;
-    let submitted = ReviewStatus::Submitted.as_str();
-    let reports = || {
-        progress_report::Entity::find()
-            .filter(Report::PlanId.eq(plan_id))
-            .filter(scope.report_condition())
-    };
-    let values = || {
-        indicator_value::Entity::find()
-            .filter(Value::PlanId.eq(plan_id))
-            .filter(scope.value_condition())
-    };
-    let reported: Vec<(i64, i64)> = reports()
+    let reports = progress_report::Entity::find()
+        .filter(Report::PlanId.eq(plan_id))
+        .filter(scope.report_condition());
+    let reported: Vec<(i64, i64)> = reports
+        .clone()
         .select_only()
         .column(Report::TaskId)
         .column(Report::DepartmentId)
         .filter(Report::Period.eq(period))
-        .filter(Report::ReviewStatus.is_in([submitted, ReviewStatus::Approved.as_str()]))
+        .filter(Report::ReviewStatus.is_in([
+            ReviewStatus::Submitted.as_str(),
+            ReviewStatus::Approved.as_str(),
+        ]))
         .into_tuple()
         .all(db)
         .await?;
+    let mut counts = SubmissionCounts {
+        reported: reported.into_iter().collect(),
+        late: CountsByDepartment::new(),
+        awaiting_review: CountsByDepartment::new(),
+    };
+    count_late(db, scope, plan_id, period, &mut counts.late).await?;
+    count_awaiting_review(db, scope, plan_id, &mut counts.awaiting_review).await?;
+    Ok(counts)
+}
 
-    let mut late = CountsByDepartment::new();
-    let late_reports = reports()
+/// Reports and values of the period that came in after their deadline, per department.
+async fn count_late(
+    db: &impl ConnectionTrait,
+    scope: ReadScope,
+    plan_id: i64,
+    period: &str,
+    late: &mut CountsByDepartment,
+) -> AppResult<()> {
+    use indicator_value::Column as Value;
+    use progress_report::Column as Report;
+    let late_reports = progress_report::Entity::find()
+        .filter(Report::PlanId.eq(plan_id))
+        .filter(scope.report_condition())
         .filter(Report::Period.eq(period))
         .filter(Report::Late.eq(true));
-    count_per_department(
-        db,
-        late_reports,
-        Report::DepartmentId,
-        Report::Id,
-        &mut late,
-    )
-    .await?;
-    let late_values = values()
+    count_per_department(db, late_reports, Report::DepartmentId, Report::Id, late).await?;
+    let late_values = indicator_value::Entity::find()
+        .filter(Value::PlanId.eq(plan_id))
+        .filter(scope.value_condition())
         .filter(Value::Period.eq(period))
         .filter(Value::Late.eq(true));
-    count_per_department(db, late_values, Value::DepartmentId, Value::Id, &mut late).await?;
+    count_per_department(db, late_values, Value::DepartmentId, Value::Id, late).await
+}
 
-    let mut awaiting = CountsByDepartment::new();
-    let waiting_reports = reports().filter(Report::ReviewStatus.eq(submitted));
-    count_per_department(
-        db,
-        waiting_reports,
-        Report::DepartmentId,
-        Report::Id,
-        &mut awaiting,
-    )
-    .await?;
-    let waiting_values = values().filter(Value::ReviewStatus.eq(submitted));
-    count_per_department(
-        db,
-        waiting_values,
-        Value::DepartmentId,
-        Value::Id,
-        &mut awaiting,
-    )
-    .await?;
-    let waiting_files = evidence::Entity::find()
+/// Submissions of any period waiting for the leadership group, per department.
+async fn count_awaiting_review(
+    db: &impl ConnectionTrait,
+    scope: ReadScope,
+    plan_id: i64,
+    awaiting: &mut CountsByDepartment,
+) -> AppResult<()> {
+    use evidence::Column as File;
+    use indicator_value::Column as Value;
+    use progress_report::Column as Report;
+    let submitted = ReviewStatus::Submitted.as_str();
+    let reports = progress_report::Entity::find()
+        .filter(Report::PlanId.eq(plan_id))
+        .filter(Report::ReviewStatus.eq(submitted))
+        .filter(scope.report_condition());
+    count_per_department(db, reports, Report::DepartmentId, Report::Id, awaiting).await?;
+    let values = indicator_value::Entity::find()
+        .filter(Value::PlanId.eq(plan_id))
+        .filter(Value::ReviewStatus.eq(submitted))
+        .filter(scope.value_condition());
+    count_per_department(db, values, Value::DepartmentId, Value::Id, awaiting).await?;
+    let files = evidence::Entity::find()
         .filter(File::PlanId.eq(plan_id))
         .filter(File::ReviewStatus.eq(submitted))
         .filter(scope.evidence_condition());
-    count_per_department(
-        db,
-        waiting_files,
-        File::DepartmentId,
-        File::Id,
-        &mut awaiting,
-    )
-    .await?;
-    Ok(SubmissionCounts {
-        reported: reported.into_iter().collect(),
-        late,
-        awaiting_review: awaiting,
-    })
+    count_per_department(db, files, File::DepartmentId, File::Id, awaiting).await
 }
 
 /// Builds the dashboard of a plan (the newest when none is named) for the viewer, for a

@@ -217,15 +217,19 @@ pub async fn period_state(
     })
 }
 
-/// A period of a plan with its dates and state, for any signed-in viewer.
+/// A period of a plan with its dates and state, for any signed-in viewer who sees the
+/// plan (a draft plan is, to a department or the portal, not there).
 pub async fn find_period(
     db: &impl ConnectionTrait,
     viewer: &crate::service::policy::Viewer,
     plan_id: i64,
     raw: &str,
 ) -> AppResult<PeriodState> {
-    viewer.read_scope()?;
+    let scope = viewer.read_scope()?;
     let plan = load_plan(db, plan_id).await?;
+    if !scope.sees_plan_row(&plan) {
+        return Err(AppError::not_found("no plan has this id"));
+    }
     period_state(db, &plan, raw).await
 }
 

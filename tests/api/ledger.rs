@@ -1063,3 +1063,48 @@ async fn an_imported_value_outside_its_indicators_range_is_a_row_error(backend: 
     assert_eq!(value_count(&app).await, 0);
 }
 both!(an_imported_value_outside_its_indicators_range_is_a_row_error);
+
+/// An indicator answered by two departments has one value a period: the second department
+/// revises, through the spreadsheet, the value the first drafted, rather than being refused
+/// for a value it cannot see.
+async fn a_partner_department_imports_a_revision_of_a_shared_value(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ecology = app
+        .token_for(Role::Department, Some("ecology-environment"))
+        .await;
+    let water = app
+        .token_for(Role::Department, Some("water-resources"))
+        .await;
+    let shared = app.indicator_id("9", 0).await;
+    let drafted = crate::steps::draft_value(&app, &ecology, &shared, "2022-Q2", 80.0).await;
+
+    let exported = export(&app, &water).await;
+    let workbook = fill_in(
+        &exported,
+        vec![],
+        vec![vec![
+            ("任務編號", typed("9")),
+            ("指標名稱", typed("國省控斷面水質達到或優於Ⅲ類比例")),
+            ("填報期間", typed("2022-Q2")),
+            ("填報值", Fill::Number(85.5)),
+        ]],
+    );
+    let (status, report) = import(&app, Some(&water), "?dryRun=false", workbook).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["applied"], true, "{report}");
+    assert_eq!(report["summary"]["update"], 1, "{report}");
+    assert_eq!(value_count(&app).await, 1);
+
+    let seen = app
+        .graphql_as(
+            &ecology,
+            "query($id: ID!) { node(id: $id) { ... on IndicatorValue { value version department { code } } } }",
+            json!({ "id": drafted.id }),
+        )
+        .await;
+    let value = &data(&seen)["node"];
+    assert_eq!(value["value"], 85.5);
+    assert_eq!(value["version"], 2);
+    assert_eq!(value["department"]["code"], "ecology-environment");
+}
+both!(a_partner_department_imports_a_revision_of_a_shared_value);

@@ -226,6 +226,11 @@ const MATRIX: &[Row] = &[
         r#"query($plan: ID!) { reportingPeriod(planId: $plan, period: "2022-Q2") { period } }"#,
         [U, A, A, A, A, A],
     ),
+    query(
+        "reportingPeriod",
+        r#"query($draftPlan: ID!) { reportingPeriod(planId: $draftPlan, period: "2023-Q2") { period } }"#,
+        [U, A, A, N, N, N],
+    ),
     mutation(
         "login",
         "mutation($loginName: String!, $loginPassword: String!) {
