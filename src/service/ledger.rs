@@ -317,181 +317,332 @@ pub async fn build_ledger(
             "the work ledger holds internal records: it is for the leadership group and the departments",
         ));
     }
-    let plan_index = find_plan(view, plan_id)?.ok_or_else(|| {
+    let plan_index = requested_plan(view, plan_id)?;
+    let plan = view.snapshot.plans[plan_index].row.clone();
+    let rows = LedgerRows::read(db, plan.id, scope).await?;
+    let indicators: Vec<&IndicatorNode> = indicators_of_plan(view, plan_index)
+        .into_iter()
+        .map(|index| &view.snapshot.indicators[index])
+        .collect();
+    // The summary is the dashboard's, so the sheet and the screen never disagree.
+    let summary = summarise(view, dashboard(db, view, Some(plan.id), period).await?);
+    let exported_by = exporter_name(db, viewer).await?;
+
+    let tallies = Tallies::count(&rows, &indicators);
+    let tasks = task_rows(view, &plan, &rows, &tallies);
+    let indicators = indicator_rows(&indicators, &rows.tasks);
+    Ok(Ledger {
+        plan,
+        generated_on: view.today,
+        generated_at: Utc::now().with_timezone(&city_offset()).naive_local(),
+        exported_by,
+        summary,
+        tasks,
+        indicators,
+    })
+}
+
+/// The plan named, or the newest when none is.
+fn requested_plan(view: &PlanView, plan_id: Option<i64>) -> AppResult<usize> {
+    find_plan(view, plan_id)?.ok_or_else(|| {
         AppError::not_found(if plan_id.is_some() {
             "no plan has this id"
         } else {
             "there is no plan yet"
         })
-    })?;
-    let plan = view.snapshot.plans[plan_index].row.clone();
+    })
+}
 
-    let sections: HashMap<i64, section::Model> = section::Entity::find()
-        .filter(section::Column::PlanId.eq(plan.id))
+/// The rows of one plan that the ledger reads from the database, as the scope may see
+/// them: a department's own leads, reports, evidence and values.
+struct LedgerRows {
+    sections: HashMap<i64, section::Model>,
+    /// In the document's order.
+    tasks: Vec<task::Model>,
+    leads: Vec<task_lead::Model>,
+    department_names: HashMap<i64, String>,
+    reports: Vec<progress_report::Model>,
+    files: Vec<evidence::Model>,
+    submitted_values: Vec<indicator_value::Model>,
+}
+
+impl LedgerRows {
+    /// One statement per table, whatever the size of the plan.
+    async fn read(db: &impl ConnectionTrait, plan_id: i64, scope: ReadScope) -> AppResult<Self> {
+        let sections = read_sections(db, plan_id).await?;
+        let tasks = read_tasks(db, plan_id).await?;
+        let leads = read_leads(db, &tasks, scope).await?;
+        let department_names = read_department_names(db, &leads).await?;
+        Ok(LedgerRows {
+            sections,
+            tasks,
+            leads,
+            department_names,
+            reports: read_reports(db, plan_id, scope).await?,
+            files: read_evidence(db, plan_id, scope).await?,
+            submitted_values: read_submitted_values(db, plan_id, scope).await?,
+        })
+    }
+}
+
+async fn read_sections(
+    db: &impl ConnectionTrait,
+    plan_id: i64,
+) -> AppResult<HashMap<i64, section::Model>> {
+    Ok(section::Entity::find()
+        .filter(section::Column::PlanId.eq(plan_id))
         .all(db)
         .await?
         .into_iter()
         .map(|row| (row.id, row))
-        .collect();
-    let tasks = task::Entity::find()
-        .filter(task::Column::PlanId.eq(plan.id))
+        .collect())
+}
+
+async fn read_tasks(db: &impl ConnectionTrait, plan_id: i64) -> AppResult<Vec<task::Model>> {
+    Ok(task::Entity::find()
+        .filter(task::Column::PlanId.eq(plan_id))
         .order_by_asc(task::Column::Position)
         .all(db)
-        .await?;
+        .await?)
+}
+
+/// The lead departments of the tasks; for a department, only its own.
+async fn read_leads(
+    db: &impl ConnectionTrait,
+    tasks: &[task::Model],
+    scope: ReadScope,
+) -> AppResult<Vec<task_lead::Model>> {
     let mut leads = task_lead::Entity::find()
         .filter(task_lead::Column::TaskId.is_in(tasks.iter().map(|task| task.id)));
     if let ReadScope::Department(department_id) = scope {
         leads = leads.filter(task_lead::Column::DepartmentId.eq(department_id));
     }
-    let leads = leads
+    Ok(leads
         .order_by_asc(task_lead::Column::TaskId)
         .order_by_asc(task_lead::Column::Position)
         .all(db)
-        .await?;
-    let departments: HashMap<i64, String> = department::Entity::find()
+        .await?)
+}
+
+async fn read_department_names(
+    db: &impl ConnectionTrait,
+    leads: &[task_lead::Model],
+) -> AppResult<HashMap<i64, String>> {
+    Ok(department::Entity::find()
         .filter(department::Column::Id.is_in(leads.iter().map(|lead| lead.department_id)))
         .all(db)
         .await?
         .into_iter()
         .map(|row| (row.id, row.name))
-        .collect();
-    let reports = progress_report::Entity::find()
-        .filter(progress_report::Column::PlanId.eq(plan.id))
+        .collect())
+}
+
+async fn read_reports(
+    db: &impl ConnectionTrait,
+    plan_id: i64,
+    scope: ReadScope,
+) -> AppResult<Vec<progress_report::Model>> {
+    Ok(progress_report::Entity::find()
+        .filter(progress_report::Column::PlanId.eq(plan_id))
         .filter(scope.report_condition())
         .all(db)
-        .await?;
-    let files = evidence::Entity::find()
-        .filter(evidence::Column::PlanId.eq(plan.id))
+        .await?)
+}
+
+async fn read_evidence(
+    db: &impl ConnectionTrait,
+    plan_id: i64,
+    scope: ReadScope,
+) -> AppResult<Vec<evidence::Model>> {
+    Ok(evidence::Entity::find()
+        .filter(evidence::Column::PlanId.eq(plan_id))
         .filter(scope.evidence_condition())
         .all(db)
-        .await?;
-    let submitted_values = indicator_value::Entity::find()
-        .filter(indicator_value::Column::PlanId.eq(plan.id))
+        .await?)
+}
+
+/// The indicator values that await review, which count against their tasks.
+async fn read_submitted_values(
+    db: &impl ConnectionTrait,
+    plan_id: i64,
+    scope: ReadScope,
+) -> AppResult<Vec<indicator_value::Model>> {
+    Ok(indicator_value::Entity::find()
+        .filter(indicator_value::Column::PlanId.eq(plan_id))
         .filter(indicator_value::Column::ReviewStatus.eq(ReviewStatus::Submitted.as_str()))
         .filter(scope.value_condition())
         .all(db)
-        .await?;
-    let snapshot = &view.snapshot;
-    let indicators: Vec<&IndicatorNode> = indicators_of_plan(view, plan_index)
-        .into_iter()
-        .map(|index| &snapshot.indicators[index])
-        .collect();
-    let today = view.today;
-    // The summary is the dashboard's, so the sheet and the screen never disagree.
-    let summary = summarise(view, dashboard(db, view, Some(plan.id), period).await?);
-    let exported_by = exporter_name(db, viewer).await?;
+        .await?)
+}
 
-    // Everything below is counted in memory, keyed by (task, department).
-    let mut latest: HashMap<(i64, i64), &progress_report::Model> = HashMap::new();
-    let mut awaiting: HashMap<(i64, i64), u64> = HashMap::new();
-    let submitted = |status: &str| status == ReviewStatus::Submitted.as_str();
-    for report in &reports {
-        let key = (report.task_id, report.department_id);
-        let newer = latest.get(&key).is_none_or(|current| {
-            (&current.period, current.updated_at) < (&report.period, report.updated_at)
-        });
-        if newer {
-            latest.insert(key, report);
-        }
-        if submitted(&report.review_status) {
-            *awaiting.entry(key).or_default() += 1;
-        }
+/// A task and one of its lead departments: what the ledger counts by.
+type TaskAndDepartment = (i64, i64);
+
+/// What the ledger counts in memory, per task and lead department.
+#[derive(Default)]
+struct Tallies<'a> {
+    latest: HashMap<TaskAndDepartment, &'a progress_report::Model>,
+    awaiting_review: HashMap<TaskAndDepartment, u64>,
+    evidence_count: HashMap<TaskAndDepartment, u64>,
+}
+
+fn is_submitted(review_status: &str) -> bool {
+    review_status == ReviewStatus::Submitted.as_str()
+}
+
+impl<'a> Tallies<'a> {
+    fn count(rows: &'a LedgerRows, indicators: &[&IndicatorNode]) -> Self {
+        let mut tallies = Tallies::default();
+        tallies.count_reports(&rows.reports);
+        tallies.count_evidence(&rows.files);
+        tallies.count_submitted_values(&rows.submitted_values, indicators);
+        tallies
     }
-    let mut evidence_count: HashMap<(i64, i64), u64> = HashMap::new();
-    for file in &files {
-        let key = (file.task_id, file.department_id);
-        *evidence_count.entry(key).or_default() += 1;
-        if submitted(&file.review_status) {
-            *awaiting.entry(key).or_default() += 1;
-        }
-    }
-    let task_of_indicator: HashMap<i64, i64> = indicators
-        .iter()
-        .map(|indicator| (indicator.row.id, indicator.row.task_id))
-        .collect();
-    for value in &submitted_values {
-        if let Some(task_id) = task_of_indicator.get(&value.indicator_id) {
-            *awaiting.entry((*task_id, value.department_id)).or_default() += 1;
+
+    /// The latest report is the one of the latest period, and within it the last changed.
+    fn count_reports(&mut self, reports: &'a [progress_report::Model]) {
+        for report in reports {
+            let key = (report.task_id, report.department_id);
+            let newer = self.latest.get(&key).is_none_or(|current| {
+                (&current.period, current.updated_at) < (&report.period, report.updated_at)
+            });
+            if newer {
+                self.latest.insert(key, report);
+            }
+            if is_submitted(&report.review_status) {
+                *self.awaiting_review.entry(key).or_default() += 1;
+            }
         }
     }
 
+    fn count_evidence(&mut self, files: &[evidence::Model]) {
+        for file in files {
+            let key = (file.task_id, file.department_id);
+            *self.evidence_count.entry(key).or_default() += 1;
+            if is_submitted(&file.review_status) {
+                *self.awaiting_review.entry(key).or_default() += 1;
+            }
+        }
+    }
+
+    /// A value counts against the task its indicator belongs to.
+    fn count_submitted_values(
+        &mut self,
+        values: &[indicator_value::Model],
+        indicators: &[&IndicatorNode],
+    ) {
+        let task_of_indicator: HashMap<i64, i64> = indicators
+            .iter()
+            .map(|indicator| (indicator.row.id, indicator.row.task_id))
+            .collect();
+        for value in values {
+            if let Some(task_id) = task_of_indicator.get(&value.indicator_id) {
+                *self
+                    .awaiting_review
+                    .entry((*task_id, value.department_id))
+                    .or_default() += 1;
+            }
+        }
+    }
+}
+
+/// One row per task and lead department, in the document's order and the leads' order.
+fn task_rows(
+    view: &PlanView,
+    plan: &plan::Model,
+    rows: &LedgerRows,
+    tallies: &Tallies,
+) -> Vec<TaskRow> {
     let mut leads_of: HashMap<i64, Vec<i64>> = HashMap::new();
-    for lead in &leads {
+    for lead in &rows.leads {
         leads_of
             .entry(lead.task_id)
             .or_default()
             .push(lead.department_id);
     }
     let mut task_rows = Vec::new();
-    for task in &tasks {
-        let section = sections.get(&task.section_id);
+    for task in &rows.tasks {
         for department_id in leads_of.get(&task.id).into_iter().flatten() {
-            let key = (task.id, *department_id);
-            task_rows.push(TaskRow {
-                section_number: section.map(|s| s.number).unwrap_or_default(),
-                section_title: section.map(|s| s.title.clone()).unwrap_or_default(),
-                task_code: task.code.clone(),
-                task_title: task.title.clone(),
-                department: departments.get(department_id).cloned().unwrap_or_default(),
-                due_on: due_on(task, &plan),
-                task_status: snapshot
-                    .task_index(task.id)
-                    .map(|index| snapshot.task_status(index, today))
-                    .unwrap_or(TaskStatus::NotStarted),
-                latest: latest.get(&key).map(|report| LatestReport {
-                    status: ProgressStatus::parse(&report.status),
-                    review_status: ReviewStatus::parse(&report.review_status),
-                    period: report.period.clone(),
-                    reported_on: city_date(report.submitted_at.unwrap_or(report.updated_at)),
-                    work_done: report.work_done.clone(),
-                    late: report.submitted_at.map(|_| report.late),
-                }),
-                evidence_count: evidence_count.get(&key).copied().unwrap_or(0),
-                awaiting_review: awaiting.get(&key).copied().unwrap_or(0),
-            });
+            task_rows.push(task_row(view, plan, rows, tallies, task, *department_id));
         }
     }
+    task_rows
+}
 
+fn task_row(
+    view: &PlanView,
+    plan: &plan::Model,
+    rows: &LedgerRows,
+    tallies: &Tallies,
+    task: &task::Model,
+    department_id: i64,
+) -> TaskRow {
+    let snapshot = &view.snapshot;
+    let section = rows.sections.get(&task.section_id);
+    let key = (task.id, department_id);
+    TaskRow {
+        section_number: section.map(|s| s.number).unwrap_or_default(),
+        section_title: section.map(|s| s.title.clone()).unwrap_or_default(),
+        task_code: task.code.clone(),
+        task_title: task.title.clone(),
+        department: rows
+            .department_names
+            .get(&department_id)
+            .cloned()
+            .unwrap_or_default(),
+        due_on: due_on(task, plan),
+        task_status: snapshot
+            .task_index(task.id)
+            .map(|index| snapshot.task_status(index, view.today))
+            .unwrap_or(TaskStatus::NotStarted),
+        latest: tallies.latest.get(&key).map(|report| latest_report(report)),
+        evidence_count: tallies.evidence_count.get(&key).copied().unwrap_or(0),
+        awaiting_review: tallies.awaiting_review.get(&key).copied().unwrap_or(0),
+    }
+}
+
+fn latest_report(report: &progress_report::Model) -> LatestReport {
+    LatestReport {
+        status: ProgressStatus::parse(&report.status),
+        review_status: ReviewStatus::parse(&report.review_status),
+        period: report.period.clone(),
+        reported_on: city_date(report.submitted_at.unwrap_or(report.updated_at)),
+        work_done: report.work_done.clone(),
+        late: report.submitted_at.map(|_| report.late),
+    }
+}
+
+/// One row per indicator of the plan, in the plan's order.
+fn indicator_rows(indicators: &[&IndicatorNode], tasks: &[task::Model]) -> Vec<IndicatorRow> {
     let code_of_task: HashMap<i64, &str> = tasks
         .iter()
         .map(|task| (task.id, task.code.as_str()))
         .collect();
-    let indicator_rows = indicators
+    indicators
         .iter()
-        .map(|node| {
-            let indicator = &node.row;
-            let assessment = Some(&node.assessment);
-            let value = assessment.and_then(|assessment| assessment.value.as_ref());
-            IndicatorRow {
-                indicator_id: NodeId::new(NodeKind::Indicator, indicator.id).encode(),
-                task_code: code_of_task
-                    .get(&indicator.task_id)
-                    .map(|code| (*code).to_owned())
-                    .unwrap_or_default(),
-                name: indicator.name.clone(),
-                unit: indicator.unit.clone(),
-                target_text: indicator.target_text.clone(),
-                target_kind: TargetKind::parse(&indicator.target_kind),
-                direction: Direction::parse(&indicator.better),
-                target_value: indicator.target_value,
-                latest_value: value.and_then(|value| value.value),
-                latest_period: value.map(|value| value.period.clone()),
-                status: assessment
-                    .map(|assessment| assessment.status)
-                    .unwrap_or(IndicatorStatus::NoData),
-            }
-        })
-        .collect();
+        .map(|node| indicator_row(node, &code_of_task))
+        .collect()
+}
 
-    Ok(Ledger {
-        plan,
-        generated_on: today,
-        generated_at: Utc::now().with_timezone(&city_offset()).naive_local(),
-        exported_by,
-        summary,
-        tasks: task_rows,
-        indicators: indicator_rows,
-    })
+fn indicator_row(node: &IndicatorNode, code_of_task: &HashMap<i64, &str>) -> IndicatorRow {
+    let indicator = &node.row;
+    let value = node.assessment.value.as_ref();
+    IndicatorRow {
+        indicator_id: NodeId::new(NodeKind::Indicator, indicator.id).encode(),
+        task_code: code_of_task
+            .get(&indicator.task_id)
+            .map(|code| (*code).to_owned())
+            .unwrap_or_default(),
+        name: indicator.name.clone(),
+        unit: indicator.unit.clone(),
+        target_text: indicator.target_text.clone(),
+        target_kind: TargetKind::parse(&indicator.target_kind),
+        direction: Direction::parse(&indicator.better),
+        target_value: indicator.target_value,
+        latest_value: value.and_then(|value| value.value),
+        latest_period: value.map(|value| value.period.clone()),
+        status: node.assessment.status,
+    }
 }
 
 /// The headers of the ledger sheet, in the workbook and the CSV alike.

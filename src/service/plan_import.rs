@@ -365,50 +365,40 @@ where
         .await?
         .ok_or_else(|| AppError::not_found("no indicator has this id"))?;
     draft_plan_of(&txn, row.plan_id).await?;
-    let text = |field: &str, value: &str| -> AppResult<String> {
-        let value = value.trim();
-        if value.is_empty() || value.chars().count() > 500 {
-            Err(AppError::bad_input(format!(
-                "{field} is 1 to 500 characters"
-            )))
-        } else {
-            Ok(value.to_owned())
-        }
-    };
+    let active = corrected_indicator(&row, &correction)?;
+    let saved = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        caller,
+        "indicator.correctDraft",
+        ItemType::Indicator,
+        saved.id,
+        Some(&audited_target(&row)),
+        Some(&audited_target(&saved)),
+    )
+    .await?;
+    bump_revision(&txn).await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+/// The indicator `row` with `correction` applied, or why the correction is refused.
+fn corrected_indicator(
+    row: &indicator::Model,
+    correction: &DraftIndicatorCorrection,
+) -> AppResult<indicator::ActiveModel> {
     let mut active: indicator::ActiveModel = row.clone().into();
     let name = match &correction.name {
-        Some(name) => text("a name", name)?,
+        Some(name) => draft_text("a name", name)?,
         None => row.name.clone(),
     };
     let target_text = match &correction.target_text {
-        Some(wording) => text("a target's wording", wording)?,
+        Some(wording) => draft_text("a target's wording", wording)?,
         None => row.target_text.clone(),
     };
-    if let Some(kind) = correction.kind {
-        if kind.is_numeric() != correction.value.is_some() {
-            return Err(AppError::bad_input(
-                "a value goes with AT_LEAST, AT_MOST and EQUAL, and only with them",
-            ));
-        }
-        active.target_kind = Set(kind.as_str().to_owned());
-        active.target_value = Set(correction.value);
-        active.unit = Set(correction
-            .unit
-            .clone()
-            .filter(|unit| !unit.trim().is_empty()));
-    } else {
-        let numeric = TargetKind::parse(&row.target_kind).is_some_and(TargetKind::is_numeric);
-        if correction.value.is_some() && !numeric {
-            return Err(AppError::bad_input(
-                "this target has no number; give its kind with the value",
-            ));
-        }
-        if let Some(value) = correction.value {
-            active.target_value = Set(Some(value));
-        }
-        if let Some(unit) = &correction.unit {
-            active.unit = Set(Some(unit.trim().to_owned()).filter(|unit| !unit.is_empty()));
-        }
+    match correction.kind {
+        Some(kind) => set_target_kind(&mut active, kind, correction)?,
+        None => correct_target_number(&mut active, row, correction)?,
     }
     if let Some(better) = correction.better {
         active.better = Set(match better {
@@ -420,28 +410,72 @@ where
     active.search_text = Set(fold(&format!("{name}\n{target_text}")));
     active.name = Set(name);
     active.target_text = Set(target_text);
-    let saved = active.update(&txn).await?;
-    let target = |row: &indicator::Model| {
-        serde_json::json!({
-            "name": row.name,
-            "kind": row.target_kind,
-            "value": row.target_value,
-            "unit": row.unit,
-            "better": row.better,
-            "targetText": row.target_text,
-        })
-    };
-    audit::record(
-        &txn,
-        caller,
-        "indicator.correctDraft",
-        ItemType::Indicator,
-        saved.id,
-        Some(&target(&row)),
-        Some(&target(&saved)),
-    )
-    .await?;
-    bump_revision(&txn).await?;
-    txn.commit().await?;
-    Ok(saved)
+    Ok(active)
+}
+
+/// A name or a target's wording, trimmed: 1 to 500 characters.
+fn draft_text(field: &str, value: &str) -> AppResult<String> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > 500 {
+        Err(AppError::bad_input(format!(
+            "{field} is 1 to 500 characters"
+        )))
+    } else {
+        Ok(value.to_owned())
+    }
+}
+
+/// A new kind of target replaces the value and the unit with it, so that a target
+/// without a number keeps none.
+fn set_target_kind(
+    active: &mut indicator::ActiveModel,
+    kind: TargetKind,
+    correction: &DraftIndicatorCorrection,
+) -> AppResult<()> {
+    if kind.is_numeric() != correction.value.is_some() {
+        return Err(AppError::bad_input(
+            "a value goes with AT_LEAST, AT_MOST and EQUAL, and only with them",
+        ));
+    }
+    active.target_kind = Set(kind.as_str().to_owned());
+    active.target_value = Set(correction.value);
+    active.unit = Set(correction
+        .unit
+        .clone()
+        .filter(|unit| !unit.trim().is_empty()));
+    Ok(())
+}
+
+/// Under the kind it has, a target takes a new value only if it has a number; a unit
+/// may change either way (an empty one removes it).
+fn correct_target_number(
+    active: &mut indicator::ActiveModel,
+    row: &indicator::Model,
+    correction: &DraftIndicatorCorrection,
+) -> AppResult<()> {
+    let numeric = TargetKind::parse(&row.target_kind).is_some_and(TargetKind::is_numeric);
+    if correction.value.is_some() && !numeric {
+        return Err(AppError::bad_input(
+            "this target has no number; give its kind with the value",
+        ));
+    }
+    if let Some(value) = correction.value {
+        active.target_value = Set(Some(value));
+    }
+    if let Some(unit) = &correction.unit {
+        active.unit = Set(Some(unit.trim().to_owned()).filter(|unit| !unit.is_empty()));
+    }
+    Ok(())
+}
+
+/// What the audit log keeps of an indicator's target, before and after a correction.
+fn audited_target(row: &indicator::Model) -> serde_json::Value {
+    serde_json::json!({
+        "name": row.name,
+        "kind": row.target_kind,
+        "value": row.target_value,
+        "unit": row.unit,
+        "better": row.better,
+        "targetText": row.target_text,
+    })
 }

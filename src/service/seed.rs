@@ -161,100 +161,141 @@ fn parse_date(value: &toml::value::Datetime) -> AppResult<NaiveDate> {
     .ok_or_else(|| AppError::bad_input("`issued_on` is not a calendar date"))
 }
 
+/// A refusal that names the plan file as what is wrong.
+fn invalid(message: String) -> AppError {
+    AppError::bad_input(format!("plan file: {message}"))
+}
+
+/// Checks what the database would otherwise refuse halfway through a load, or take in
+/// wrongly, in the file's order, so that the first mistake in the file is the one named.
 fn validate(file: &PlanFile) -> AppResult<()> {
-    let invalid = |message: String| Err(AppError::bad_input(format!("plan file: {message}")));
     parse_date(&file.plan.issued_on)?;
-    let codes: Vec<&str> = file.departments.iter().map(|d| d.code.as_str()).collect();
-    for department in &file.departments {
+    check_department_codes(&file.departments)?;
+    let known = KnownNames {
+        departments: file.departments.iter().map(|d| d.code.as_str()).collect(),
+        sections: file.sections.iter().map(|s| s.number).collect(),
+    };
+    let mut seen_tasks: Vec<&str> = Vec::new();
+    for task in &file.tasks {
+        check_task(task, &known, &seen_tasks)?;
+        for indicator in &task.indicators {
+            check_indicator(indicator, &known)?;
+        }
+        seen_tasks.push(&task.code);
+    }
+    Ok(())
+}
+
+/// The departments and sections a plan file declares, which its tasks refer to.
+struct KnownNames<'a> {
+    departments: Vec<&'a str>,
+    sections: Vec<i32>,
+}
+
+impl KnownNames<'_> {
+    fn check_department(&self, code: &str, named_by: impl FnOnce() -> String) -> AppResult<()> {
+        if self.departments.contains(&code) {
+            Ok(())
+        } else {
+            Err(invalid(format!(
+                "{} names unknown department `{code}`",
+                named_by()
+            )))
+        }
+    }
+}
+
+/// Department codes are lower-case ASCII letters, digits and hyphens.
+fn check_department_codes(departments: &[DepartmentData]) -> AppResult<()> {
+    for department in departments {
         if department.code.is_empty()
             || !department
                 .code
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         {
-            return invalid(format!(
+            return Err(invalid(format!(
                 "department code `{}` must be lower-case ASCII",
                 department.code
-            ));
+            )));
         }
     }
-    let sections: Vec<i32> = file.sections.iter().map(|s| s.number).collect();
-    let mut seen_tasks: Vec<&str> = Vec::new();
-    for task in &file.tasks {
-        if seen_tasks.contains(&task.code.as_str()) {
-            return invalid(format!("task `{}` appears twice", task.code));
+    Ok(())
+}
+
+/// A task's code is new, its section and lead departments are declared, and a part comes
+/// after its parent (`seen_tasks`: the tasks before it).
+fn check_task(task: &TaskData, known: &KnownNames, seen_tasks: &[&str]) -> AppResult<()> {
+    if seen_tasks.contains(&task.code.as_str()) {
+        return Err(invalid(format!("task `{}` appears twice", task.code)));
+    }
+    if !known.sections.contains(&task.section) {
+        return Err(invalid(format!(
+            "task `{}` names unknown section {}",
+            task.code, task.section
+        )));
+    }
+    if let Some(parent) = &task.parent
+        && !seen_tasks.contains(&parent.as_str())
+    {
+        return Err(invalid(format!(
+            "task `{}` must follow its parent `{parent}`",
+            task.code
+        )));
+    }
+    for lead in &task.leads {
+        known.check_department(lead, || format!("task `{}`", task.code))?;
+    }
+    Ok(())
+}
+
+fn check_indicator(indicator: &IndicatorData, known: &KnownNames) -> AppResult<()> {
+    let kind = TargetKind::parse(&indicator.kind).ok_or_else(|| {
+        AppError::bad_input(format!("indicator `{}`: unknown kind", indicator.name))
+    })?;
+    if kind.is_numeric() != indicator.value.is_some() {
+        return Err(invalid(format!(
+            "indicator `{}`: a value goes with AT_LEAST, AT_MOST and EQUAL only",
+            indicator.name
+        )));
+    }
+    if Direction::parse(&indicator.better).is_none() {
+        return Err(invalid(format!(
+            "indicator `{}`: `better` must be HIGHER or LOWER",
+            indicator.name
+        )));
+    }
+    for code in indicator.responsible.iter().flatten() {
+        known.check_department(code, || format!("indicator `{}`", indicator.name))?;
+    }
+    if let Some(range) = indicator.range {
+        check_range(&indicator.name, range)?;
+    }
+    for milestone in &indicator.milestones {
+        if TargetKind::parse(&milestone.kind).is_none() {
+            return Err(invalid(format!(
+                "indicator `{}`: unknown milestone kind",
+                indicator.name
+            )));
         }
-        if !sections.contains(&task.section) {
-            return invalid(format!(
-                "task `{}` names unknown section {}",
-                task.code, task.section
-            ));
-        }
-        if let Some(parent) = &task.parent
-            && !seen_tasks.contains(&parent.as_str())
-        {
-            return invalid(format!(
-                "task `{}` must follow its parent `{parent}`",
-                task.code
-            ));
-        }
-        for lead in &task.leads {
-            if !codes.contains(&lead.as_str()) {
-                return invalid(format!(
-                    "task `{}` names unknown department `{lead}`",
-                    task.code
-                ));
-            }
-        }
-        for indicator in &task.indicators {
-            let kind = TargetKind::parse(&indicator.kind).ok_or_else(|| {
-                AppError::bad_input(format!("indicator `{}`: unknown kind", indicator.name))
-            })?;
-            if kind.is_numeric() != indicator.value.is_some() {
-                return invalid(format!(
-                    "indicator `{}`: a value goes with AT_LEAST, AT_MOST and EQUAL only",
-                    indicator.name
-                ));
-            }
-            if Direction::parse(&indicator.better).is_none() {
-                return invalid(format!(
-                    "indicator `{}`: `better` must be HIGHER or LOWER",
-                    indicator.name
-                ));
-            }
-            for code in indicator.responsible.iter().flatten() {
-                if !codes.contains(&code.as_str()) {
-                    return invalid(format!(
-                        "indicator `{}` names unknown department `{code}`",
-                        indicator.name
-                    ));
-                }
-            }
-            if let Some(range) = indicator.range {
-                let bound = crate::service::indicator::MAX_VALUE_MAGNITUDE;
-                let ends = [range.min, range.max];
-                if ends
-                    .iter()
-                    .flatten()
-                    .any(|end| !(end.is_finite() && end.abs() <= bound))
-                    || range.min.zip(range.max).is_some_and(|(min, max)| min > max)
-                {
-                    return invalid(format!(
-                        "indicator `{}`: `range` needs finite ends within ±1e12, min ≤ max",
-                        indicator.name
-                    ));
-                }
-            }
-            for milestone in &indicator.milestones {
-                if TargetKind::parse(&milestone.kind).is_none() {
-                    return invalid(format!(
-                        "indicator `{}`: unknown milestone kind",
-                        indicator.name
-                    ));
-                }
-            }
-        }
-        seen_tasks.push(&task.code);
+    }
+    Ok(())
+}
+
+/// A range's ends lie within the largest magnitude any indicator value may have, and the
+/// lower is not above the upper.
+fn check_range(indicator_name: &str, range: RangeData) -> AppResult<()> {
+    let bound = crate::service::indicator::MAX_VALUE_MAGNITUDE;
+    let ends = [range.min, range.max];
+    if ends
+        .iter()
+        .flatten()
+        .any(|end| !(end.is_finite() && end.abs() <= bound))
+        || range.min.zip(range.max).is_some_and(|(min, max)| min > max)
+    {
+        return Err(invalid(format!(
+            "indicator `{indicator_name}`: `range` needs finite ends within ±1e12, min ≤ max"
+        )));
     }
     Ok(())
 }
@@ -296,26 +337,58 @@ pub async fn insert_plan(
     published: bool,
 ) -> AppResult<plan::Model> {
     let department_ids = upsert_departments(txn, &file.departments).await?;
-    let plan = plan::ActiveModel {
-        key: Set(file.plan.key.clone()),
-        title: Set(file.plan.title.clone()),
-        issuer: Set(file.plan.issuer.clone()),
-        issued_on: Set(parse_date(&file.plan.issued_on)?),
-        year: Set(file.plan.year),
-        purpose: Set(file.plan.purpose.clone()),
-        guiding_idea: Set(file.plan.guiding_idea.clone()),
-        reporting_cadence: Set(file.plan.reporting_cadence.clone()),
-        submission_deadline_days: Set(file.plan.submission_deadline_days),
+    let plan = insert_plan_row(txn, &file.plan, published).await?;
+    insert_goals(txn, plan.id, &file.plan.goals).await?;
+    let section_ids = insert_sections(txn, plan.id, &file.sections).await?;
+    let ids = PlanIds {
+        plan: plan.id,
+        sections: section_ids,
+        departments: department_ids,
+    };
+    insert_tasks(txn, &ids, &file.tasks).await?;
+    bump_revision(txn).await?;
+    Ok(plan)
+}
+
+/// The ids a plan's tasks refer to: of the plan, its sections by number, and every
+/// department by code.
+struct PlanIds {
+    plan: i64,
+    sections: HashMap<i32, i64>,
+    departments: HashMap<String, i64>,
+}
+
+async fn insert_plan_row(
+    txn: &impl ConnectionTrait,
+    data: &PlanData,
+    published: bool,
+) -> AppResult<plan::Model> {
+    Ok(plan::ActiveModel {
+        key: Set(data.key.clone()),
+        title: Set(data.title.clone()),
+        issuer: Set(data.issuer.clone()),
+        issued_on: Set(parse_date(&data.issued_on)?),
+        year: Set(data.year),
+        purpose: Set(data.purpose.clone()),
+        guiding_idea: Set(data.guiding_idea.clone()),
+        reporting_cadence: Set(data.reporting_cadence.clone()),
+        submission_deadline_days: Set(data.submission_deadline_days),
         created_at: Set(Utc::now()),
         published: Set(published),
         ..Default::default()
     }
     .insert(txn)
-    .await?;
+    .await?)
+}
 
-    for goal in &file.plan.goals {
+async fn insert_goals(
+    txn: &impl ConnectionTrait,
+    plan_id: i64,
+    goals: &[GoalData],
+) -> AppResult<()> {
+    for goal in goals {
         plan_goal::ActiveModel {
-            plan_id: Set(plan.id),
+            plan_id: Set(plan_id),
             year: Set(goal.year),
             text: Set(goal.text.clone()),
             ..Default::default()
@@ -323,11 +396,19 @@ pub async fn insert_plan(
         .insert(txn)
         .await?;
     }
+    Ok(())
+}
 
+/// Returns each section's id by its number.
+async fn insert_sections(
+    txn: &impl ConnectionTrait,
+    plan_id: i64,
+    sections: &[SectionData],
+) -> AppResult<HashMap<i32, i64>> {
     let mut section_ids = HashMap::new();
-    for data in &file.sections {
+    for data in sections {
         let row = section::ActiveModel {
-            plan_id: Set(plan.id),
+            plan_id: Set(plan_id),
             number: Set(data.number),
             title: Set(data.title.clone()),
             ..Default::default()
@@ -336,63 +417,36 @@ pub async fn insert_plan(
         .await?;
         section_ids.insert(data.number, row.id);
     }
+    Ok(section_ids)
+}
 
+/// Each task with its leads and indicators, in the file's order, which is the order
+/// positions count in: tasks within the plan, indicators across the whole plan.
+async fn insert_tasks(
+    txn: &impl ConnectionTrait,
+    ids: &PlanIds,
+    tasks: &[TaskData],
+) -> AppResult<()> {
     let mut task_ids: HashMap<&str, i64> = HashMap::new();
     let mut indicator_position = 0;
-    for (position, data) in file.tasks.iter().enumerate() {
-        let section_id = *section_ids
-            .get(&data.section)
-            .context("section checked by validate")?;
-        let parent_id = match &data.parent {
-            Some(parent) => Some(
-                *task_ids
-                    .get(parent.as_str())
-                    .context("parent checked by validate")?,
-            ),
-            None => None,
-        };
-        let row = task::ActiveModel {
-            plan_id: Set(plan.id),
-            section_id: Set(section_id),
-            parent_id: Set(parent_id),
-            code: Set(data.code.clone()),
-            position: Set(position as i32 + 1),
-            title: Set(data.title.clone()),
-            text: Set(data.text.clone()),
-            leads_as_written: Set(data.leads_as_written.clone()),
-            search_text: Set(fold(&format!(
-                "{}\n{}\n{}",
-                data.code, data.title, data.text
-            ))),
-            ..Default::default()
-        }
-        .insert(txn)
-        .await?;
-        task_ids.insert(&data.code, row.id);
+    for (position, data) in tasks.iter().enumerate() {
+        let task_id = insert_task_row(txn, ids, &task_ids, position as i32 + 1, data).await?;
+        task_ids.insert(&data.code, task_id);
 
-        let leads = lookup_codes(&department_ids, &data.leads)?;
-        for (lead_position, department_id) in leads.iter().enumerate() {
-            task_lead::ActiveModel {
-                task_id: Set(row.id),
-                department_id: Set(*department_id),
-                position: Set(lead_position as i32 + 1),
-                latest_approved_status: Set(None),
-                latest_approved_period: Set(None),
-            }
-            .insert(txn)
-            .await?;
-        }
+        let leads = lookup_codes(&ids.departments, &data.leads)?;
+        insert_task_leads(txn, task_id, &leads).await?;
 
         for indicator in &data.indicators {
             indicator_position += 1;
+            // An indicator without its own responsible departments is the leads' to report.
             let responsible = match &indicator.responsible {
-                Some(codes) => lookup_codes(&department_ids, codes)?,
+                Some(codes) => lookup_codes(&ids.departments, codes)?,
                 None => leads.clone(),
             };
             insert_indicator(
                 txn,
-                plan.id,
-                row.id,
+                ids.plan,
+                task_id,
                 indicator_position,
                 indicator,
                 &responsible,
@@ -400,9 +454,67 @@ pub async fn insert_plan(
             .await?;
         }
     }
+    Ok(())
+}
 
-    bump_revision(txn).await?;
-    Ok(plan)
+/// Inserts one task and returns its id; `task_ids` holds the tasks before it, among
+/// them its parent.
+async fn insert_task_row(
+    txn: &impl ConnectionTrait,
+    ids: &PlanIds,
+    task_ids: &HashMap<&str, i64>,
+    position: i32,
+    data: &TaskData,
+) -> AppResult<i64> {
+    let section_id = *ids
+        .sections
+        .get(&data.section)
+        .context("section checked by validate")?;
+    let parent_id = match &data.parent {
+        Some(parent) => Some(
+            *task_ids
+                .get(parent.as_str())
+                .context("parent checked by validate")?,
+        ),
+        None => None,
+    };
+    let row = task::ActiveModel {
+        plan_id: Set(ids.plan),
+        section_id: Set(section_id),
+        parent_id: Set(parent_id),
+        code: Set(data.code.clone()),
+        position: Set(position),
+        title: Set(data.title.clone()),
+        text: Set(data.text.clone()),
+        leads_as_written: Set(data.leads_as_written.clone()),
+        search_text: Set(fold(&format!(
+            "{}\n{}\n{}",
+            data.code, data.title, data.text
+        ))),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok(row.id)
+}
+
+async fn insert_task_leads(
+    txn: &impl ConnectionTrait,
+    task_id: i64,
+    department_ids: &[i64],
+) -> AppResult<()> {
+    for (lead_position, department_id) in department_ids.iter().enumerate() {
+        task_lead::ActiveModel {
+            task_id: Set(task_id),
+            department_id: Set(*department_id),
+            position: Set(lead_position as i32 + 1),
+            latest_approved_status: Set(None),
+            latest_approved_period: Set(None),
+        }
+        .insert(txn)
+        .await?;
+    }
+    Ok(())
 }
 
 fn lookup_codes(department_ids: &HashMap<String, i64>, codes: &[String]) -> AppResult<Vec<i64>> {

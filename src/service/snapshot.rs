@@ -215,97 +215,22 @@ impl PlanSnapshot {
         Ok(snapshot)
     }
 
+    /// Reads every table the snapshot holds, one statement each, in a fixed order.
     async fn load_in(db: &impl ConnectionTrait) -> AppResult<Self> {
-        let revision = current_revision(db).await?;
-        let plans = plan::Entity::find()
-            .order_by_desc(plan::Column::Year)
-            .order_by_desc(plan::Column::Id)
-            .all(db)
-            .await?;
-        let goals = plan_goal::Entity::find()
-            .order_by_asc(plan_goal::Column::PlanId)
-            .order_by_asc(plan_goal::Column::Year)
-            .all(db)
-            .await?;
-        let sections = section::Entity::find()
-            .order_by_asc(section::Column::PlanId)
-            .order_by_asc(section::Column::Number)
-            .all(db)
-            .await?;
-        let tasks = task::Entity::find()
-            .order_by_asc(task::Column::PlanId)
-            .order_by_asc(task::Column::Position)
-            .all(db)
-            .await?;
-        let leads = task_lead::Entity::find()
-            .order_by_asc(task_lead::Column::TaskId)
-            .order_by_asc(task_lead::Column::Position)
-            .all(db)
-            .await?;
-        let departments = department::Entity::find()
-            .order_by_asc(department::Column::Id)
-            .all(db)
-            .await?;
-        let aliases = department_alias::Entity::find()
-            .order_by_asc(department_alias::Column::DepartmentId)
-            .order_by_asc(department_alias::Column::Position)
-            .all(db)
-            .await?;
-        let indicators = indicator::Entity::find()
-            .order_by_asc(indicator::Column::PlanId)
-            .order_by_asc(indicator::Column::Position)
-            .all(db)
-            .await?;
-        let responsible = indicator_responsible::Entity::find()
-            .order_by_asc(indicator_responsible::Column::IndicatorId)
-            .order_by_asc(indicator_responsible::Column::Position)
-            .all(db)
-            .await?;
-        let milestones = indicator_milestone::Entity::find()
-            .order_by_asc(indicator_milestone::Column::IndicatorId)
-            .order_by_asc(indicator_milestone::Column::Year)
-            .all(db)
-            .await?;
-        let external = external_target::Entity::find()
-            .order_by_asc(external_target::Column::IndicatorId)
-            .order_by_asc(external_target::Column::Year)
-            .all(db)
-            .await?;
-        // Only the two approved values each indicator keeps track of, never its history.
-        let standing = indicator_value::Entity::find()
-            .filter(
-                Expr::col((indicator_value::Entity, indicator_value::Column::Id)).in_subquery(
-                    sea_orm::sea_query::Query::select()
-                        .column(indicator::Column::LatestApprovedValueId)
-                        .from(indicator::Entity)
-                        .and_where(indicator::Column::LatestApprovedValueId.is_not_null())
-                        .union(
-                            sea_orm::sea_query::UnionType::All,
-                            sea_orm::sea_query::Query::select()
-                                .column(indicator::Column::PreviousApprovedValueId)
-                                .from(indicator::Entity)
-                                .and_where(indicator::Column::PreviousApprovedValueId.is_not_null())
-                                .to_owned(),
-                        )
-                        .to_owned(),
-                ),
-            )
-            .all(db)
-            .await?;
         Self::assemble(Rows {
-            revision,
-            plans,
-            goals,
-            sections,
-            tasks,
-            leads,
-            departments,
-            aliases,
-            indicators,
-            responsible,
-            milestones,
-            external,
-            standing,
+            revision: current_revision(db).await?,
+            plans: read_plans(db).await?,
+            goals: read_plan_goals(db).await?,
+            sections: read_sections(db).await?,
+            tasks: read_tasks(db).await?,
+            leads: read_task_leads(db).await?,
+            departments: read_departments(db).await?,
+            aliases: read_department_aliases(db).await?,
+            indicators: read_indicators(db).await?,
+            responsible: read_indicator_responsible(db).await?,
+            milestones: read_indicator_milestones(db).await?,
+            external: read_external_targets(db).await?,
+            standing: read_standing_values(db).await?,
         })
     }
 
@@ -617,6 +542,129 @@ struct Rows {
     milestones: Vec<indicator_milestone::Model>,
     external: Vec<external_target::Model>,
     standing: Vec<indicator_value::Model>,
+}
+
+/// Newest plan first.
+async fn read_plans(db: &impl ConnectionTrait) -> AppResult<Vec<plan::Model>> {
+    Ok(plan::Entity::find()
+        .order_by_desc(plan::Column::Year)
+        .order_by_desc(plan::Column::Id)
+        .all(db)
+        .await?)
+}
+
+async fn read_plan_goals(db: &impl ConnectionTrait) -> AppResult<Vec<plan_goal::Model>> {
+    Ok(plan_goal::Entity::find()
+        .order_by_asc(plan_goal::Column::PlanId)
+        .order_by_asc(plan_goal::Column::Year)
+        .all(db)
+        .await?)
+}
+
+async fn read_sections(db: &impl ConnectionTrait) -> AppResult<Vec<section::Model>> {
+    Ok(section::Entity::find()
+        .order_by_asc(section::Column::PlanId)
+        .order_by_asc(section::Column::Number)
+        .all(db)
+        .await?)
+}
+
+/// In plan and document order, so that a part comes right after its parent.
+async fn read_tasks(db: &impl ConnectionTrait) -> AppResult<Vec<task::Model>> {
+    Ok(task::Entity::find()
+        .order_by_asc(task::Column::PlanId)
+        .order_by_asc(task::Column::Position)
+        .all(db)
+        .await?)
+}
+
+async fn read_task_leads(db: &impl ConnectionTrait) -> AppResult<Vec<task_lead::Model>> {
+    Ok(task_lead::Entity::find()
+        .order_by_asc(task_lead::Column::TaskId)
+        .order_by_asc(task_lead::Column::Position)
+        .all(db)
+        .await?)
+}
+
+/// In the order they were registered.
+async fn read_departments(db: &impl ConnectionTrait) -> AppResult<Vec<department::Model>> {
+    Ok(department::Entity::find()
+        .order_by_asc(department::Column::Id)
+        .all(db)
+        .await?)
+}
+
+async fn read_department_aliases(
+    db: &impl ConnectionTrait,
+) -> AppResult<Vec<department_alias::Model>> {
+    Ok(department_alias::Entity::find()
+        .order_by_asc(department_alias::Column::DepartmentId)
+        .order_by_asc(department_alias::Column::Position)
+        .all(db)
+        .await?)
+}
+
+async fn read_indicators(db: &impl ConnectionTrait) -> AppResult<Vec<indicator::Model>> {
+    Ok(indicator::Entity::find()
+        .order_by_asc(indicator::Column::PlanId)
+        .order_by_asc(indicator::Column::Position)
+        .all(db)
+        .await?)
+}
+
+async fn read_indicator_responsible(
+    db: &impl ConnectionTrait,
+) -> AppResult<Vec<indicator_responsible::Model>> {
+    Ok(indicator_responsible::Entity::find()
+        .order_by_asc(indicator_responsible::Column::IndicatorId)
+        .order_by_asc(indicator_responsible::Column::Position)
+        .all(db)
+        .await?)
+}
+
+async fn read_indicator_milestones(
+    db: &impl ConnectionTrait,
+) -> AppResult<Vec<indicator_milestone::Model>> {
+    Ok(indicator_milestone::Entity::find()
+        .order_by_asc(indicator_milestone::Column::IndicatorId)
+        .order_by_asc(indicator_milestone::Column::Year)
+        .all(db)
+        .await?)
+}
+
+async fn read_external_targets(
+    db: &impl ConnectionTrait,
+) -> AppResult<Vec<external_target::Model>> {
+    Ok(external_target::Entity::find()
+        .order_by_asc(external_target::Column::IndicatorId)
+        .order_by_asc(external_target::Column::Year)
+        .all(db)
+        .await?)
+}
+
+/// Only the two approved values each indicator keeps track of, never its history.
+async fn read_standing_values(db: &impl ConnectionTrait) -> AppResult<Vec<indicator_value::Model>> {
+    use sea_orm::sea_query::{Query, UnionType};
+    let standing_value_ids = Query::select()
+        .column(indicator::Column::LatestApprovedValueId)
+        .from(indicator::Entity)
+        .and_where(indicator::Column::LatestApprovedValueId.is_not_null())
+        .union(
+            UnionType::All,
+            Query::select()
+                .column(indicator::Column::PreviousApprovedValueId)
+                .from(indicator::Entity)
+                .and_where(indicator::Column::PreviousApprovedValueId.is_not_null())
+                .to_owned(),
+        )
+        .to_owned();
+    Ok(indicator_value::Entity::find()
+        .filter(
+            Expr::col((indicator_value::Entity, indicator_value::Column::Id))
+                .in_subquery(standing_value_ids),
+        )
+        .all(db)
+        .await?)
 }
 
 /// The data revision the database holds now.

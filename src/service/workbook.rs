@@ -14,9 +14,10 @@ use rust_xlsxwriter::{
 
 use crate::error::{AppError, AppResult};
 use crate::service::ledger::{
-    INDICATOR_HEADERS, INDICATOR_SHEET, LEDGER_HEADERS, LEDGER_SHEET, Ledger, Paper, SUMMARY_SHEET,
-    Summary, TaskRow, direction_label, indicator_status_label, lateness_label, progress_label,
-    review_label, target_kind_label, task_status_label,
+    DepartmentSummary, INDICATOR_HEADERS, INDICATOR_SHEET, IndicatorRow, LEDGER_HEADERS,
+    LEDGER_SHEET, LatestReport, Ledger, Paper, SUMMARY_SHEET, SectionSummary, Summary, TaskRow,
+    direction_label, indicator_status_label, lateness_label, progress_label, review_label,
+    target_kind_label, task_status_label,
 };
 use crate::service::status::{IndicatorStatus, TaskStatus};
 use crate::service::submission::ReviewStatus;
@@ -334,19 +335,59 @@ fn write_summary_sheet(
     paper: Paper,
     styles: &Styles,
 ) -> Result<(), XlsxError> {
-    let summary: &Summary = &ledger.summary;
     sheet.set_name(SUMMARY_SHEET)?;
     write_title_block(sheet, ledger, styles, SUMMARY_SHEET, CHART_COLUMN + 9)?;
+    set_summary_column_widths(sheet)?;
+    let sections_end = write_section_table(sheet, ledger, styles)?;
+    let indicators_end = write_indicator_counts(sheet, &ledger.summary, styles, sections_end + 2)?;
+    write_department_table(sheet, &ledger.summary, styles, indicators_end + 2)?;
+    set_up_pages(
+        sheet,
+        ledger,
+        paper,
+        SUMMARY_SHEET,
+        (TITLE_ROW, CAPTION_ROW),
+    )?;
+    Ok(())
+}
+
+/// A wide first column for the names, narrow ones for the counts, and a gap before the
+/// charts.
+fn set_summary_column_widths(sheet: &mut Worksheet) -> Result<(), XlsxError> {
     sheet.set_column_width(0, 42.0)?;
     for column in 1..=5 {
         sheet.set_column_width(column, 10.0)?;
     }
     sheet.set_column_width(6, 2.0)?;
+    Ok(())
+}
 
-    // Tasks by status per section.
-    let mut row = CAPTION_ROW + 2;
+/// The header of a summary table: what its rows name, then what each column counts.
+fn write_table_header(
+    sheet: &mut Worksheet,
+    row: u32,
+    rows_name: &str,
+    counts: &[&str],
+    styles: &Styles,
+) -> Result<(), XlsxError> {
+    sheet.write_string_with_format(row, 0, rows_name, &styles.header)?;
+    for (column, name) in (1u16..).zip(counts) {
+        sheet.write_string_with_format(row, column, *name, &styles.header)?;
+    }
+    Ok(())
+}
+
+/// Tasks by status per section and in all, with a stacked bar chart beside them.
+/// Returns the row of the totals, the table's last.
+fn write_section_table(
+    sheet: &mut Worksheet,
+    ledger: &Ledger,
+    styles: &Styles,
+) -> Result<u32, XlsxError> {
+    let summary = &ledger.summary;
+    let heading = CAPTION_ROW + 2;
     sheet.write_string_with_format(
-        row,
+        heading,
         0,
         format!(
             "各章節任務狀態（截至 {}）",
@@ -354,22 +395,13 @@ fn write_summary_sheet(
         ),
         &styles.heading,
     )?;
-    row += 1;
-    let section_header = row;
-    sheet.write_string_with_format(row, 0, "章節", &styles.header)?;
-    for (column, name) in (1u16..).zip(SECTION_COUNTS) {
-        sheet.write_string_with_format(row, column, name, &styles.header)?;
-    }
+    let header = heading + 1;
+    write_table_header(sheet, header, "章節", &SECTION_COUNTS, styles)?;
+    let mut row = header;
     let mut totals = [0u64; 5];
     for section in &summary.sections {
         row += 1;
-        let counts = [
-            section.not_started,
-            section.in_progress,
-            section.completed,
-            section.overdue,
-            section.not_started + section.in_progress + section.completed + section.overdue,
-        ];
+        let counts = section_counts(section);
         for (total, count) in totals.iter_mut().zip(counts) {
             *total += count;
         }
@@ -381,34 +413,57 @@ fn write_summary_sheet(
             styles,
         )?;
     }
-    let sections = (section_header + 1, row);
+    let sections = (header + 1, row);
     row += 1;
     write_counts(sheet, row, "合計", &totals, styles)?;
     if !summary.sections.is_empty() {
         highlight_positive(sheet, (sections.0, row), 4, &styles.red)?;
         highlight_positive(sheet, (sections.0, row), 3, &styles.green)?;
-        let mut chart = Chart::new(ChartType::BarStacked);
-        for (column, name) in (1u16..).zip(&SECTION_COUNTS[..4]) {
-            chart
-                .add_series()
-                .set_name(*name)
-                .set_categories((SUMMARY_SHEET, sections.0, 0, sections.1, 0))
-                .set_values((SUMMARY_SHEET, sections.0, column, sections.1, column));
-        }
-        chart.title().set_name("各章節任務狀態");
-        // Sections read top to bottom, as in the table (a bar chart's categories are on
-        // its y axis).
-        chart.y_axis().set_reverse();
-        chart.set_width(620).set_height(300);
-        sheet.insert_chart(section_header - 1, CHART_COLUMN, &chart)?;
+        sheet.insert_chart(heading, CHART_COLUMN, &section_chart(sections))?;
     }
+    Ok(row)
+}
 
-    // Indicators by status.
-    row += 2;
-    sheet.write_string_with_format(row, 0, "指標達標情況", &styles.heading)?;
-    row += 1;
-    sheet.write_string_with_format(row, 0, "狀態", &styles.header)?;
-    sheet.write_string_with_format(row, 1, "指標數", &styles.header)?;
+/// A section's counts in the order of `SECTION_COUNTS`.
+fn section_counts(section: &SectionSummary) -> [u64; 5] {
+    [
+        section.not_started,
+        section.in_progress,
+        section.completed,
+        section.overdue,
+        section.not_started + section.in_progress + section.completed + section.overdue,
+    ]
+}
+
+/// Each section's tasks by status (not the total), from the rows `sections` of the table.
+fn section_chart(sections: (u32, u32)) -> Chart {
+    let mut chart = Chart::new(ChartType::BarStacked);
+    for (column, name) in (1u16..).zip(&SECTION_COUNTS[..4]) {
+        chart
+            .add_series()
+            .set_name(*name)
+            .set_categories((SUMMARY_SHEET, sections.0, 0, sections.1, 0))
+            .set_values((SUMMARY_SHEET, sections.0, column, sections.1, column));
+    }
+    chart.title().set_name("各章節任務狀態");
+    // Sections read top to bottom, as in the table (a bar chart's categories are on
+    // its y axis).
+    chart.y_axis().set_reverse();
+    chart.set_width(620).set_height(300);
+    chart
+}
+
+/// Indicators by status, from the row `heading` on. Returns the table's last row.
+fn write_indicator_counts(
+    sheet: &mut Worksheet,
+    summary: &Summary,
+    styles: &Styles,
+    heading: u32,
+) -> Result<u32, XlsxError> {
+    sheet.write_string_with_format(heading, 0, "指標達標情況", &styles.heading)?;
+    let header = heading + 1;
+    write_table_header(sheet, header, "狀態", &["指標數"], styles)?;
+    let mut row = header;
     for status in INDICATOR_STATUSES {
         row += 1;
         let count = summary
@@ -424,70 +479,78 @@ fn write_summary_sheet(
             _ => {}
         };
     }
+    Ok(row)
+}
 
-    // Each department's reporting in the period.
-    row += 2;
-    let department_heading = row;
+/// Each department's reporting in the period, from the row `heading` on, with a bar
+/// chart beside it.
+fn write_department_table(
+    sheet: &mut Worksheet,
+    summary: &Summary,
+    styles: &Styles,
+    heading: u32,
+) -> Result<(), XlsxError> {
     sheet.write_string_with_format(
-        row,
+        heading,
         0,
         format!("各單位報送情況（{}）", summary.period),
         &styles.heading,
     )?;
-    row += 1;
-    sheet.write_string_with_format(row, 0, "單位", &styles.header)?;
-    for (column, name) in (1u16..).zip(DEPARTMENT_COUNTS) {
-        sheet.write_string_with_format(row, column, name, &styles.header)?;
-    }
-    let first_department = row + 1;
+    let header = heading + 1;
+    write_table_header(sheet, header, "單位", &DEPARTMENT_COUNTS, styles)?;
+    let mut row = header;
     for department in &summary.departments {
         row += 1;
         write_counts(
             sheet,
             row,
             &department.name,
-            &[
-                department.led,
-                department.reported,
-                department.late,
-                department.overdue,
-                department.awaiting_review,
-            ],
+            &department_counts(department),
             styles,
         )?;
     }
     if !summary.departments.is_empty() {
-        let rows = (first_department, row);
+        let rows = (header + 1, row);
         highlight_positive(sheet, rows, 3, &styles.red)?;
         highlight_positive(sheet, rows, 4, &styles.red)?;
         highlight_positive(sheet, rows, 5, &styles.amber)?;
-        let mut chart = Chart::new(ChartType::Bar);
-        for column in 2u16..=5 {
-            chart
-                .add_series()
-                .set_name((SUMMARY_SHEET, first_department - 1, column))
-                .set_categories((SUMMARY_SHEET, rows.0, 0, rows.1, 0))
-                .set_values((SUMMARY_SHEET, rows.0, column, rows.1, column));
-        }
-        chart
-            .title()
-            .set_name(&format!("各單位報送情況（{}）", summary.period));
-        chart.y_axis().set_reverse();
-        let departments = u32::try_from(summary.departments.len()).unwrap_or(u32::MAX);
-        chart
-            .set_width(620)
-            .set_height(departments.saturating_mul(34).saturating_add(120));
-        sheet.insert_chart(department_heading, CHART_COLUMN, &chart)?;
+        sheet.insert_chart(heading, CHART_COLUMN, &department_chart(summary, rows))?;
     }
-
-    set_up_pages(
-        sheet,
-        ledger,
-        paper,
-        SUMMARY_SHEET,
-        (TITLE_ROW, CAPTION_ROW),
-    )?;
     Ok(())
+}
+
+/// A department's counts in the order of `DEPARTMENT_COUNTS`.
+fn department_counts(department: &DepartmentSummary) -> [u64; 5] {
+    [
+        department.led,
+        department.reported,
+        department.late,
+        department.overdue,
+        department.awaiting_review,
+    ]
+}
+
+/// Each department's reports, lateness, overdue tasks and waiting reviews (not the tasks
+/// it leads), from the rows `rows` of the table, its header right above them. The chart
+/// grows with the number of departments, so that every bar stays readable.
+fn department_chart(summary: &Summary, rows: (u32, u32)) -> Chart {
+    let mut chart = Chart::new(ChartType::Bar);
+    for column in 2u16..=5 {
+        chart
+            .add_series()
+            .set_name((SUMMARY_SHEET, rows.0 - 1, column))
+            .set_categories((SUMMARY_SHEET, rows.0, 0, rows.1, 0))
+            .set_values((SUMMARY_SHEET, rows.0, column, rows.1, column));
+    }
+    chart
+        .title()
+        .set_name(&format!("各單位報送情況（{}）", summary.period));
+    chart.y_axis().set_reverse();
+    let departments = u32::try_from(summary.departments.len()).unwrap_or(u32::MAX);
+    chart
+        .set_width(620)
+        .set_height(departments.saturating_mul(34).saturating_add(120));
+    chart
 }
 
 /// 工作台賬: one row per task and lead department. A section, and a task with several
@@ -503,125 +566,236 @@ fn write_ledger_sheet(
     write_title_block(sheet, ledger, styles, LEDGER_SHEET, last_column)?;
     write_header_row(sheet, HEADER_ROW, &LEDGER_HEADERS, &LEDGER_WIDTHS, styles)?;
     sheet.set_freeze_panes(HEADER_ROW + 1, 0)?;
-
-    let same_section = |a: &TaskRow, b: &TaskRow| a.section_number == b.section_number;
-    let same_task = |a: &TaskRow, b: &TaskRow| same_section(a, b) && a.task_code == b.task_code;
-    let width = |column: usize| LEDGER_WIDTHS.get(column).copied().unwrap_or(10.0);
     for (index, task) in ledger.tasks.iter().enumerate() {
         let row = HEADER_ROW + 1 + u32::try_from(index).unwrap_or(u32::MAX - HEADER_ROW - 1);
-        let previous = index.checked_sub(1).and_then(|i| ledger.tasks.get(i));
-        let next = ledger.tasks.get(index + 1);
-        let section_starts = previous.is_none_or(|p| !same_section(p, task));
-        let section_ends = next.is_none_or(|n| !same_section(n, task));
-        let task_starts = previous.is_none_or(|p| !same_task(p, task));
-        let task_ends = next.is_none_or(|n| !same_task(n, task));
-
-        let mut lines = text_lines(&task.department, width(4));
-        let section_text = grouped(&styles.text, section_starts, section_ends);
-        let section_number = grouped(&styles.number, section_starts, section_ends);
-        if section_starts {
-            sheet.write_number_with_format(row, 0, task.section_number, &section_number)?;
-            sheet.write_string_with_format(row, 1, &task.section_title, &section_text)?;
-            lines = lines.max(text_lines(&task.section_title, width(1)));
-        } else {
-            sheet.write_blank(row, 0, &section_number)?;
-            sheet.write_blank(row, 1, &section_text)?;
-        }
-        let task_text = grouped(&styles.text, task_starts, task_ends);
-        let task_number = grouped(&styles.number, task_starts, task_ends);
-        let task_date = grouped(&styles.date, task_starts, task_ends);
-        if task_starts {
-            sheet.write_string_with_format(row, 2, &task.task_code, &task_number)?;
-            sheet.write_string_with_format(row, 3, &task.task_title, &task_text)?;
-            sheet.write_date_with_format(row, 5, task.due_on, &task_date)?;
-            sheet.write_string_with_format(
-                row,
-                6,
-                task_status_label(task.task_status),
-                &task_number,
-            )?;
-            lines = lines.max(text_lines(&task.task_title, width(3)));
-        } else {
-            for column in [2, 6] {
-                sheet.write_blank(row, column, &task_number)?;
-            }
-            sheet.write_blank(row, 3, &task_text)?;
-            sheet.write_blank(row, 5, &task_date)?;
-        }
-        sheet.write_string_with_format(row, 4, &task.department, &styles.text)?;
-        match &task.latest {
-            Some(latest) => {
-                sheet.write_string_with_format(
-                    row,
-                    7,
-                    progress_label(latest.status),
-                    &styles.number,
-                )?;
-                sheet.write_string_with_format(
-                    row,
-                    8,
-                    review_label(latest.review_status),
-                    &styles.number,
-                )?;
-                match latest.late {
-                    Some(late) => {
-                        sheet.write_string_with_format(
-                            row,
-                            9,
-                            lateness_label(late),
-                            &styles.number,
-                        )?;
-                    }
-                    None => {
-                        sheet.write_blank(row, 9, &styles.number)?;
-                    }
-                }
-                sheet.write_string_with_format(row, 10, &latest.period, &styles.number)?;
-                sheet.write_date_with_format(row, 11, latest.reported_on, &styles.date)?;
-                sheet.write_string_with_format(row, 12, &latest.work_done, &styles.text)?;
-                lines = lines.max(text_lines(&latest.work_done, width(12)));
-            }
-            None => {
-                for column in 7..=12 {
-                    sheet.write_blank(row, column, &styles.text)?;
-                }
-            }
-        }
-        sheet.write_number_with_format(row, 13, task.evidence_count as f64, &styles.number)?;
-        sheet.write_number_with_format(row, 14, task.awaiting_review as f64, &styles.number)?;
-        sheet.set_row_height(row, row_height(lines))?;
+        let groups = RowGroups::of(&ledger.tasks, index);
+        write_ledger_row(sheet, styles, row, task, groups)?;
     }
-
     if !ledger.tasks.is_empty() {
         let rows = (
             HEADER_ROW + 1,
             HEADER_ROW + u32::try_from(ledger.tasks.len()).unwrap_or(u32::MAX - HEADER_ROW),
         );
-        highlight_word(
-            sheet,
-            rows,
-            6,
-            task_status_label(TaskStatus::Overdue),
-            &styles.red,
-        )?;
-        highlight_word(
-            sheet,
-            rows,
-            6,
-            task_status_label(TaskStatus::Completed),
-            &styles.green,
-        )?;
-        highlight_word(
-            sheet,
-            rows,
-            8,
-            review_label(ReviewStatus::Submitted),
-            &styles.amber,
-        )?;
-        highlight_word(sheet, rows, 9, lateness_label(true), &styles.red)?;
-        highlight_positive(sheet, rows, 14, &styles.amber)?;
+        highlight_ledger_sheet(sheet, rows, styles)?;
     }
     set_up_pages(sheet, ledger, paper, LEDGER_SHEET, (HEADER_ROW, HEADER_ROW))?;
+    Ok(())
+}
+
+fn ledger_width(column: usize) -> f64 {
+    LEDGER_WIDTHS.get(column).copied().unwrap_or(10.0)
+}
+
+/// Whether a row opens and whether it closes the block of rows of its group.
+#[derive(Clone, Copy)]
+struct Group {
+    starts: bool,
+    ends: bool,
+}
+
+impl Group {
+    /// The cell format of the group's column: see [`grouped`].
+    fn format(self, format: &Format) -> Format {
+        grouped(format, self.starts, self.ends)
+    }
+}
+
+/// Where a ledger row stands in its section and in its task.
+#[derive(Clone, Copy)]
+struct RowGroups {
+    section: Group,
+    task: Group,
+}
+
+impl RowGroups {
+    fn of(tasks: &[TaskRow], index: usize) -> Self {
+        let same_section = |a: &TaskRow, b: &TaskRow| a.section_number == b.section_number;
+        let same_task = |a: &TaskRow, b: &TaskRow| same_section(a, b) && a.task_code == b.task_code;
+        let task = &tasks[index];
+        let previous = index.checked_sub(1).and_then(|i| tasks.get(i));
+        let next = tasks.get(index + 1);
+        RowGroups {
+            section: Group {
+                starts: previous.is_none_or(|p| !same_section(p, task)),
+                ends: next.is_none_or(|n| !same_section(n, task)),
+            },
+            task: Group {
+                starts: previous.is_none_or(|p| !same_task(p, task)),
+                ends: next.is_none_or(|n| !same_task(n, task)),
+            },
+        }
+    }
+}
+
+/// One task and lead department, as tall as its longest text.
+fn write_ledger_row(
+    sheet: &mut Worksheet,
+    styles: &Styles,
+    row: u32,
+    task: &TaskRow,
+    groups: RowGroups,
+) -> Result<(), XlsxError> {
+    let mut lines = text_lines(&task.department, ledger_width(4));
+    lines = lines.max(write_section_cells(
+        sheet,
+        styles,
+        row,
+        task,
+        groups.section,
+    )?);
+    lines = lines.max(write_task_cells(sheet, styles, row, task, groups.task)?);
+    sheet.write_string_with_format(row, 4, &task.department, &styles.text)?;
+    lines = lines.max(write_latest_report_cells(
+        sheet,
+        styles,
+        row,
+        task.latest.as_ref(),
+    )?);
+    sheet.write_number_with_format(row, 13, task.evidence_count as f64, &styles.number)?;
+    sheet.write_number_with_format(row, 14, task.awaiting_review as f64, &styles.number)?;
+    sheet.set_row_height(row, row_height(lines))?;
+    Ok(())
+}
+
+/// The section's number and title on its first row, blank cells that keep its block's
+/// borders below. Returns the lines the cells take.
+fn write_section_cells(
+    sheet: &mut Worksheet,
+    styles: &Styles,
+    row: u32,
+    task: &TaskRow,
+    section: Group,
+) -> Result<u32, XlsxError> {
+    let text = section.format(&styles.text);
+    let number = section.format(&styles.number);
+    if section.starts {
+        sheet.write_number_with_format(row, 0, task.section_number, &number)?;
+        sheet.write_string_with_format(row, 1, &task.section_title, &text)?;
+        Ok(text_lines(&task.section_title, ledger_width(1)))
+    } else {
+        sheet.write_blank(row, 0, &number)?;
+        sheet.write_blank(row, 1, &text)?;
+        Ok(1)
+    }
+}
+
+/// The task's code, title, deadline and status on its first row, blank cells that keep
+/// its block's borders below. Returns the lines the cells take.
+fn write_task_cells(
+    sheet: &mut Worksheet,
+    styles: &Styles,
+    row: u32,
+    task: &TaskRow,
+    group: Group,
+) -> Result<u32, XlsxError> {
+    let text = group.format(&styles.text);
+    let number = group.format(&styles.number);
+    let date = group.format(&styles.date);
+    if group.starts {
+        sheet.write_string_with_format(row, 2, &task.task_code, &number)?;
+        sheet.write_string_with_format(row, 3, &task.task_title, &text)?;
+        sheet.write_date_with_format(row, 5, task.due_on, &date)?;
+        sheet.write_string_with_format(row, 6, task_status_label(task.task_status), &number)?;
+        Ok(text_lines(&task.task_title, ledger_width(3)))
+    } else {
+        for column in [2, 6] {
+            sheet.write_blank(row, column, &number)?;
+        }
+        sheet.write_blank(row, 3, &text)?;
+        sheet.write_blank(row, 5, &date)?;
+        Ok(1)
+    }
+}
+
+/// The department's latest report, or blank cells when it has none. Returns the lines
+/// the cells take.
+fn write_latest_report_cells(
+    sheet: &mut Worksheet,
+    styles: &Styles,
+    row: u32,
+    latest: Option<&LatestReport>,
+) -> Result<u32, XlsxError> {
+    let Some(latest) = latest else {
+        for column in 7..=12 {
+            sheet.write_blank(row, column, &styles.text)?;
+        }
+        return Ok(1);
+    };
+    sheet.write_string_with_format(row, 7, progress_label(latest.status), &styles.number)?;
+    sheet.write_string_with_format(row, 8, review_label(latest.review_status), &styles.number)?;
+    write_text_or_blank(
+        sheet,
+        row,
+        9,
+        latest.late.map(lateness_label),
+        &styles.number,
+    )?;
+    sheet.write_string_with_format(row, 10, &latest.period, &styles.number)?;
+    sheet.write_date_with_format(row, 11, latest.reported_on, &styles.date)?;
+    sheet.write_string_with_format(row, 12, &latest.work_done, &styles.text)?;
+    Ok(text_lines(&latest.work_done, ledger_width(12)))
+}
+
+/// Overdue tasks, reports awaiting review, late reports and rows with anything awaiting
+/// review stand out; completed tasks show green.
+fn highlight_ledger_sheet(
+    sheet: &mut Worksheet,
+    rows: (u32, u32),
+    styles: &Styles,
+) -> Result<(), XlsxError> {
+    highlight_word(
+        sheet,
+        rows,
+        6,
+        task_status_label(TaskStatus::Overdue),
+        &styles.red,
+    )?;
+    highlight_word(
+        sheet,
+        rows,
+        6,
+        task_status_label(TaskStatus::Completed),
+        &styles.green,
+    )?;
+    highlight_word(
+        sheet,
+        rows,
+        8,
+        review_label(ReviewStatus::Submitted),
+        &styles.amber,
+    )?;
+    highlight_word(sheet, rows, 9, lateness_label(true), &styles.red)?;
+    highlight_positive(sheet, rows, 14, &styles.amber)?;
+    Ok(())
+}
+
+/// Writes `text`, or a blank cell in the same format when there is none.
+fn write_text_or_blank(
+    sheet: &mut Worksheet,
+    row: u32,
+    column: u16,
+    text: Option<&str>,
+    format: &Format,
+) -> Result<(), XlsxError> {
+    match text {
+        Some(text) => sheet.write_string_with_format(row, column, text, format)?,
+        None => sheet.write_blank(row, column, format)?,
+    };
+    Ok(())
+}
+
+/// Writes `number`, or a blank cell in the same format when there is none.
+fn write_number_or_blank(
+    sheet: &mut Worksheet,
+    row: u32,
+    column: u16,
+    number: Option<f64>,
+    format: &Format,
+) -> Result<(), XlsxError> {
+    match number {
+        Some(number) => sheet.write_number_with_format(row, column, number, format)?,
+        None => sheet.write_blank(row, column, format)?,
+    };
     Ok(())
 }
 
@@ -644,81 +818,16 @@ fn write_indicator_sheet(
         styles,
     )?;
     sheet.set_freeze_panes(HEADER_ROW + 1, 0)?;
-    // The period is typed as text, or Excel would turn `2022-05` into a date.
-    let input = styles.text.clone().set_background_color(INPUT_FILL);
-    let period_input = input.clone().set_num_format("@");
-    let id = styles.number.clone().set_font_color(0x808080);
-    let width = |column: usize| INDICATOR_WIDTHS.get(column).copied().unwrap_or(10.0);
-
+    let formats = FormFormats::new(styles);
     for (row, indicator) in (HEADER_ROW + 1..).zip(&ledger.indicators) {
-        sheet.write_string_with_format(row, 0, &indicator.task_code, &styles.number)?;
-        sheet.write_string_with_format(row, 1, &indicator.name, &styles.text)?;
-        match &indicator.unit {
-            Some(unit) => sheet.write_string_with_format(row, 2, unit, &styles.number)?,
-            None => sheet.write_blank(row, 2, &styles.number)?,
-        };
-        sheet.write_string_with_format(row, 3, &indicator.target_text, &styles.text)?;
-        match indicator.target_kind {
-            Some(kind) => {
-                sheet.write_string_with_format(row, 4, target_kind_label(kind), &styles.number)?
-            }
-            None => sheet.write_blank(row, 4, &styles.number)?,
-        };
-        match indicator.direction {
-            Some(direction) => sheet.write_string_with_format(
-                row,
-                5,
-                direction_label(direction),
-                &styles.number,
-            )?,
-            None => sheet.write_blank(row, 5, &styles.number)?,
-        };
-        match indicator.target_value {
-            Some(target) => sheet.write_number_with_format(row, 6, target, &styles.number)?,
-            None => sheet.write_blank(row, 6, &styles.number)?,
-        };
-        match indicator.latest_value {
-            Some(value) => sheet.write_number_with_format(row, 7, value, &styles.number)?,
-            None => sheet.write_blank(row, 7, &styles.number)?,
-        };
-        match &indicator.latest_period {
-            Some(period) => sheet.write_string_with_format(row, 8, period, &styles.number)?,
-            None => sheet.write_blank(row, 8, &styles.number)?,
-        };
-        sheet.write_string_with_format(
-            row,
-            9,
-            indicator_status_label(indicator.status),
-            &styles.number,
-        )?;
-        sheet.write_blank(row, FIRST_INPUT_COLUMN, &period_input)?;
-        for column in FIRST_INPUT_COLUMN + 1..=LAST_INPUT_COLUMN {
-            sheet.write_blank(row, column, &input)?;
-        }
-        sheet.write_string_with_format(row, LAST_INPUT_COLUMN + 1, &indicator.indicator_id, &id)?;
-        let lines =
-            text_lines(&indicator.name, width(1)).max(text_lines(&indicator.target_text, width(3)));
-        sheet.set_row_height(row, row_height(lines))?;
+        write_indicator_row(sheet, styles, &formats, row, indicator)?;
     }
     if !ledger.indicators.is_empty() {
         let rows = (
             HEADER_ROW + 1,
             HEADER_ROW + u32::try_from(ledger.indicators.len()).unwrap_or(u32::MAX - HEADER_ROW),
         );
-        highlight_word(
-            sheet,
-            rows,
-            9,
-            indicator_status_label(IndicatorStatus::Met),
-            &styles.green,
-        )?;
-        highlight_word(
-            sheet,
-            rows,
-            9,
-            indicator_status_label(IndicatorStatus::NotMet),
-            &styles.red,
-        )?;
+        highlight_indicator_statuses(sheet, rows, styles)?;
     }
     set_up_pages(
         sheet,
@@ -726,6 +835,86 @@ fn write_indicator_sheet(
         paper,
         INDICATOR_SHEET,
         (HEADER_ROW, HEADER_ROW),
+    )?;
+    Ok(())
+}
+
+fn indicator_width(column: usize) -> f64 {
+    INDICATOR_WIDTHS.get(column).copied().unwrap_or(10.0)
+}
+
+/// The formats of the form part of the indicator sheet: the columns a department fills
+/// in stand out, and the id the import matches rows by is greyed.
+struct FormFormats {
+    input: Format,
+    period_input: Format,
+    id: Format,
+}
+
+impl FormFormats {
+    fn new(styles: &Styles) -> Self {
+        let input = styles.text.clone().set_background_color(INPUT_FILL);
+        FormFormats {
+            // The period is typed as text, or Excel would turn `2022-05` into a date.
+            period_input: input.clone().set_num_format("@"),
+            input,
+            id: styles.number.clone().set_font_color(0x808080),
+        }
+    }
+}
+
+/// One indicator, its empty input cells and its id, as tall as its longest text.
+fn write_indicator_row(
+    sheet: &mut Worksheet,
+    styles: &Styles,
+    formats: &FormFormats,
+    row: u32,
+    indicator: &IndicatorRow,
+) -> Result<(), XlsxError> {
+    let number = &styles.number;
+    sheet.write_string_with_format(row, 0, &indicator.task_code, number)?;
+    sheet.write_string_with_format(row, 1, &indicator.name, &styles.text)?;
+    write_text_or_blank(sheet, row, 2, indicator.unit.as_deref(), number)?;
+    sheet.write_string_with_format(row, 3, &indicator.target_text, &styles.text)?;
+    let kind = indicator.target_kind.map(target_kind_label);
+    write_text_or_blank(sheet, row, 4, kind, number)?;
+    let direction = indicator.direction.map(direction_label);
+    write_text_or_blank(sheet, row, 5, direction, number)?;
+    write_number_or_blank(sheet, row, 6, indicator.target_value, number)?;
+    write_number_or_blank(sheet, row, 7, indicator.latest_value, number)?;
+    write_text_or_blank(sheet, row, 8, indicator.latest_period.as_deref(), number)?;
+    let status = indicator_status_label(indicator.status);
+    sheet.write_string_with_format(row, 9, status, number)?;
+    sheet.write_blank(row, FIRST_INPUT_COLUMN, &formats.period_input)?;
+    for column in FIRST_INPUT_COLUMN + 1..=LAST_INPUT_COLUMN {
+        sheet.write_blank(row, column, &formats.input)?;
+    }
+    let id_column = LAST_INPUT_COLUMN + 1;
+    sheet.write_string_with_format(row, id_column, &indicator.indicator_id, &formats.id)?;
+    let lines = text_lines(&indicator.name, indicator_width(1))
+        .max(text_lines(&indicator.target_text, indicator_width(3)));
+    sheet.set_row_height(row, row_height(lines))?;
+    Ok(())
+}
+
+fn highlight_indicator_statuses(
+    sheet: &mut Worksheet,
+    rows: (u32, u32),
+    styles: &Styles,
+) -> Result<(), XlsxError> {
+    highlight_word(
+        sheet,
+        rows,
+        9,
+        indicator_status_label(IndicatorStatus::Met),
+        &styles.green,
+    )?;
+    highlight_word(
+        sheet,
+        rows,
+        9,
+        indicator_status_label(IndicatorStatus::NotMet),
+        &styles.red,
     )?;
     Ok(())
 }

@@ -145,6 +145,110 @@ struct RawTask<'a> {
     paragraphs: Vec<Passage<'a>>,
 }
 
+/// The document's non-empty lines, trimmed, without a byte-order mark.
+fn passages_of(document: &str) -> Vec<Passage<'_>> {
+    let document = document.strip_prefix('\u{feff}').unwrap_or(document);
+    document
+        .lines()
+        .map(|line| Passage::new(line).trimmed())
+        .filter(|line| !line.is_empty())
+        .collect()
+}
+
+/// The lines before the first part (title, issuer, purpose), and the parts of the
+/// document: `一、指导思想`, `二、总体目标`, `三、主要任务`…, each from its heading on.
+fn split_into_parts<'l, 'a>(
+    lines: &'l [Passage<'a>],
+) -> (&'l [Passage<'a>], Vec<&'l [Passage<'a>]>) {
+    let part_starts: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, line)| matches!(headings::classify(&line.canon), Heading::Part { .. }))
+        .map(|(index, _)| index)
+        .collect();
+    let front = &lines[..part_starts.first().copied().unwrap_or(lines.len())];
+    let parts = part_starts
+        .iter()
+        .enumerate()
+        .map(|(i, start)| &lines[*start..part_starts.get(i + 1).copied().unwrap_or(lines.len())])
+        .collect();
+    (front, parts)
+}
+
+/// What the parts hold, recognised by their headings.
+struct PartContents<'l, 'a> {
+    guiding_idea: String,
+    goals: Vec<GoalData>,
+    /// The first part titled as the tasks.
+    task_part: Option<&'l [Passage<'a>]>,
+}
+
+impl<'l, 'a> PartContents<'l, 'a> {
+    fn of(parts: &[&'l [Passage<'a>]]) -> Self {
+        let mut contents = PartContents {
+            guiding_idea: String::new(),
+            goals: Vec::new(),
+            task_part: None,
+        };
+        for part in parts {
+            let heading = &part[0].canon;
+            let body = &part[1..];
+            if heading.contains("指导思想") {
+                contents.guiding_idea = join(body);
+            } else if heading.contains("任务") && contents.task_part.is_none() {
+                contents.task_part = Some(*part);
+            } else if heading.contains("目标") {
+                contents.goals = goals_of(body);
+            }
+        }
+        contents
+    }
+}
+
+/// When no part is titled as the tasks, the first that has a numbered task holds them.
+fn first_part_with_tasks<'l, 'a>(parts: &[&'l [Passage<'a>]]) -> AppResult<&'l [Passage<'a>]> {
+    parts
+        .iter()
+        .find(|part| {
+            part.iter()
+                .any(|line| matches!(headings::classify(&line.canon), Heading::Task { .. }))
+        })
+        .copied()
+        .ok_or_else(|| AppError::bad_input("the document has no numbered tasks"))
+}
+
+/// A paragraph's body, and its lead list when it ends with one.
+type LeadParagraph<'a> = (Passage<'a>, Option<Passage<'a>>);
+
+/// Splits each paragraph's lead clause (`(牵头单位:…)`) off its body.
+fn split_lead_clauses<'a>(paragraphs: &[Passage<'a>]) -> Vec<LeadParagraph<'a>> {
+    paragraphs
+        .iter()
+        .map(
+            |paragraph| match leads::find_lead_clause(&paragraph.canon) {
+                Some(clause) => (
+                    paragraph.sub(clause.body).trimmed(),
+                    Some(paragraph.sub(clause.list).trimmed()),
+                ),
+                None => (paragraph.clone(), None),
+            },
+        )
+        .collect()
+}
+
+/// A part of a task: its paragraphs, and the lead list that closes it.
+type PartParagraphs<'a> = (Vec<Passage<'a>>, Option<Passage<'a>>);
+
+/// A numbered task as far as it is read before its leads: the same for a task alone and
+/// for a task with parts.
+struct TaskHead {
+    code: String,
+    section: i32,
+    title: String,
+    /// The bodies of all its paragraphs, lead lists left out.
+    text: String,
+}
+
 impl<'a> Reader<'a> {
     fn note(&mut self, task: Option<&str>, subject: ReviewSubject, message: String) {
         self.review.push(ReviewItem {
@@ -155,92 +259,26 @@ impl<'a> Reader<'a> {
     }
 
     fn read(&mut self, document: &'a str) -> AppResult<PlanFile> {
-        let document = document.strip_prefix('\u{feff}').unwrap_or(document);
-        let lines: Vec<Passage<'a>> = document
-            .lines()
-            .map(|line| Passage::new(line).trimmed())
-            .filter(|line| !line.is_empty())
-            .collect();
+        let lines = passages_of(document);
         let title = lines
             .first()
             .map(|line| line.written.to_owned())
             .ok_or_else(|| AppError::bad_input("the document is empty"))?;
-
-        // The parts of the document: `一、指导思想`, `二、总体目标`, `三、主要任务`…
-        let part_starts: Vec<usize> = lines
-            .iter()
-            .enumerate()
-            .filter(|(_, line)| matches!(headings::classify(&line.canon), Heading::Part { .. }))
-            .map(|(index, _)| index)
-            .collect();
-        let front = &lines[..part_starts.first().copied().unwrap_or(lines.len())];
-        let parts: Vec<&[Passage<'a>]> = part_starts
-            .iter()
-            .enumerate()
-            .map(|(i, start)| {
-                &lines[*start..part_starts.get(i + 1).copied().unwrap_or(lines.len())]
-            })
-            .collect();
-
+        let (front, parts) = split_into_parts(&lines);
         let (issuer, issued_on) = self.issuer_and_date(front);
-        let purpose = match front
-            .last()
-            .filter(|line| front.len() > 1 && line.canon.ends_with('。'))
-        {
-            Some(line) => line.written.to_owned(),
-            None => {
-                self.note(
-                    None,
-                    ReviewSubject::Plan,
-                    "no purpose paragraph before the first part".into(),
-                );
-                String::new()
-            }
-        };
-        if let Some(year) = four_digit_years(&fold(&title)).first()
-            && *year != self.options.year
-        {
-            self.note(
-                None,
-                ReviewSubject::Plan,
-                format!(
-                    "the title names the year {year}, the import was asked for {}",
-                    self.options.year
-                ),
-            );
-        }
-
-        let mut guiding_idea = String::new();
-        let mut goals = Vec::new();
-        let mut task_part = None;
-        for part in &parts {
-            let heading = &part[0].canon;
-            let body = &part[1..];
-            if heading.contains("指导思想") {
-                guiding_idea = join(body);
-            } else if heading.contains("任务") && task_part.is_none() {
-                task_part = Some(*part);
-            } else if heading.contains("目标") {
-                goals = goals_of(body);
-            }
-        }
-        if guiding_idea.is_empty() {
+        let purpose = self.purpose_of(front);
+        self.check_title_year(&title);
+        let contents = PartContents::of(&parts);
+        if contents.guiding_idea.is_empty() {
             self.note(
                 None,
                 ReviewSubject::Plan,
                 "no part titled 指导思想 (guiding idea)".into(),
             );
         }
-        let task_part = match task_part {
+        let task_part = match contents.task_part {
             Some(part) => part,
-            None => parts
-                .iter()
-                .find(|part| {
-                    part.iter()
-                        .any(|line| matches!(headings::classify(&line.canon), Heading::Task { .. }))
-                })
-                .copied()
-                .ok_or_else(|| AppError::bad_input("the document has no numbered tasks"))?,
+            None => first_part_with_tasks(&parts)?,
         };
         let (sections, raw_tasks) = self.sections_and_tasks(task_part);
         let mut tasks = Vec::new();
@@ -261,14 +299,50 @@ impl<'a> Reader<'a> {
                 reporting_cadence: "QUARTERLY".into(),
                 submission_deadline_days: 10,
                 purpose,
-                guiding_idea,
+                guiding_idea: contents.guiding_idea,
                 source_file: self.options.source_file.clone(),
-                goals,
+                goals: contents.goals,
             },
             departments: std::mem::take(&mut self.departments),
             sections,
             tasks,
         })
+    }
+
+    /// The purpose is the last paragraph before the first part, a whole sentence, and not
+    /// the title.
+    fn purpose_of(&mut self, front: &[Passage]) -> String {
+        match front
+            .last()
+            .filter(|line| front.len() > 1 && line.canon.ends_with('。'))
+        {
+            Some(line) => line.written.to_owned(),
+            None => {
+                self.note(
+                    None,
+                    ReviewSubject::Plan,
+                    "no purpose paragraph before the first part".into(),
+                );
+                String::new()
+            }
+        }
+    }
+
+    /// A title that names another year than the one asked for is likely the wrong
+    /// document, or the wrong year.
+    fn check_title_year(&mut self, title: &str) {
+        if let Some(year) = four_digit_years(&fold(title)).first()
+            && *year != self.options.year
+        {
+            self.note(
+                None,
+                ReviewSubject::Plan,
+                format!(
+                    "the title names the year {year}, the import was asked for {}",
+                    self.options.year
+                ),
+            );
+        }
     }
 
     /// The issuer and date from the document's header: `发布单位:…`, `颁布时间:…`, or
@@ -341,10 +415,33 @@ impl<'a> Reader<'a> {
     /// The sections and numbered tasks of the tasks part, with a review item for every
     /// paragraph that could not be placed.
     fn sections_and_tasks(&mut self, part: &[Passage<'a>]) -> (Vec<SectionData>, Vec<RawTask<'a>>) {
+        let (mut sections, mut tasks) = self.read_task_part(part);
+        if tasks.iter().any(|task| task.section == 0) {
+            self.note(
+                None,
+                ReviewSubject::Plan,
+                "tasks before the first section heading are in section 0".into(),
+            );
+            sections.insert(
+                0,
+                SectionData {
+                    number: 0,
+                    title: String::new(),
+                },
+            );
+        }
+        self.keep_first_of_each_number(&mut tasks);
+        (sections, tasks)
+    }
+
+    /// Walks the tasks part heading by heading: a section heading opens a section, a task
+    /// heading a task, and the paragraphs that follow belong to the open task.
+    fn read_task_part(&mut self, part: &[Passage<'a>]) -> (Vec<SectionData>, Vec<RawTask<'a>>) {
         let mut sections = Vec::new();
         let mut tasks: Vec<RawTask> = Vec::new();
         let mut current: Option<RawTask> = None;
         let mut section = 0;
+        // After a malformed task heading, its paragraphs go with it (not imported).
         let mut skipping = false;
         for line in &part[1..] {
             match headings::classify(&line.canon) {
@@ -372,45 +469,43 @@ impl<'a> Reader<'a> {
                 Heading::MalformedTask { number } => {
                     tasks.extend(current.take());
                     skipping = true;
-                    self.note(
-                        Some(&number.to_string()),
-                        ReviewSubject::Task,
-                        format!(
-                            "the heading `{}` is not in the form `{number}、标题。正文`; the task was not imported",
-                            excerpt(line.written)
-                        ),
-                    );
+                    self.note_malformed_task(number, line);
                 }
                 Heading::Part { .. } | Heading::Body => match current.as_mut() {
                     Some(task) => task.paragraphs.push(line.clone()),
                     None if skipping => {}
-                    None => self.note(
-                        None,
-                        ReviewSubject::Task,
-                        format!(
-                            "the paragraph `{}` is outside any task and was not imported",
-                            excerpt(line.written)
-                        ),
-                    ),
+                    None => self.note_stray_paragraph(line),
                 },
             }
         }
         tasks.extend(current);
+        (sections, tasks)
+    }
 
-        if tasks.iter().any(|task| task.section == 0) {
-            self.note(
-                None,
-                ReviewSubject::Plan,
-                "tasks before the first section heading are in section 0".into(),
-            );
-            sections.insert(
-                0,
-                SectionData {
-                    number: 0,
-                    title: String::new(),
-                },
-            );
-        }
+    fn note_malformed_task(&mut self, number: u32, line: &Passage) {
+        self.note(
+            Some(&number.to_string()),
+            ReviewSubject::Task,
+            format!(
+                "the heading `{}` is not in the form `{number}、标题。正文`; the task was not imported",
+                excerpt(line.written)
+            ),
+        );
+    }
+
+    fn note_stray_paragraph(&mut self, line: &Passage) {
+        self.note(
+            None,
+            ReviewSubject::Task,
+            format!(
+                "the paragraph `{}` is outside any task and was not imported",
+                excerpt(line.written)
+            ),
+        );
+    }
+
+    /// Drops a task whose number came before, and notes where the numbering jumps.
+    fn keep_first_of_each_number(&mut self, tasks: &mut Vec<RawTask<'a>>) {
         let mut expected = 1;
         let mut seen = Vec::new();
         tasks.retain(|task| {
@@ -433,31 +528,44 @@ impl<'a> Reader<'a> {
             expected = task.number + 1;
             true
         });
-        (sections, tasks)
     }
 
     /// Turns one numbered task into a task, or a task with its parts when several of its
     /// paragraphs have their own lead list.
     fn build_task(&mut self, raw: RawTask<'a>, out: &mut Vec<TaskData>) {
         let code = raw.number.to_string();
-        let paragraphs: Vec<(Passage<'a>, Option<Passage<'a>>)> = raw
-            .paragraphs
-            .iter()
-            .map(
-                |paragraph| match leads::find_lead_clause(&paragraph.canon) {
-                    Some(clause) => (
-                        paragraph.sub(clause.body).trimmed(),
-                        Some(paragraph.sub(clause.list).trimmed()),
-                    ),
-                    None => (paragraph.clone(), None),
-                },
-            )
-            .collect();
-        let (title_end, separated) = headings::split_title(&paragraphs[0].0.canon, LONGEST_TITLE);
-        let title = paragraphs[0].0.written_at(0..title_end).to_owned();
+        let paragraphs = split_lead_clauses(&raw.paragraphs);
+        let (title_end, title) = self.task_title(&code, &paragraphs[0].0);
+        let head = TaskHead {
+            code,
+            section: raw.section,
+            title,
+            text: paragraphs
+                .iter()
+                .map(|(body, _)| body.written)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        };
+        let with_leads = paragraphs.iter().filter(|(_, list)| list.is_some()).count();
+        if with_leads <= 1 {
+            let task = self.task_without_parts(head, &paragraphs);
+            out.push(task);
+        } else {
+            let parts = self.parts_of(&head.code, &paragraphs, title_end);
+            self.push_task_with_parts(head, &parts, out);
+        }
+    }
+
+    /// The title is the first sentence of the first paragraph (see
+    /// [`headings::split_title`]); one that cannot be told apart from the text is kept and
+    /// reported. Returns where the title ends in the paragraph's canonical text, and the
+    /// title.
+    fn task_title(&mut self, code: &str, first: &Passage<'a>) -> (usize, String) {
+        let (title_end, separated) = headings::split_title(&first.canon, LONGEST_TITLE);
+        let title = first.written_at(0..title_end).to_owned();
         if !separated {
             self.note(
-                Some(&code),
+                Some(code),
                 ReviewSubject::Title,
                 format!(
                     "the title could not be separated from the text; `{}` taken",
@@ -465,43 +573,45 @@ impl<'a> Reader<'a> {
                 ),
             );
         }
-        let text = paragraphs
-            .iter()
-            .map(|(body, _)| body.written)
-            .collect::<Vec<_>>()
-            .join("\n");
-        let with_leads = paragraphs.iter().filter(|(_, list)| list.is_some()).count();
+        (title_end, title)
+    }
 
-        if with_leads <= 1 {
-            let list = paragraphs.iter().find_map(|(_, list)| list.clone());
-            let leads = match &list {
-                Some(list) => self.leads_of(&code, list),
-                None => {
-                    self.note(
-                        Some(&code),
-                        ReviewSubject::Leads,
-                        "the task has no lead list (牵头单位)".into(),
-                    );
-                    Vec::new()
-                }
-            };
-            let full = Passage::new(&text);
-            let indicators = self.indicators_of(&code, &full, &title);
-            out.push(TaskData {
-                code,
-                section: raw.section,
-                parent: None,
-                title,
-                text,
-                leads_as_written: list.map(|list| list.written.to_owned()),
-                leads,
-                indicators,
-            });
-            return;
+    /// A task with at most one lead list: the list, wherever it stands, is the task's.
+    fn task_without_parts(&mut self, head: TaskHead, paragraphs: &[LeadParagraph<'a>]) -> TaskData {
+        let list = paragraphs.iter().find_map(|(_, list)| list.clone());
+        let leads = match &list {
+            Some(list) => self.leads_of(&head.code, list),
+            None => {
+                self.note(
+                    Some(&head.code),
+                    ReviewSubject::Leads,
+                    "the task has no lead list (牵头单位)".into(),
+                );
+                Vec::new()
+            }
+        };
+        let full = Passage::new(&head.text);
+        let indicators = self.indicators_of(&head.code, &full, &head.title);
+        TaskData {
+            code: head.code,
+            section: head.section,
+            parent: None,
+            title: head.title,
+            text: head.text,
+            leads_as_written: list.map(|list| list.written.to_owned()),
+            leads,
+            indicators,
         }
+    }
 
-        // Parts: each ends with its own lead list. The first starts after the title.
-        let mut parts: Vec<(Vec<Passage<'a>>, Option<Passage<'a>>)> = Vec::new();
+    /// Parts: each ends with its own lead list. The first starts after the title.
+    fn parts_of(
+        &mut self,
+        code: &str,
+        paragraphs: &[LeadParagraph<'a>],
+        title_end: usize,
+    ) -> Vec<PartParagraphs<'a>> {
+        let mut parts: Vec<PartParagraphs<'a>> = Vec::new();
         let mut pending: Vec<Passage<'a>> = Vec::new();
         for (index, (body, list)) in paragraphs.iter().enumerate() {
             let body = if index == 0 {
@@ -517,7 +627,7 @@ impl<'a> Reader<'a> {
         }
         if !pending.is_empty() {
             self.note(
-                Some(&code),
+                Some(code),
                 ReviewSubject::Leads,
                 "the last paragraph has no lead list of its own; it is kept in the last part"
                     .into(),
@@ -526,57 +636,81 @@ impl<'a> Reader<'a> {
                 last.0.extend(pending);
             }
         }
+        parts
+    }
+
+    /// The task, led by every department that leads one of its parts, then its parts,
+    /// which carry the indicators.
+    fn push_task_with_parts(
+        &mut self,
+        head: TaskHead,
+        parts: &[PartParagraphs<'a>],
+        out: &mut Vec<TaskData>,
+    ) {
         let mut part_tasks = Vec::new();
         let mut all_leads: Vec<String> = Vec::new();
         for (index, (bodies, list)) in parts.iter().enumerate() {
-            let part_code = format!("{code}.{}", index + 1);
-            let part_text = bodies
-                .iter()
-                .map(|body| body.written)
-                .collect::<Vec<_>>()
-                .join("\n");
-            let part_passage = Passage::new(&part_text);
-            let (end, has_stop) = headings::split_title(&part_passage.canon, usize::MAX);
-            let part_title = part_passage.written_at(0..end).to_owned();
-            if !has_stop {
-                self.note(
-                    Some(&part_code),
-                    ReviewSubject::Title,
-                    "the part has no full stop; its whole text is its title".into(),
-                );
-            }
-            let leads = match list {
-                Some(list) => self.leads_of(&part_code, list),
-                None => Vec::new(),
-            };
-            for lead in &leads {
+            let part = self.part_task(&head, index, bodies, list.as_ref());
+            for lead in &part.leads {
                 if !all_leads.contains(lead) {
                     all_leads.push(lead.clone());
                 }
             }
-            let indicators = self.indicators_of(&part_code, &part_passage, &part_title);
-            part_tasks.push(TaskData {
-                code: part_code,
-                section: raw.section,
-                parent: Some(code.clone()),
-                title: part_title,
-                text: part_text,
-                leads_as_written: list.as_ref().map(|list| list.written.to_owned()),
-                leads,
-                indicators,
-            });
+            part_tasks.push(part);
         }
         out.push(TaskData {
-            code,
-            section: raw.section,
+            code: head.code,
+            section: head.section,
             parent: None,
-            title,
-            text,
+            title: head.title,
+            text: head.text,
             leads_as_written: None,
             leads: all_leads,
             indicators: Vec::new(),
         });
         out.extend(part_tasks);
+    }
+
+    /// The part numbered `index` (from 0) of the task `parent`: `3.1`, `3.2`…, titled by
+    /// its first sentence.
+    fn part_task(
+        &mut self,
+        parent: &TaskHead,
+        index: usize,
+        bodies: &[Passage<'a>],
+        list: Option<&Passage<'a>>,
+    ) -> TaskData {
+        let part_code = format!("{}.{}", parent.code, index + 1);
+        let part_text = bodies
+            .iter()
+            .map(|body| body.written)
+            .collect::<Vec<_>>()
+            .join("\n");
+        let part_passage = Passage::new(&part_text);
+        let (end, has_stop) = headings::split_title(&part_passage.canon, usize::MAX);
+        let part_title = part_passage.written_at(0..end).to_owned();
+        if !has_stop {
+            self.note(
+                Some(&part_code),
+                ReviewSubject::Title,
+                "the part has no full stop; its whole text is its title".into(),
+            );
+        }
+        let leads = match list {
+            Some(list) => self.leads_of(&part_code, list),
+            None => Vec::new(),
+        };
+        let indicators = self.indicators_of(&part_code, &part_passage, &part_title);
+        TaskData {
+            code: part_code,
+            section: parent.section,
+            parent: Some(parent.code.clone()),
+            title: part_title,
+            text: part_text,
+            leads_as_written: list.map(|list| list.written.to_owned()),
+            leads,
+            indicators,
+        }
     }
 
     /// The department codes of a lead list, creating the departments not known yet.

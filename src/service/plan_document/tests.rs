@@ -50,84 +50,118 @@ struct Difference {
 /// leads) and indicator targets (kind, value, unit, direction, wording, milestones).
 /// Indicator names are not compared: the hand-written file paraphrases them.
 fn differences(expected: &PlanFile, actual: &PlanFile, fold_text: bool) -> Vec<Difference> {
-    let same = |a: &str, b: &str| {
-        if fold_text {
+    let mut comparison = Comparison {
+        fold_text,
+        out: Vec::new(),
+    };
+    comparison.plan_header(&expected.plan, &actual.plan);
+    comparison.sections(&expected.sections, &actual.sections);
+    comparison.departments(&expected.departments, &actual.departments);
+    for task in &expected.tasks {
+        match actual.tasks.iter().find(|t| t.code == task.code) {
+            Some(got) => comparison.task(task, got),
+            None => comparison.differ(Some(&task.code), ReviewSubject::Task, "missing".into()),
+        }
+    }
+    for task in &actual.tasks {
+        if !expected.tasks.iter().any(|t| t.code == task.code) {
+            comparison.differ(
+                Some(&task.code),
+                ReviewSubject::Task,
+                "not in the plan file".into(),
+            );
+        }
+    }
+    comparison.out
+}
+
+/// The differences found so far, and whether text is compared folded (either script).
+struct Comparison {
+    fold_text: bool,
+    out: Vec<Difference>,
+}
+
+impl Comparison {
+    fn same(&self, a: &str, b: &str) -> bool {
+        if self.fold_text {
             fold(a) == fold(b)
         } else {
             a == b
         }
-    };
-    let mut out = Vec::new();
-    let mut differ = |task: Option<&str>, subject, detail: String| {
-        out.push(Difference {
+    }
+
+    fn differ(&mut self, task: Option<&str>, subject: ReviewSubject, detail: String) {
+        self.out.push(Difference {
             task: task.map(str::to_owned),
             subject,
             detail,
         })
-    };
-    let (e, a) = (&expected.plan, &actual.plan);
-    for (field, x, y) in [
-        ("title", &e.title, &a.title),
-        ("issuer", &e.issuer, &a.issuer),
-        ("purpose", &e.purpose, &a.purpose),
-        ("guiding_idea", &e.guiding_idea, &a.guiding_idea),
-    ] {
-        if !same(x, y) {
-            differ(None, ReviewSubject::Plan, format!("{field}: {x} / {y}"));
+    }
+
+    fn plan_header(&mut self, e: &PlanData, a: &PlanData) {
+        for (field, x, y) in [
+            ("title", &e.title, &a.title),
+            ("issuer", &e.issuer, &a.issuer),
+            ("purpose", &e.purpose, &a.purpose),
+            ("guiding_idea", &e.guiding_idea, &a.guiding_idea),
+        ] {
+            if !self.same(x, y) {
+                self.differ(None, ReviewSubject::Plan, format!("{field}: {x} / {y}"));
+            }
         }
-    }
-    if e.issued_on != a.issued_on || e.year != a.year {
-        differ(None, ReviewSubject::Plan, "date or year".into());
-    }
-    let goals = |g: &[GoalData]| {
-        g.iter()
-            .map(|g| (g.year, fold(&g.text)))
-            .collect::<Vec<_>>()
-    };
-    if goals(&e.goals) != goals(&a.goals) {
-        differ(None, ReviewSubject::Plan, format!("goals: {:?}", a.goals));
-    }
-    let sections = |s: &[SectionData]| {
-        s.iter()
-            .map(|s| (s.number, fold(&s.title)))
-            .collect::<Vec<_>>()
-    };
-    if sections(&expected.sections) != sections(&actual.sections) {
-        differ(None, ReviewSubject::Plan, "sections".into());
-    }
-    for department in &expected.departments {
-        let found = actual
-            .departments
-            .iter()
-            .find(|d| d.code == department.code);
-        if found.is_none_or(|d| {
-            !same(&d.name, &department.name) || d.aliases.len() != department.aliases.len()
-        }) {
-            differ(
-                None,
-                ReviewSubject::Department,
-                format!("department {}", department.code),
-            );
+        if e.issued_on != a.issued_on || e.year != a.year {
+            self.differ(None, ReviewSubject::Plan, "date or year".into());
         }
-    }
-    for task in &expected.tasks {
-        let code = Some(task.code.as_str());
-        let Some(got) = actual.tasks.iter().find(|t| t.code == task.code) else {
-            differ(code, ReviewSubject::Task, "missing".into());
-            continue;
+        let goals = |g: &[GoalData]| {
+            g.iter()
+                .map(|g| (g.year, fold(&g.text)))
+                .collect::<Vec<_>>()
         };
-        if got.section != task.section || got.parent != task.parent {
-            differ(code, ReviewSubject::Task, "section or parent".into());
+        if goals(&e.goals) != goals(&a.goals) {
+            self.differ(None, ReviewSubject::Plan, format!("goals: {:?}", a.goals));
         }
-        if !same(&got.title, &task.title) {
-            differ(
+    }
+
+    fn sections(&mut self, expected: &[SectionData], actual: &[SectionData]) {
+        let sections = |s: &[SectionData]| {
+            s.iter()
+                .map(|s| (s.number, fold(&s.title)))
+                .collect::<Vec<_>>()
+        };
+        if sections(expected) != sections(actual) {
+            self.differ(None, ReviewSubject::Plan, "sections".into());
+        }
+    }
+
+    fn departments(&mut self, expected: &[DepartmentData], actual: &[DepartmentData]) {
+        for department in expected {
+            let found = actual.iter().find(|d| d.code == department.code);
+            if found.is_none_or(|d| {
+                !self.same(&d.name, &department.name) || d.aliases.len() != department.aliases.len()
+            }) {
+                self.differ(
+                    None,
+                    ReviewSubject::Department,
+                    format!("department {}", department.code),
+                );
+            }
+        }
+    }
+
+    fn task(&mut self, task: &TaskData, got: &TaskData) {
+        let code = Some(task.code.as_str());
+        if got.section != task.section || got.parent != task.parent {
+            self.differ(code, ReviewSubject::Task, "section or parent".into());
+        }
+        if !self.same(&got.title, &task.title) {
+            self.differ(
                 code,
                 ReviewSubject::Title,
                 format!("title `{}` / `{}`", task.title, got.title),
             );
         }
-        if !same(&got.text, &task.text) {
-            differ(
+        if !self.same(&got.text, &task.text) {
+            self.differ(
                 code,
                 ReviewSubject::Task,
                 format!("text `{}` / `{}`", task.text, got.text),
@@ -135,45 +169,23 @@ fn differences(expected: &PlanFile, actual: &PlanFile, fold_text: bool) -> Vec<D
         }
         let written = |t: &TaskData| t.leads_as_written.as_deref().map(fold);
         if got.leads != task.leads || written(got) != written(task) {
-            differ(
+            self.differ(
                 code,
                 ReviewSubject::Leads,
                 format!("leads {:?} / {:?}", task.leads, got.leads),
             );
         }
         if got.indicators.len() != task.indicators.len() {
-            differ(
+            self.differ(
                 code,
                 ReviewSubject::Target,
                 format!("{} indicators", got.indicators.len()),
             );
-            continue;
+            return;
         }
         for (x, y) in task.indicators.iter().zip(&got.indicators) {
-            let target = |i: &IndicatorData| {
-                let milestones: Vec<_> = i
-                    .milestones
-                    .iter()
-                    .map(|m| {
-                        (
-                            m.year,
-                            m.kind.clone(),
-                            m.value.map(f64::to_bits),
-                            fold(&m.target_text),
-                        )
-                    })
-                    .collect();
-                (
-                    i.kind.clone(),
-                    i.value.map(f64::to_bits),
-                    i.unit.clone(),
-                    i.better.clone(),
-                    fold(&i.target_text),
-                    milestones,
-                )
-            };
             if target(x) != target(y) {
-                differ(
+                self.differ(
                     code,
                     ReviewSubject::Target,
                     format!("{:?} / {:?}", target(x), target(y)),
@@ -181,16 +193,40 @@ fn differences(expected: &PlanFile, actual: &PlanFile, fold_text: bool) -> Vec<D
             }
         }
     }
-    for task in &actual.tasks {
-        if !expected.tasks.iter().any(|t| t.code == task.code) {
-            differ(
-                Some(&task.code),
-                ReviewSubject::Task,
-                "not in the plan file".into(),
-            );
-        }
-    }
-    out
+}
+
+/// What an indicator's target must agree on: kind, value, unit, direction, wording and
+/// milestones (numbers by their bits, so that they compare exactly).
+type Target = (
+    String,
+    Option<u64>,
+    Option<String>,
+    String,
+    String,
+    Vec<(i32, String, Option<u64>, String)>,
+);
+
+fn target(i: &IndicatorData) -> Target {
+    let milestones: Vec<_> = i
+        .milestones
+        .iter()
+        .map(|m| {
+            (
+                m.year,
+                m.kind.clone(),
+                m.value.map(f64::to_bits),
+                fold(&m.target_text),
+            )
+        })
+        .collect();
+    (
+        i.kind.clone(),
+        i.value.map(f64::to_bits),
+        i.unit.clone(),
+        i.better.clone(),
+        fold(&i.target_text),
+        milestones,
+    )
 }
 
 /// The differences that no review item names.
@@ -301,6 +337,18 @@ fn the_imported_plan_file_loads_as_a_plan_file() {
 fn another_citys_plan_in_the_same_form() {
     let imported = import(QIANAN_2023_TEXT, "qianan-2023", 2023);
     let file = &imported.file;
+    its_header_is_read(file);
+    its_sections_tasks_and_parts_are_read(file);
+    its_targets_are_read(file);
+    its_new_departments_are_created_once_and_reviewed(&imported);
+    assert!(parse_plan_file(&plan_file_toml(file).unwrap()).is_ok());
+}
+
+fn task_of<'f>(file: &'f PlanFile, code: &str) -> &'f TaskData {
+    file.tasks.iter().find(|t| t.code == code).unwrap()
+}
+
+fn its_header_is_read(file: &PlanFile) {
     assert_eq!(
         file.plan.title,
         "迁安市创建省级生态文明建设示范市2023年度工作方案"
@@ -315,23 +363,27 @@ fn another_citys_plan_in_the_same_form() {
         file.plan.goals.iter().map(|g| g.year).collect::<Vec<_>>(),
         [2023, 2025]
     );
+}
+
+fn its_sections_tasks_and_parts_are_read(file: &PlanFile) {
     assert_eq!(file.sections.len(), 2);
     let codes: Vec<&str> = file.tasks.iter().map(|t| t.code.as_str()).collect();
     assert_eq!(codes, ["1", "2", "2.1", "2.2", "3", "4", "5", "6"]);
-    let task = |code: &str| file.tasks.iter().find(|t| t.code == code).unwrap();
     assert_eq!(
-        task("2").leads,
+        task_of(file, "2").leads,
         [
             "urban-management",
             "housing-construction",
             "water-resources"
         ]
     );
-    assert_eq!(task("2.2").parent.as_deref(), Some("2"));
-    assert_eq!(task("4").section, 2);
+    assert_eq!(task_of(file, "2.2").parent.as_deref(), Some("2"));
+    assert_eq!(task_of(file, "4").section, 2);
+}
 
+fn its_targets_are_read(file: &PlanFile) {
     let targets = |code: &str| {
-        task(code)
+        task_of(file, code)
             .indicators
             .iter()
             .map(|i| {
@@ -368,8 +420,11 @@ fn another_citys_plan_in_the_same_form() {
         ]
     );
     assert_eq!(targets("6"), [("NO_INCREASE", None, None, "LOWER")]);
+}
 
-    // Two departments are new, each once, and the lead list with 各乡镇 is reported.
+/// Two departments are new, each once, and the lead list with 各乡镇 is reported.
+fn its_new_departments_are_created_once_and_reviewed(imported: &ImportedPlan) {
+    let file = &imported.file;
     let new: Vec<&str> = file
         .departments
         .iter()
@@ -386,8 +441,7 @@ fn another_citys_plan_in_the_same_form() {
     };
     assert_eq!(about(None, ReviewSubject::Department), 2);
     assert_eq!(about(Some("5"), ReviewSubject::Leads), 1);
-    assert_eq!(task("5").leads, ["agriculture-rural"]);
-    assert!(parse_plan_file(&plan_file_toml(file).unwrap()).is_ok());
+    assert_eq!(task_of(file, "5").leads, ["agriculture-rural"]);
 }
 
 #[test]
