@@ -100,6 +100,12 @@ pub struct ServeArgs {
     /// Where evidence files are kept.
     #[arg(long, env = "ECOPLAN_STORAGE_DIR", default_value = "storage")]
     pub storage_dir: PathBuf,
+    /// Where evidence files are kept, as a URL: `s3://bucket/prefix` for an S3-compatible
+    /// object store (reached with AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID,
+    /// AWS_SECRET_ACCESS_KEY, AWS_ALLOW_HTTP), or `file:///path`; ECOPLAN_STORAGE_DIR when
+    /// not set.
+    #[arg(long, env = "ECOPLAN_STORAGE_URL")]
+    pub storage_url: Option<String>,
     /// The largest evidence file accepted, in bytes (50 MiB by default).
     #[arg(long, env = "ECOPLAN_MAX_UPLOAD_BYTES", default_value_t = crate::service::evidence::DEFAULT_MAX_UPLOAD_BYTES)]
     pub max_upload_bytes: u64,
@@ -280,6 +286,8 @@ impl ServeArgs {
             settings.max_connections = max_connections.max(1);
         }
         settings.storage_dir = self.storage_dir;
+        settings.storage_url = self.storage_url;
+        settings.object_store = object_store_from_env();
         settings.http.max_body_bytes = self.max_body_bytes.max(1024);
         settings.http.request_timeout = Duration::from_secs(self.request_timeout_secs.max(1));
         settings.http.response_cache_bytes = if self.response_cache == "off" {
@@ -523,4 +531,21 @@ async fn run_user_command(database_url: &str, command: UserCommand) -> anyhow::R
         }
     }
     Ok(())
+}
+
+/// The standard variables of S3 clients, for an object store.
+fn object_store_from_env() -> crate::storage::ObjectStoreSettings {
+    let var = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .filter(|value| !value.trim().is_empty())
+    };
+    crate::storage::ObjectStoreSettings {
+        endpoint: var("AWS_ENDPOINT_URL").or_else(|| var("AWS_ENDPOINT")),
+        region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")),
+        access_key_id: var("AWS_ACCESS_KEY_ID"),
+        secret_access_key: var("AWS_SECRET_ACCESS_KEY"),
+        allow_http: var("AWS_ALLOW_HTTP")
+            .is_some_and(|value| value.eq_ignore_ascii_case("true") || value == "1"),
+    }
 }

@@ -23,8 +23,11 @@ pub struct Settings {
     /// Also create the demo accounts (loopback addresses only).
     pub demo: bool,
     pub auth: AuthSettings,
-    /// Where evidence files are kept.
+    /// Where evidence files are kept, when `storage_url` is not set.
     pub storage_dir: PathBuf,
+    /// `s3://bucket/prefix` (an object store) or `file:///path`.
+    pub storage_url: Option<String>,
+    pub object_store: crate::storage::ObjectStoreSettings,
     pub upload: crate::service::evidence::UploadPolicy,
     /// When files of uploads that never committed are removed.
     pub upload_sweep: crate::service::evidence::SweepSettings,
@@ -70,6 +73,8 @@ impl Settings {
             demo: false,
             auth: AuthSettings::default(),
             storage_dir: PathBuf::from("storage"),
+            storage_url: None,
+            object_store: crate::storage::ObjectStoreSettings::default(),
             upload: crate::service::evidence::UploadPolicy::default(),
             upload_sweep: crate::service::evidence::SweepSettings::default(),
             http: crate::http::HttpSettings::default(),

@@ -21,7 +21,7 @@ use crate::service::hashing::HashPool;
 use crate::service::seed::{SeedOutcome, TANGSHAN_2022, seed_plan};
 use crate::service::user;
 use crate::settings::Settings;
-use crate::storage::{FileStore, LocalFileStore};
+use crate::storage::{FileStore, open_store};
 
 /// A running server and what tests need to reach it.
 pub struct Application {
@@ -71,7 +71,11 @@ impl Application {
         // One bound for all the hashing of the process: sign-ins and user management.
         HashPool::install_shared(token_keys.hash_pool());
 
-        let files: Arc<dyn FileStore> = Arc::new(LocalFileStore::new(&settings.storage_dir)?);
+        let files: Arc<dyn FileStore> = open_store(
+            settings.storage_url.as_deref(),
+            &settings.storage_dir,
+            &settings.object_store,
+        )?;
         // Uploads a crash cut short are settled before anything is served.
         sweep_uploads(&db, files.as_ref(), settings.upload_sweep.grace)
             .await

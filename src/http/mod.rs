@@ -3,6 +3,7 @@
 
 pub mod client_address;
 pub mod export;
+mod files;
 
 pub mod middleware;
 
@@ -115,7 +116,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/graphql", web::post().to(graphql))
         .route("/graphql", web::get().to(graphql_get))
         .route("/graphiql", web::get().to(graphiql))
-        .route("/files/{id}", web::get().to(download))
+        .route("/files/{id}", web::get().to(files::download))
         .route("/metrics", web::get().to(metrics_on_main))
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
@@ -617,16 +618,21 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok")
 }
 
+/// Ready when the database and the file store both answer.
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    match state.db.ping().await {
-        Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ready"),
-        Err(error) => {
-            tracing::warn!(%error, "the database does not answer");
-            HttpResponse::ServiceUnavailable()
-                .content_type("text/plain")
-                .body("the database does not answer")
-        }
+    if let Err(error) = state.db.ping().await {
+        tracing::warn!(%error, "the database does not answer");
+        return HttpResponse::ServiceUnavailable()
+            .content_type("text/plain")
+            .body("the database does not answer");
     }
+    if let Err(error) = state.files.check().await {
+        tracing::warn!(error = ?error, "the file store does not answer");
+        return HttpResponse::ServiceUnavailable()
+            .content_type("text/plain")
+            .body("the file store does not answer");
+    }
+    HttpResponse::Ok().content_type("text/plain").body("ready")
 }
 
 /// `filename*` of a Content-Disposition header (RFC 6266 / RFC 8187), so that Chinese file
@@ -651,61 +657,4 @@ pub(crate) fn content_disposition(file_name: &str) -> String {
         })
         .collect();
     format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
-}
-
-/// `GET /files/{id}`: an evidence file, under the same token and the same access rules as
-/// the API. Anything the caller may not see is simply not found.
-async fn download(
-    state: web::Data<AppState>,
-    http: HttpRequest,
-    path: web::Path<String>,
-) -> HttpResponse {
-    let not_found = || {
-        HttpResponse::NotFound()
-            .content_type("text/plain")
-            .body("not found")
-    };
-    let viewer = match viewer_of(&state, &http).await {
-        Ok(Viewer::Anonymous) => {
-            return HttpResponse::Unauthorized()
-                .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
-                .content_type("text/plain")
-                .body("sign in first");
-        }
-        Ok(viewer) => viewer,
-        Err(error) => {
-            tracing::error!(error = ?error, "cannot check a download's token");
-            return HttpResponse::InternalServerError().finish();
-        }
-    };
-    let Ok(id) = crate::id::NodeId::decode_as(&path, crate::id::NodeKind::Evidence) else {
-        return not_found();
-    };
-    let evidence = match crate::service::evidence::find_for_download(&state.db, &viewer, id).await {
-        Ok(Some(evidence)) => evidence,
-        Ok(None) => return not_found(),
-        Err(error) => {
-            if let crate::error::AppError::Unexpected(cause) = &error {
-                tracing::error!(error = ?cause, "cannot look up evidence");
-            }
-            return not_found();
-        }
-    };
-    match state.files.open(&evidence.storage_key).await {
-        Ok(file) => HttpResponse::Ok()
-            .content_type(evidence.content_type.as_str())
-            .insert_header((
-                header::CONTENT_DISPOSITION,
-                content_disposition(&evidence.file_name),
-            ))
-            .insert_header(("x-content-type-options", "nosniff"))
-            .insert_header((header::CACHE_CONTROL, "private, no-store"))
-            .streaming(tokio_util::io::ReaderStream::new(file)),
-        Err(error) => {
-            tracing::error!(error = ?error, "an evidence file is missing from storage");
-            HttpResponse::InternalServerError()
-                .content_type("text/plain")
-                .body("the file cannot be read")
-        }
-    }
 }

@@ -1,5 +1,6 @@
-//! Where evidence files are kept. The local folder is the default; an S3-compatible
-//! object store can implement `FileStore` without the rest of the code changing.
+//! Where evidence files are kept: a local folder by default, or an S3-compatible object
+//! store (`object`), chosen by `ECOPLAN_STORAGE_URL`; the rest of the code sees only
+//! [`FileStore`].
 //!
 //! A file is first stored as *pending*, its database row is committed, and only then is
 //! the file made *stored*. Whenever the process dies, a stored file has its row, and a
@@ -7,13 +8,19 @@
 //! pending file whose row never committed is removed by the sweep
 //! (`service::evidence::sweep_uploads`).
 
+mod object;
+
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use futures_util::future::BoxFuture;
-use tokio::io::AsyncRead;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt};
+
+pub use object::{ObjectFileStore, ObjectStoreSettings};
 
 /// A readable stored file.
 pub type StoredFile = Pin<Box<dyn AsyncRead + Send>>;
@@ -47,13 +54,40 @@ pub trait FileStore: Send + Sync {
     ) -> BoxFuture<'a, anyhow::Result<()>>;
     /// Makes the pending file of `key` stored; a file already stored is fine.
     fn commit<'a>(&'a self, key: &'a str) -> BoxFuture<'a, anyhow::Result<()>>;
-    /// Opens the file under `key`, stored or pending.
-    fn open<'a>(&'a self, key: &'a str) -> BoxFuture<'a, anyhow::Result<StoredFile>>;
+    /// Opens the file under `key`, stored or pending: all of it, or the bytes of `range`.
+    fn open<'a>(
+        &'a self,
+        key: &'a str,
+        range: Option<Range<u64>>,
+    ) -> BoxFuture<'a, anyhow::Result<StoredFile>>;
     /// Removes the file under `key`, stored or pending; removing a missing file is not an
     /// error.
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, anyhow::Result<()>>;
     /// The files last written more than `older_than` ago.
     fn list<'a>(&'a self, older_than: Duration) -> BoxFuture<'a, anyhow::Result<Vec<ListedFile>>>;
+    /// Whether the store answers, for the readiness check.
+    fn check(&self) -> BoxFuture<'_, anyhow::Result<()>>;
+}
+
+/// The store a deployment names: `s3://bucket/prefix` an object store, `file:///path` a
+/// folder; without a URL, the folder `dir`.
+pub fn open_store(
+    url: Option<&str>,
+    dir: &Path,
+    object_store: &ObjectStoreSettings,
+) -> anyhow::Result<Arc<dyn FileStore>> {
+    match url {
+        Some(url) if url.starts_with("s3://") => {
+            Ok(Arc::new(ObjectFileStore::new(url, object_store)?))
+        }
+        Some(url) => {
+            let path = url.strip_prefix("file://").with_context(|| {
+                "ECOPLAN_STORAGE_URL must be s3://bucket/prefix or file:///path".to_owned()
+            })?;
+            Ok(Arc::new(LocalFileStore::new(path)?))
+        }
+        None => Ok(Arc::new(LocalFileStore::new(dir)?)),
+    }
 }
 
 /// Files in a folder on the server, two levels of sub-folders deep by key prefix; pending
@@ -62,9 +96,9 @@ pub struct LocalFileStore {
     root: PathBuf,
 }
 
-const PENDING_FOLDER: &str = "pending";
+pub(crate) const PENDING_FOLDER: &str = "pending";
 
-fn valid_key(key: &str) -> bool {
+pub(crate) fn valid_key(key: &str) -> bool {
     key.len() >= 8 && key.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
@@ -196,9 +230,13 @@ impl FileStore for LocalFileStore {
         })
     }
 
-    fn open<'a>(&'a self, key: &'a str) -> BoxFuture<'a, anyhow::Result<StoredFile>> {
+    fn open<'a>(
+        &'a self,
+        key: &'a str,
+        range: Option<Range<u64>>,
+    ) -> BoxFuture<'a, anyhow::Result<StoredFile>> {
         Box::pin(async move {
-            let file = match tokio::fs::File::open(self.stored_path(key)?).await {
+            let mut file = match tokio::fs::File::open(self.stored_path(key)?).await {
                 Ok(file) => file,
                 // The row committed a moment ago and the file is still being made stored.
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -210,7 +248,16 @@ impl FileStore for LocalFileStore {
                     return Err(anyhow::Error::new(error).context("cannot open a stored file"));
                 }
             };
-            Ok(Box::pin(file) as StoredFile)
+            match range {
+                None => Ok(Box::pin(file) as StoredFile),
+                Some(range) => {
+                    file.seek(std::io::SeekFrom::Start(range.start))
+                        .await
+                        .context("cannot read a stored file")?;
+                    let length = range.end.saturating_sub(range.start);
+                    Ok(Box::pin(file.take(length)) as StoredFile)
+                }
+            }
         })
     }
 
@@ -235,6 +282,17 @@ impl FileStore for LocalFileStore {
             tokio::task::spawn_blocking(move || list_files(&root, older))
                 .await
                 .context("the storage task failed")?
+        })
+    }
+
+    fn check(&self) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move {
+            let pending = self.root.join(PENDING_FOLDER);
+            let metadata = tokio::fs::metadata(&pending)
+                .await
+                .context("the storage folder is not there")?;
+            anyhow::ensure!(metadata.is_dir(), "the storage folder is not a folder");
+            Ok(())
         })
     }
 }

@@ -4,8 +4,9 @@
 use ecoplan::id::NodeKind;
 use ecoplan::service::policy::Role;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
-use crate::helpers::{Backend, TestApp, assert_error_code, both, data, global_id};
+use crate::helpers::{Backend, Store, TestApp, assert_error_code, data, global_id, stores};
 use crate::steps::{
     Item, approved, draft_evidence, draft_report, draft_value, elf, pdf, png, rejected, sha256_hex,
     submitted, text_file, upload,
@@ -23,8 +24,11 @@ async fn delete(app: &TestApp, token: &str, item: &Item) -> Value {
     .await
 }
 
-async fn a_department_uploads_evidence_and_its_type_size_and_hash_are_recorded(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+async fn a_department_uploads_evidence_and_its_type_size_and_hash_are_recorded(
+    backend: Backend,
+    store: Store,
+) {
+    let app = TestApp::spawn_on(backend, store).await;
     let finance = app.token_for(Role::Department, Some("finance")).await;
     let task = app.task_id("36").await;
     let indicator = app.indicator_id("36", 0).await;
@@ -97,12 +101,15 @@ async fn a_department_uploads_evidence_and_its_type_size_and_hash_are_recorded(b
         task["indicators"][0]["values"]["nodes"][0]["evidence"],
         json!([{ "fileName": "統計.pdf" }])
     );
-    assert_eq!(app.stored_files().len(), 5);
+    assert_eq!(app.stored_objects().await.len(), 5);
 }
-both!(a_department_uploads_evidence_and_its_type_size_and_hash_are_recorded);
+stores!(a_department_uploads_evidence_and_its_type_size_and_hash_are_recorded);
 
-async fn the_file_is_served_to_those_who_may_see_it_and_to_nobody_else(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+async fn the_file_is_served_to_those_who_may_see_it_and_to_nobody_else(
+    backend: Backend,
+    store: Store,
+) {
+    let app = TestApp::spawn_on(backend, store).await;
     let finance = app.token_for(Role::Department, Some("finance")).await;
     let task = app.task_id("36").await;
     let bytes = pdf();
@@ -139,18 +146,18 @@ async fn the_file_is_served_to_those_who_may_see_it_and_to_nobody_else(backend: 
     let missing = format!("/files/{}", global_id(NodeKind::Evidence, 999_999));
     assert_eq!(app.get(Some(&leadership), &missing).await.status(), 404);
 }
-both!(the_file_is_served_to_those_who_may_see_it_and_to_nobody_else);
+stores!(the_file_is_served_to_those_who_may_see_it_and_to_nobody_else);
 
 /// Asserts that an upload was refused as the caller's mistake, and left nothing behind.
 async fn assert_refused_and_nothing_kept(app: &TestApp, response: &Value) {
     assert_error_code(response, "BAD_USER_INPUT");
     assert_eq!(app.count_rows("evidence").await, 0);
-    assert_eq!(app.stored_files(), Vec::<std::path::PathBuf>::new());
+    assert_eq!(app.stored_objects().await, Vec::<String>::new());
     assert_eq!(app.count_audit_entries("evidence.upload").await, 0);
 }
 
-async fn an_executable_named_pdf_is_refused(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+async fn an_executable_named_pdf_is_refused(backend: Backend, store: Store) {
+    let app = TestApp::spawn_on(backend, store).await;
     let finance = app.token_for(Role::Department, Some("finance")).await;
     let task = app.task_id("36").await;
 
@@ -165,10 +172,10 @@ async fn an_executable_named_pdf_is_refused(backend: Backend) {
 
     assert_refused_and_nothing_kept(&app, &response).await;
 }
-both!(an_executable_named_pdf_is_refused);
+stores!(an_executable_named_pdf_is_refused);
 
-async fn a_file_whose_name_promises_another_type_is_refused(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+async fn a_file_whose_name_promises_another_type_is_refused(backend: Backend, store: Store) {
+    let app = TestApp::spawn_on(backend, store).await;
     let finance = app.token_for(Role::Department, Some("finance")).await;
     let task = app.task_id("36").await;
 
@@ -188,10 +195,10 @@ async fn a_file_whose_name_promises_another_type_is_refused(backend: Backend) {
         assert_refused_and_nothing_kept(&app, &response).await;
     }
 }
-both!(a_file_whose_name_promises_another_type_is_refused);
+stores!(a_file_whose_name_promises_another_type_is_refused);
 
-async fn an_empty_or_unrecognisable_file_is_refused(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+async fn an_empty_or_unrecognisable_file_is_refused(backend: Backend, store: Store) {
+    let app = TestApp::spawn_on(backend, store).await;
     let finance = app.token_for(Role::Department, Some("finance")).await;
     let task = app.task_id("36").await;
 
@@ -207,10 +214,11 @@ async fn an_empty_or_unrecognisable_file_is_refused(backend: Backend) {
         assert_refused_and_nothing_kept(&app, &response).await;
     }
 }
-both!(an_empty_or_unrecognisable_file_is_refused);
+stores!(an_empty_or_unrecognisable_file_is_refused);
 
-async fn a_file_over_the_limit_is_refused_and_nothing_is_kept(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |settings| settings.upload.max_bytes = 1024).await;
+async fn a_file_over_the_limit_is_refused_and_nothing_is_kept(backend: Backend, store: Store) {
+    let app =
+        TestApp::spawn_on_with(backend, store, |settings| settings.upload.max_bytes = 1024).await;
     let finance = app.token_for(Role::Department, Some("finance")).await;
     let task = app.task_id("36").await;
 
@@ -235,10 +243,10 @@ async fn a_file_over_the_limit_is_refused_and_nothing_is_kept(backend: Backend) 
     .await;
     data(&response);
 }
-both!(a_file_over_the_limit_is_refused_and_nothing_is_kept);
+stores!(a_file_over_the_limit_is_refused_and_nothing_is_kept);
 
-async fn only_a_lead_department_uploads_evidence_for_its_task(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+async fn only_a_lead_department_uploads_evidence_for_its_task(backend: Backend, store: Store) {
+    let app = TestApp::spawn_on(backend, store).await;
     let task = app.task_id("36").await;
     let input = json!({ "taskId": task, "title": "佐證" });
     let admin = app.admin_token().await;
@@ -261,12 +269,15 @@ async fn only_a_lead_department_uploads_evidence_for_its_task(backend: Backend) 
     let response = upload(&app, Some(&finance), missing, "通知.pdf", pdf()).await;
     assert_error_code(&response, "NOT_FOUND");
     assert_eq!(app.count_rows("evidence").await, 0);
-    assert!(app.stored_files().is_empty());
+    assert!(app.stored_objects().await.is_empty());
 }
-both!(only_a_lead_department_uploads_evidence_for_its_task);
+stores!(only_a_lead_department_uploads_evidence_for_its_task);
 
-async fn evidence_backs_only_a_report_or_value_of_its_own_department_and_task(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+async fn evidence_backs_only_a_report_or_value_of_its_own_department_and_task(
+    backend: Backend,
+    store: Store,
+) {
+    let app = TestApp::spawn_on(backend, store).await;
     let ecology = app
         .token_for(Role::Department, Some("ecology-environment"))
         .await;
@@ -328,17 +339,20 @@ async fn evidence_backs_only_a_report_or_value_of_its_own_department_and_task(ba
     .await;
     assert_error_code(&response, "CONFLICT");
     assert_eq!(app.count_rows("evidence").await, 0);
-    assert!(app.stored_files().is_empty());
+    assert!(app.stored_objects().await.is_empty());
 }
-both!(evidence_backs_only_a_report_or_value_of_its_own_department_and_task);
+stores!(evidence_backs_only_a_report_or_value_of_its_own_department_and_task);
 
-async fn a_department_deletes_its_draft_evidence_and_the_file_goes_with_it(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+async fn a_department_deletes_its_draft_evidence_and_the_file_goes_with_it(
+    backend: Backend,
+    store: Store,
+) {
+    let app = TestApp::spawn_on(backend, store).await;
     let finance = app.token_for(Role::Department, Some("finance")).await;
     let leadership = app.token_for(Role::Leadership, None).await;
     let task = app.task_id("36").await;
     let draft = draft_evidence(&app, &finance, &task).await;
-    assert_eq!(app.stored_files().len(), 1);
+    assert_eq!(app.stored_objects().await.len(), 1);
 
     let stale = delete(
         &app,
@@ -354,7 +368,7 @@ async fn a_department_deletes_its_draft_evidence_and_the_file_goes_with_it(backe
 
     assert_eq!(data(&response)["deleteEvidence"], draft.id.as_str());
     assert_eq!(app.count_rows("evidence").await, 0);
-    assert!(app.stored_files().is_empty());
+    assert!(app.stored_objects().await.is_empty());
     let url = format!("/files/{}", draft.id);
     assert_eq!(app.get(Some(&finance), &url).await.status(), 404);
     assert_error_code(&delete(&app, &finance, &draft).await, "NOT_FOUND");
@@ -364,12 +378,15 @@ async fn a_department_deletes_its_draft_evidence_and_the_file_goes_with_it(backe
     let rejected_file = submitted(&app, &finance, &rejected_file).await;
     let rejected_file = rejected(&app, &leadership, &rejected_file, "文件不清晰").await;
     data(&delete(&app, &finance, &rejected_file).await);
-    assert!(app.stored_files().is_empty());
+    assert!(app.stored_objects().await.is_empty());
 }
-both!(a_department_deletes_its_draft_evidence_and_the_file_goes_with_it);
+stores!(a_department_deletes_its_draft_evidence_and_the_file_goes_with_it);
 
-async fn submitted_or_another_departments_evidence_cannot_be_deleted(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+async fn submitted_or_another_departments_evidence_cannot_be_deleted(
+    backend: Backend,
+    store: Store,
+) {
+    let app = TestApp::spawn_on(backend, store).await;
     let finance = app.token_for(Role::Department, Some("finance")).await;
     let leadership = app.token_for(Role::Leadership, None).await;
     let audit = app.token_for(Role::Department, Some("audit")).await;
@@ -391,12 +408,12 @@ async fn submitted_or_another_departments_evidence_cannot_be_deleted(backend: Ba
     let done = approved(&app, &leadership, &sent).await;
     assert_error_code(&delete(&app, &finance, &done).await, "CONFLICT");
     assert_eq!(app.count_rows("evidence").await, 1);
-    assert_eq!(app.stored_files().len(), 1);
+    assert_eq!(app.stored_objects().await.len(), 1);
 }
-both!(submitted_or_another_departments_evidence_cannot_be_deleted);
+stores!(submitted_or_another_departments_evidence_cannot_be_deleted);
 
-async fn the_portal_never_sees_evidence(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+async fn the_portal_never_sees_evidence(backend: Backend, store: Store) {
+    let app = TestApp::spawn_on(backend, store).await;
     let finance = app.token_for(Role::Department, Some("finance")).await;
     let leadership = app.token_for(Role::Leadership, None).await;
     let portal = app.token_for(Role::Portal, None).await;
@@ -436,4 +453,75 @@ async fn the_portal_never_sees_evidence(backend: Backend) {
     assert_eq!(app.get(Some(&portal), &url).await.status(), 404);
     assert_eq!(app.get(Some(&leadership), &url).await.status(), 200);
 }
-both!(the_portal_never_sees_evidence);
+stores!(the_portal_never_sees_evidence);
+
+/// A file larger than one upload part goes up in parts and comes back whole, with its
+/// length and checksum, or one byte range of it (a resumed download).
+async fn a_large_file_is_stored_in_parts_and_served_whole_or_by_range(
+    backend: Backend,
+    store: Store,
+) {
+    let app = TestApp::spawn_on(backend, store).await;
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+    let task = app.task_id("36").await;
+    let mut bytes = pdf();
+    // 9 MiB of varied bytes: more than one 8 MiB part, and no two parts alike.
+    bytes.extend((0..9 * 1024 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
+    bytes.extend_from_slice(b"\n%%EOF\n");
+    let response = upload(
+        &app,
+        Some(&finance),
+        json!({ "taskId": task, "title": "年度監測報告" }),
+        "監測報告.pdf",
+        bytes.clone(),
+    )
+    .await;
+    let evidence = &data(&response)["uploadEvidence"];
+    let url = evidence["downloadUrl"].as_str().unwrap().to_owned();
+    let sha256 = evidence["sha256"].as_str().unwrap().to_owned();
+    assert_eq!(app.stored_objects().await.len(), 1);
+
+    let whole = app.get(Some(&finance), &url).await;
+    assert_eq!(whole.status(), 200);
+    let headers = whole.headers().clone();
+    assert_eq!(headers["content-length"], bytes.len().to_string().as_str());
+    assert_eq!(headers["accept-ranges"], "bytes");
+    assert_eq!(headers["etag"], format!("\"{sha256}\"").as_str());
+    assert!(
+        headers["repr-digest"]
+            .to_str()
+            .unwrap()
+            .starts_with("sha-256=:"),
+        "{headers:?}"
+    );
+    let body = whole.bytes().await.unwrap();
+    assert_eq!(format!("{:x}", Sha256::digest(&body)), sha256);
+    assert!(body == bytes, "the file comes back as it was sent");
+
+    let ranged = |range: &'static str| {
+        let request = app
+            .client
+            .get(app.url(&url))
+            .bearer_auth(&finance)
+            .header("range", range);
+        async move { request.send().await.unwrap() }
+    };
+    let middle = ranged("bytes=8388600-8388615").await;
+    assert_eq!(middle.status(), 206);
+    assert_eq!(
+        middle.headers()["content-range"],
+        format!("bytes 8388600-8388615/{}", bytes.len()).as_str()
+    );
+    assert_eq!(middle.headers()["content-length"], "16");
+    assert_eq!(middle.bytes().await.unwrap(), &bytes[8_388_600..8_388_616]);
+    let tail = ranged("bytes=-7").await;
+    assert_eq!(tail.status(), 206);
+    assert_eq!(tail.bytes().await.unwrap(), &b"\n%%EOF\n"[..]);
+    let beyond = ranged("bytes=99999999-").await;
+    assert_eq!(beyond.status(), 416);
+    assert_eq!(
+        beyond.headers()["content-range"],
+        format!("bytes */{}", bytes.len()).as_str()
+    );
+}
+stores!(a_large_file_is_stored_in_parts_and_served_whole_or_by_range);

@@ -59,6 +59,97 @@ macro_rules! both {
 }
 pub(crate) use both;
 
+/// Where a test's server keeps evidence files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Store {
+    /// A folder of the test's own (the default).
+    Folder,
+    /// A bucket of the test's own on the S3-protocol server at `TEST_S3_ENDPOINT`.
+    Objects,
+}
+
+/// Names the S3-protocol server the object-store tests create buckets on, e.g.
+/// `http://127.0.0.1:9000` (`.ci/run` starts moto's server and sets it).
+pub const TEST_S3_ENDPOINT: &str = "TEST_S3_ENDPOINT";
+
+/// Runs a test written once as `async fn name(backend: Backend, store: Store)` on SQLite
+/// and on PostgreSQL with the folder, and on PostgreSQL with an object store (how a city
+/// runs several instances): `stores!(name)` makes `name::sqlite`, `name::postgres` and
+/// `name::postgres_object_store`.
+macro_rules! stores {
+    ($name:ident) => {
+        mod $name {
+            use $crate::helpers::{Backend, Store};
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(Backend::Sqlite, Store::Folder).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::helpers::postgres_url().is_some() {
+                    super::$name(Backend::Postgres, Store::Folder).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres_object_store() {
+                if $crate::helpers::postgres_url().is_some()
+                    && $crate::helpers::s3_endpoint().is_some()
+                {
+                    super::$name(Backend::Postgres, Store::Objects).await;
+                }
+            }
+        }
+    };
+}
+pub(crate) use stores;
+
+/// The S3-protocol server to test on. Without one, object-store tests are skipped with a
+/// notice, except in CI, where skipping them silently would hide failures.
+pub fn s3_endpoint() -> Option<String> {
+    match std::env::var(TEST_S3_ENDPOINT) {
+        Ok(url) if !url.trim().is_empty() => Some(url.trim().trim_end_matches('/').to_owned()),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!(
+                "{TEST_S3_ENDPOINT} must be set in CI: the object-store tests may not be skipped"
+            )
+        }
+        _ => {
+            eprintln!("{TEST_S3_ENDPOINT} is not set: skipping the object-store variant");
+            None
+        }
+    }
+}
+
+/// A bucket of its own on the test S3 server, and the settings that reach it.
+async fn new_bucket() -> (String, ecoplan::storage::ObjectStoreSettings) {
+    let endpoint = s3_endpoint().expect("an S3-protocol server to test on");
+    let bucket = format!("ecoplan-{}", random_secret(12).to_ascii_lowercase());
+    // moto takes unsigned requests; a bucket is made with a plain PUT.
+    let created = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .expect("the S3-protocol server answers");
+    assert!(
+        created.status().is_success(),
+        "cannot create bucket {bucket}: {}",
+        created.status()
+    );
+    (
+        format!("s3://{bucket}/evidence"),
+        ecoplan::storage::ObjectStoreSettings {
+            endpoint: Some(endpoint),
+            region: Some("us-east-1".to_owned()),
+            access_key_id: Some("testing".to_owned()),
+            secret_access_key: Some("testing".to_owned()),
+            allow_http: true,
+        },
+    )
+}
+
 /// The PostgreSQL server to test on. Without one, PostgreSQL tests are skipped with a
 /// notice, except in CI, where skipping them silently would hide failures.
 pub fn postgres_url() -> Option<String> {
@@ -326,6 +417,8 @@ pub struct TestApp {
     database: Arc<TestDatabase>,
     /// Where the server keeps evidence files: a folder of its own, removed with it.
     storage: Arc<TempDir>,
+    /// Or, on an object store, the bucket's URL and how it is reached.
+    object_store: Option<(String, ecoplan::storage::ObjectStoreSettings)>,
 }
 
 impl TestApp {
@@ -336,12 +429,31 @@ impl TestApp {
 
     /// Like `spawn`, with some settings changed first.
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> Self {
+        Self::spawn_on_with(backend, Store::Folder, configure).await
+    }
+
+    /// A server with the test settings, keeping its files in `store`.
+    pub async fn spawn_on(backend: Backend, store: Store) -> Self {
+        Self::spawn_on_with(backend, store, |_| {}).await
+    }
+
+    /// Like `spawn_on`, with some settings changed first.
+    pub async fn spawn_on_with(
+        backend: Backend,
+        store: Store,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Self {
         let database = Arc::new(TestDatabase::seeded(backend).await);
         let storage = Arc::new(tempfile::tempdir().expect("a temporary folder can be made"));
+        let object_store = match store {
+            Store::Folder => None,
+            Store::Objects => Some(new_bucket().await),
+        };
         Self::start(
             backend,
             database,
             storage,
+            object_store,
             random_secret(48),
             None,
             configure,
@@ -356,6 +468,7 @@ impl TestApp {
             self.backend,
             self.database.clone(),
             self.storage.clone(),
+            self.object_store.clone(),
             self.jwt_secret.clone(),
             Some(self.admin_password.clone()),
             |_| {},
@@ -367,6 +480,7 @@ impl TestApp {
         backend: Backend,
         database: Arc<TestDatabase>,
         storage: Arc<TempDir>,
+        object_store: Option<(String, ecoplan::storage::ObjectStoreSettings)>,
         jwt_secret: String,
         admin_password: Option<String>,
         configure: impl FnOnce(&mut Settings),
@@ -375,6 +489,10 @@ impl TestApp {
         let mut settings = Settings::new(database.url.clone(), addr);
         settings.auth.jwt_secret = Some(jwt_secret.clone());
         settings.storage_dir = storage.path().to_path_buf();
+        if let Some((url, reached)) = &object_store {
+            settings.storage_url = Some(url.clone());
+            settings.object_store = reached.clone();
+        }
         // Tests sign in far more often than people do; the per-address rate has tests of
         // its own (sign_in.rs), which set it.
         settings.auth.login_rate_per_minute = 0;
@@ -405,6 +523,7 @@ impl TestApp {
             server,
             database,
             storage,
+            object_store,
         }
     }
 
@@ -525,6 +644,30 @@ impl TestApp {
         let mut found = Vec::new();
         walk(self.storage.path(), &mut found);
         found
+    }
+
+    /// The keys of the files the server keeps, pending or stored, in the folder or the
+    /// bucket.
+    pub async fn stored_objects(&self) -> Vec<String> {
+        match &self.object_store {
+            None => self
+                .stored_files()
+                .iter()
+                .map(|path| path.file_name().unwrap().to_string_lossy().into_owned())
+                .collect(),
+            Some((url, reached)) => {
+                use ecoplan::storage::FileStore;
+                let store = ecoplan::storage::ObjectFileStore::new(url, reached)
+                    .expect("the test bucket can be reached");
+                store
+                    .list(std::time::Duration::ZERO)
+                    .await
+                    .expect("the test bucket can be listed")
+                    .into_iter()
+                    .map(|file| file.key)
+                    .collect()
+            }
+        }
     }
 
     /// Signs in and returns the token; panics when the sign-in fails.
