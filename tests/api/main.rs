@@ -20,6 +20,7 @@ mod evidence;
 mod file_names;
 mod freshness;
 mod http;
+mod instances;
 mod ledger;
 mod limits;
 mod lookup;
