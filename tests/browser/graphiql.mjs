@@ -70,7 +70,14 @@ try {
   const started = Date.now();
   const answer = await page.goto(new URL("/graphiql", base).href);
   if (answer?.status() !== 200) throw new Error(`/graphiql answered ${answer?.status()}`);
-  await page.locator(".graphiql-query-editor .CodeMirror").waitFor({ timeout: 30_000 });
+  try {
+    await page.locator(".graphiql-query-editor .CodeMirror").waitFor({ timeout: 30_000 });
+  } catch (error) {
+    throw new Error(
+      `the editor did not appear (${error.message.split("\n")[0]}); refused requests ` +
+        `outside the server: ${blocked.join(", ") || "none"}; problems: ${problems.join("; ") || "none"}`,
+    );
+  }
   console.log(`graphiql: the editor is up after ${Date.now() - started} ms`);
 
   // The token, typed into the Headers tab.
