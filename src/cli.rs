@@ -15,6 +15,7 @@ use crate::service::department::resolve_department;
 use crate::service::plan_document::{ImportOptions, import_plan_document, plan_file_toml};
 use crate::service::plan_import::known_departments;
 use crate::service::policy::{Role, Viewer};
+use crate::service::portal_keys::PortalKeySource;
 use crate::service::seed::{SeedOutcome, TANGSHAN_2022, seed_plan};
 use crate::service::user::{self, NewUser};
 use crate::settings::{DEFAULT_ADDR, DEFAULT_DATABASE_URL, Settings, parse_addr};
@@ -171,6 +172,10 @@ pub struct ServeArgs {
     /// The portal's public key (PEM) or key set (JWKS), to accept its tokens.
     #[arg(long, env = "ECOPLAN_PORTAL_KEY_FILE")]
     pub portal_key_file: Option<PathBuf>,
+    /// The identity provider's JWKS URL (HTTPS), instead of a key file. With neither, the
+    /// keys are found by OpenID Connect discovery from the issuer.
+    #[arg(long, env = "ECOPLAN_PORTAL_JWKS_URL")]
+    pub portal_jwks_url: Option<String>,
     #[arg(long, env = "ECOPLAN_PORTAL_ISSUER")]
     pub portal_issuer: Option<String>,
     #[arg(long, env = "ECOPLAN_PORTAL_AUDIENCE")]
@@ -182,7 +187,17 @@ pub struct ServeArgs {
         default_value = "preferred_username"
     )]
     pub portal_username_claim: String,
+    /// Seconds a portal token's times may be off, for clocks that disagree.
+    #[arg(long, env = "ECOPLAN_PORTAL_LEEWAY_SECONDS", default_value_t = crate::service::auth::DEFAULT_PORTAL_LEEWAY_SECONDS)]
+    pub portal_leeway_seconds: u64,
+    /// The least seconds between two fetches of the portal's keys for a token naming a
+    /// key the set does not hold.
+    #[arg(long, env = "ECOPLAN_PORTAL_JWKS_REFETCH_SECONDS", default_value_t = crate::service::portal_keys::DEFAULT_REFETCH_SECONDS)]
+    pub portal_jwks_refetch_seconds: u64,
 }
+
+/// More than ten minutes of clock skew is a clock to fix, not to allow.
+const MAX_PORTAL_LEEWAY_SECONDS: u64 = 600;
 
 #[derive(Debug, Subcommand)]
 pub enum PlanCommand {
@@ -357,20 +372,38 @@ impl ServeArgs {
         };
         settings.http.trusted_proxies =
             crate::http::client_address::TrustedProxies::parse(&self.trusted_proxies)?;
-        settings.auth.portal = match (
-            self.portal_key_file,
-            self.portal_issuer,
-            self.portal_audience,
-        ) {
+        if self.portal_leeway_seconds > MAX_PORTAL_LEEWAY_SECONDS {
+            bail!(
+                "ECOPLAN_PORTAL_LEEWAY_SECONDS is {}: at most {MAX_PORTAL_LEEWAY_SECONDS} seconds",
+                self.portal_leeway_seconds
+            );
+        }
+        let keys = match (self.portal_key_file, self.portal_jwks_url) {
+            (Some(_), Some(_)) => bail!(
+                "ECOPLAN_PORTAL_KEY_FILE and ECOPLAN_PORTAL_JWKS_URL are two ways to give the portal's keys: set one"
+            ),
+            (Some(file), None) => Some(PortalKeySource::File(file)),
+            (None, Some(url)) => Some(PortalKeySource::JwksUrl(url)),
+            (None, None) => None,
+        };
+        settings.auth.portal = match (keys, self.portal_issuer, self.portal_audience) {
             (None, None, None) => None,
-            (Some(key_file), Some(issuer), Some(audience)) => Some(PortalSettings {
-                key_file,
-                issuer,
-                audience,
-                username_claim: self.portal_username_claim,
-            }),
+            (keys, Some(issuer), Some(audience)) => {
+                let mut portal = PortalSettings::new(
+                    keys.unwrap_or(PortalKeySource::Discovery),
+                    &issuer,
+                    &audience,
+                );
+                portal.username_claim = self.portal_username_claim;
+                portal.leeway = Duration::from_secs(self.portal_leeway_seconds);
+                portal.fetch.refetch_interval =
+                    Duration::from_secs(self.portal_jwks_refetch_seconds.max(1));
+                Some(portal)
+            }
             _ => bail!(
-                "ECOPLAN_PORTAL_KEY_FILE, ECOPLAN_PORTAL_ISSUER and ECOPLAN_PORTAL_AUDIENCE go together: set all three or none"
+                "ECOPLAN_PORTAL_ISSUER and ECOPLAN_PORTAL_AUDIENCE go together, with \
+                 ECOPLAN_PORTAL_KEY_FILE or ECOPLAN_PORTAL_JWKS_URL (or neither, for OpenID \
+                 Connect discovery): set them or none"
             ),
         };
         Ok(settings)

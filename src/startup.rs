@@ -126,6 +126,9 @@ impl Application {
                     App::new()
                         .app_data(state.clone())
                         .wrap(actix_web::middleware::from_fn(
+                            crate::http::head::route_head_as_get,
+                        ))
+                        .wrap(actix_web::middleware::from_fn(
                             crate::http::middleware::observe,
                         ))
                         .route("/metrics", web::get().to(crate::http::metrics))
@@ -154,6 +157,9 @@ impl Application {
             }
             App::new()
                 .app_data(state.clone())
+                .wrap(actix_web::middleware::from_fn(
+                    crate::http::head::route_head_as_get,
+                ))
                 .wrap(cors)
                 .wrap(actix_web::middleware::from_fn(
                     crate::http::middleware::observe,

@@ -4,6 +4,8 @@
 pub mod client_address;
 pub mod export;
 mod files;
+pub mod graphiql;
+pub mod head;
 
 pub mod middleware;
 
@@ -14,7 +16,6 @@ use std::sync::Arc;
 use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql_actix_web::GraphQLRequest;
 use sea_orm::DatabaseConnection;
@@ -115,11 +116,11 @@ pub fn routes(config: &mut web::ServiceConfig) {
     config
         .route("/graphql", web::post().to(graphql))
         .route("/graphql", web::get().to(graphql_get))
-        .route("/graphiql", web::get().to(graphiql))
         .route("/files/{id}", web::get().to(files::download))
         .route("/metrics", web::get().to(metrics_on_main))
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
+        .configure(graphiql::routes)
         .configure(export::routes);
 }
 
@@ -522,49 +523,6 @@ async fn graphql_get(
     }
     let _place = anonymous_place(&state, &http).await;
     execute(&state, &http, request).await
-}
-
-/// The GraphiQL page and the content security policy it needs: its scripts and styles
-/// come from unpkg.com, its one inline script is allowed by its hash, it talks only to
-/// this server, and no page may frame it.
-fn graphiql_page() -> &'static (String, String) {
-    static PAGE: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
-    PAGE.get_or_init(|| {
-        let html = GraphiQLSource::build().endpoint("/graphql").finish();
-        let inline_scripts: String = inline_script_bodies(&html)
-            .map(|body| {
-                use base64::Engine;
-                use sha2::Digest;
-                let digest = sha2::Sha256::digest(body.as_bytes());
-                format!(
-                    " 'sha256-{}'",
-                    base64::engine::general_purpose::STANDARD.encode(digest)
-                )
-            })
-            .collect();
-        let policy = format!(
-            "default-src 'none'; script-src https://unpkg.com{inline_scripts}; \
-             style-src https://unpkg.com 'unsafe-inline'; img-src https://graphql.org data:; \
-             font-src https://unpkg.com data:; connect-src 'self'; base-uri 'none'; \
-             form-action 'none'; frame-ancestors 'none'"
-        );
-        (html, policy)
-    })
-}
-
-/// The text of every `<script>` element of a page that has no `src`.
-fn inline_script_bodies(html: &str) -> impl Iterator<Item = &str> {
-    html.split("<script>")
-        .skip(1)
-        .filter_map(|rest| rest.split_once("</script>").map(|(body, _)| body))
-}
-
-async fn graphiql() -> HttpResponse {
-    let (html, policy) = graphiql_page();
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CONTENT_SECURITY_POLICY, policy.as_str()))
-        .body(html.clone())
 }
 
 /// `GET /metrics` on the main address: not there when the metrics have an address of

@@ -2,7 +2,6 @@
 //! per-username lock-out.
 
 use std::net::IpAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -10,7 +9,6 @@ use anyhow::Context;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm as Argon2Algorithm, Argon2, Params, Version};
 use chrono::{DateTime, Utc};
-use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
 use jsonwebtoken::{
     Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
 };
@@ -24,6 +22,7 @@ use crate::entity::{login_throttle, user};
 use crate::error::{AppError, AppResult};
 use crate::service::hashing::HashPool;
 use crate::service::policy::{Access, Role, SignedInUser, Viewer};
+use crate::service::portal_keys::{KeyFetchSettings, PortalKey, PortalKeySet, PortalKeySource};
 use crate::service::rate_limit::SignInRate;
 
 /// How tokens are issued and checked.
@@ -58,12 +57,33 @@ impl Default for AuthSettings {
 /// Tokens the municipal portal issues for its signed-in users.
 #[derive(Clone, Debug)]
 pub struct PortalSettings {
-    /// A PEM public key or a JWKS file.
-    pub key_file: PathBuf,
+    /// A key file, the identity provider's JWKS URL, or discovery from the issuer.
+    pub keys: PortalKeySource,
     pub issuer: String,
     pub audience: String,
     /// The claim that holds the ecoplan username.
     pub username_claim: String,
+    /// How far a token's times (`exp`, `nbf`) may be off, for clocks that disagree.
+    pub leeway: Duration,
+    /// How keys are fetched from the identity provider.
+    pub fetch: KeyFetchSettings,
+}
+
+/// The clock skew allowed by default.
+pub const DEFAULT_PORTAL_LEEWAY_SECONDS: u64 = 30;
+
+impl PortalSettings {
+    /// Settings with the default username claim, leeway and fetching.
+    pub fn new(keys: PortalKeySource, issuer: &str, audience: &str) -> Self {
+        Self {
+            keys,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            username_claim: "preferred_username".to_owned(),
+            leeway: Duration::from_secs(DEFAULT_PORTAL_LEEWAY_SECONDS),
+            fetch: KeyFetchSettings::default(),
+        }
+    }
 }
 
 /// Enough for everyone in an office behind one address to sign in within a minute.
@@ -187,10 +207,11 @@ pub struct TokenKeys {
 }
 
 struct PortalKeys {
-    keys: Vec<(Option<String>, Algorithm, DecodingKey)>,
+    keys: PortalKeySet,
     issuer: String,
     audience: String,
     username_claim: String,
+    leeway: u64,
 }
 
 impl TokenKeys {
@@ -237,58 +258,38 @@ impl TokenKeys {
 
 impl PortalKeys {
     fn load(settings: &PortalSettings) -> anyhow::Result<Self> {
-        let raw = std::fs::read(&settings.key_file).with_context(|| {
-            format!(
-                "ECOPLAN_PORTAL_KEY_FILE `{}` cannot be read",
-                settings.key_file.display()
-            )
-        })?;
-        let mut keys = Vec::new();
-        if let Ok(set) = serde_json::from_slice::<JwkSet>(&raw) {
-            for jwk in &set.keys {
-                let algorithm = match &jwk.algorithm {
-                    AlgorithmParameters::RSA(_) => Algorithm::RS256,
-                    AlgorithmParameters::EllipticCurve(_) => Algorithm::ES256,
-                    _ => continue,
-                };
-                let key = DecodingKey::from_jwk(jwk)
-                    .context("a key in the portal's JWKS file is not usable")?;
-                keys.push((jwk.common.key_id.clone(), algorithm, key));
-            }
-        } else if let Ok(key) = DecodingKey::from_rsa_pem(&raw) {
-            keys.push((None, Algorithm::RS256, key));
-        } else if let Ok(key) = DecodingKey::from_ec_pem(&raw) {
-            keys.push((None, Algorithm::ES256, key));
-        }
-        anyhow::ensure!(
-            !keys.is_empty(),
-            "ECOPLAN_PORTAL_KEY_FILE holds no RSA or EC public key (PEM or JWKS)"
-        );
         Ok(Self {
-            keys,
+            keys: PortalKeySet::load(&settings.keys, &settings.issuer, settings.fetch)?,
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
             username_claim: settings.username_claim.clone(),
+            leeway: settings.leeway.as_secs(),
         })
     }
 
-    /// The ecoplan username a valid portal token names.
-    fn username(&self, token: &str, header: &Header) -> Option<String> {
-        for (key_id, algorithm, key) in &self.keys {
-            if *algorithm != header.alg {
+    /// The ecoplan username a valid portal token names, checked against the keys held
+    /// now, or fetched again when the token names a key they do not hold.
+    async fn username(&self, token: &str, header: &Header) -> Option<String> {
+        let keys = self.keys.for_key_id(header.kid.as_deref()).await;
+        self.username_with(token, header, &keys)
+    }
+
+    fn username_with(&self, token: &str, header: &Header, keys: &[PortalKey]) -> Option<String> {
+        for key in keys {
+            if key.algorithm != header.alg {
                 continue;
             }
-            if let (Some(wanted), Some(have)) = (&header.kid, key_id)
+            if let (Some(wanted), Some(have)) = (&header.kid, &key.key_id)
                 && wanted != have
             {
                 continue;
             }
-            let mut validation = Validation::new(*algorithm);
+            let mut validation = Validation::new(key.algorithm);
             validation.set_issuer(&[&self.issuer]);
             validation.set_audience(&[&self.audience]);
             validation.set_required_spec_claims(&["exp", "iss", "aud"]);
-            validation.leeway = 30;
-            if let Ok(data) = decode::<serde_json::Value>(token, key, &validation) {
+            validation.leeway = self.leeway;
+            if let Ok(data) = decode::<serde_json::Value>(token, &key.key, &validation) {
                 return data
                     .claims
                     .get(&self.username_claim)
@@ -316,7 +317,8 @@ fn viewer_of(user: &user::Model) -> AppResult<Viewer> {
 }
 
 /// Whether a token carries a valid signature (ours or the portal's) and has not expired,
-/// without asking the database: cheap enough to sort requests before any other work.
+/// without asking the database or the identity provider (the portal's keys held now):
+/// cheap enough to sort requests before any other work.
 pub fn token_is_signed(keys: &TokenKeys, token: &str) -> bool {
     let Ok(header) = decode_header(token) else {
         return false;
@@ -329,10 +331,11 @@ pub fn token_is_signed(keys: &TokenKeys, token: &str) -> bool {
             validation.leeway = 0;
             decode::<Claims>(token, &keys.decoding, &validation).is_ok()
         }
-        Algorithm::RS256 | Algorithm::ES256 => keys
-            .portal
-            .as_ref()
-            .is_some_and(|portal| portal.username(token, &header).is_some()),
+        Algorithm::RS256 | Algorithm::ES256 => keys.portal.as_ref().is_some_and(|portal| {
+            portal
+                .username_with(token, &header, &portal.keys.held())
+                .is_some()
+        }),
         _ => false,
     }
 }
@@ -369,6 +372,7 @@ pub async fn authenticate(
             let portal = keys.portal.as_ref().ok_or(AppError::Unauthenticated)?;
             let username = portal
                 .username(token, &header)
+                .await
                 .ok_or(AppError::Unauthenticated)?;
             let found =
                 with_revision(user::Entity::find().filter(user::Column::Username.eq(username)))

@@ -17,6 +17,7 @@ pub mod plan;
 pub mod plan_document;
 pub mod plan_import;
 pub mod policy;
+pub mod portal_keys;
 pub mod rate_limit;
 pub mod report;
 pub mod seed;

@@ -329,3 +329,40 @@ async fn a_plan_document_becomes_a_plan_file_that_seeds(backend: Backend) {
     );
 }
 both!(a_plan_document_becomes_a_plan_file_that_seeds);
+
+#[test]
+fn portal_keys_over_plain_http_beyond_this_machine_stop_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/ecoplan.db", dir.path().display());
+    let portal = |command: &mut Command| {
+        command
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .env("ECOPLAN_PORTAL_ISSUER", "https://sso.tangshan.example")
+            .env("ECOPLAN_PORTAL_AUDIENCE", "ecoplan");
+    };
+
+    let mut plain_http = ecoplan(&url);
+    portal(&mut plain_http);
+    plain_http.env(
+        "ECOPLAN_PORTAL_JWKS_URL",
+        "http://sso.tangshan.example/jwks",
+    );
+    let output = finish(plain_http);
+    assert_refused_naming(&output, "ECOPLAN_PORTAL_JWKS_URL");
+    assert!(stderr(&output).contains("HTTPS"), "{}", stderr(&output));
+
+    let mut two_sources = ecoplan(&url);
+    portal(&mut two_sources);
+    two_sources
+        .env(
+            "ECOPLAN_PORTAL_JWKS_URL",
+            "https://sso.tangshan.example/jwks",
+        )
+        .env("ECOPLAN_PORTAL_KEY_FILE", dir.path().join("portal.pem"));
+    assert_refused_naming(&finish(two_sources), "ECOPLAN_PORTAL_KEY_FILE");
+
+    let mut too_lenient = ecoplan(&url);
+    portal(&mut too_lenient);
+    too_lenient.env("ECOPLAN_PORTAL_LEEWAY_SECONDS", "3600");
+    assert_refused_naming(&finish(too_lenient), "ECOPLAN_PORTAL_LEEWAY_SECONDS");
+}
