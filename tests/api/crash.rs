@@ -15,7 +15,7 @@ use ecoplan::service::user::{NewUser, create_user};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, TestDatabase, both, data};
+use crate::helpers::{Backend, Store, TestApp, TestDatabase, both, data, new_bucket, stores};
 use crate::steps::{UPLOAD, draft_evidence, pdf};
 
 /// `ecoplan serve` as a child process; killed (SIGKILL) when dropped.
@@ -39,13 +39,104 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Starts the real binary on a database and a storage folder and waits until it answers.
-async fn serve(database_url: &str, storage: &Path, env: &[(&str, &str)]) -> ServerProcess {
+/// Where the killed server keeps its files: a folder, or a bucket of the test S3 server.
+enum Storage {
+    Folder(tempfile::TempDir),
+    Bucket {
+        url: String,
+        reached: ecoplan::storage::ObjectStoreSettings,
+    },
+}
+
+impl Storage {
+    async fn new(store: Store) -> Self {
+        match store {
+            Store::Folder => Storage::Folder(tempfile::tempdir().unwrap()),
+            Store::Objects => {
+                let (url, reached) = new_bucket().await;
+                Storage::Bucket { url, reached }
+            }
+        }
+    }
+
+    /// The settings that point `ecoplan serve` at this storage.
+    fn env(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Storage::Folder(folder) => vec![(
+                "ECOPLAN_STORAGE_DIR",
+                folder.path().to_string_lossy().into_owned(),
+            )],
+            Storage::Bucket { url, reached } => vec![
+                ("ECOPLAN_STORAGE_URL", url.clone()),
+                ("AWS_ENDPOINT_URL", reached.endpoint.clone().unwrap()),
+                ("AWS_REGION", reached.region.clone().unwrap()),
+                ("AWS_ACCESS_KEY_ID", reached.access_key_id.clone().unwrap()),
+                (
+                    "AWS_SECRET_ACCESS_KEY",
+                    reached.secret_access_key.clone().unwrap(),
+                ),
+                ("AWS_ALLOW_HTTP", "true".to_owned()),
+            ],
+        }
+    }
+
+    /// Every file kept, as its place below the root (`ab/abcdef…`, `pending/…`) and size.
+    async fn files(&self) -> Vec<(PathBuf, u64)> {
+        match self {
+            Storage::Folder(folder) => files_under(folder.path())
+                .into_iter()
+                .map(|file| {
+                    let size = std::fs::metadata(&file).unwrap().len();
+                    (
+                        file.strip_prefix(folder.path()).unwrap().to_path_buf(),
+                        size,
+                    )
+                })
+                .collect(),
+            Storage::Bucket { url, reached } => {
+                use futures_util::StreamExt;
+                use object_store::ObjectStore;
+                let rest = url.strip_prefix("s3://").unwrap();
+                let (bucket, prefix) = rest.split_once('/').unwrap();
+                let store = object_store::aws::AmazonS3Builder::new()
+                    .with_bucket_name(bucket)
+                    .with_endpoint(reached.endpoint.clone().unwrap())
+                    .with_region("us-east-1")
+                    .with_access_key_id("testing")
+                    .with_secret_access_key("testing")
+                    .with_allow_http(true)
+                    .build()
+                    .unwrap();
+                let prefix = object_store::path::Path::from(prefix);
+                let mut listed = store.list(Some(&prefix));
+                let mut found = Vec::new();
+                while let Some(object) = listed.next().await {
+                    let object = object.unwrap();
+                    let place: PathBuf = object
+                        .location
+                        .parts()
+                        .skip(1)
+                        .map(|part| part.as_ref().to_owned())
+                        .collect();
+                    found.push((place, object.size));
+                }
+                found
+            }
+        }
+    }
+}
+
+/// Starts the real binary on a database and a storage and waits until it answers.
+async fn serve(database_url: &str, storage: &Storage, env: &[(&str, &str)]) -> ServerProcess {
     let port = free_port();
     let mut command = Command::new(env!("CARGO_BIN_EXE_ecoplan"));
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy().into_owned();
-        if name.starts_with("ECOPLAN_") || name == "DATABASE_URL" || name == "RUST_LOG" {
+        if name.starts_with("ECOPLAN_")
+            || name.starts_with("AWS_")
+            || name == "DATABASE_URL"
+            || name == "RUST_LOG"
+        {
             command.env_remove(name);
         }
     }
@@ -57,11 +148,13 @@ async fn serve(database_url: &str, storage: &Path, env: &[(&str, &str)]) -> Serv
             "ECOPLAN_JWT_SECRET",
             "a-test-secret-that-is-long-enough-to-use",
         )
-        .env("ECOPLAN_STORAGE_DIR", storage)
         .env("ECOPLAN_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
+    for (name, value) in storage.env() {
+        command.env(name, value);
+    }
     for (name, value) in env {
         command.env(name, value);
     }
@@ -118,7 +211,7 @@ fn large_pdf(size: usize) -> Vec<u8> {
 
 /// Asserts that the files in `storage` and the evidence rows match one to one: each row
 /// has its stored file, of its size, and each file is the stored file of a row.
-async fn assert_files_match_rows(db: &DatabaseConnection, storage: &Path) -> usize {
+async fn assert_files_match_rows(db: &DatabaseConnection, storage: &Storage) -> usize {
     let rows: HashMap<String, i64> = evidence::Entity::find()
         .all(db)
         .await
@@ -126,21 +219,20 @@ async fn assert_files_match_rows(db: &DatabaseConnection, storage: &Path) -> usi
         .into_iter()
         .map(|row| (row.storage_key, row.size))
         .collect();
-    let files = files_under(storage);
+    let files = storage.files().await;
     let mut seen = HashSet::new();
-    for file in &files {
-        let relative = file.strip_prefix(storage).unwrap();
-        let key = file.file_name().unwrap().to_string_lossy().into_owned();
+    for (relative, length) in &files {
+        let key = relative.file_name().unwrap().to_string_lossy().into_owned();
         let size = rows
             .get(&key)
             .unwrap_or_else(|| panic!("{} has no evidence row", relative.display()));
         assert_eq!(
             relative,
-            Path::new(&key[..2]).join(&key),
+            &Path::new(&key[..2]).join(&key),
             "{} is not a stored file",
             relative.display()
         );
-        assert_eq!(std::fs::metadata(file).unwrap().len() as i64, *size);
+        assert_eq!(*length as i64, *size);
         seen.insert(key);
     }
     for key in rows.keys() {
@@ -151,10 +243,11 @@ async fn assert_files_match_rows(db: &DatabaseConnection, storage: &Path) -> usi
 
 async fn a_killed_server_leaves_no_file_without_its_row_and_no_row_without_its_file(
     backend: Backend,
+    store: Store,
 ) {
     let database = TestDatabase::seeded(backend).await;
-    let storage = tempfile::tempdir().unwrap();
-    let server = serve(&database.url, storage.path(), &[]).await;
+    let storage = Storage::new(store).await;
+    let server = serve(&database.url, &storage, &[]).await;
 
     let (db, _) = ecoplan::db::connect(&database.url, 2).await.unwrap();
     let finance = department::Entity::find()
@@ -255,11 +348,11 @@ async fn a_killed_server_leaves_no_file_without_its_row_and_no_row_without_its_f
     // whatever their age.
     let restarted = serve(
         &database.url,
-        storage.path(),
+        &storage,
         &[("ECOPLAN_UPLOAD_GRACE_SECS", "0")],
     )
     .await;
-    let rows = assert_files_match_rows(&db, storage.path()).await;
+    let rows = assert_files_match_rows(&db, &storage).await;
     assert!(rows >= 24, "{rows} uploads were recorded");
 
     // A file that survived is served whole.
@@ -275,7 +368,7 @@ async fn a_killed_server_leaves_no_file_without_its_row_and_no_row_without_its_f
     assert_eq!(downloaded.bytes().await.unwrap().len(), bytes.len());
     db.close().await.unwrap();
 }
-both!(a_killed_server_leaves_no_file_without_its_row_and_no_row_without_its_file);
+stores!(a_killed_server_leaves_no_file_without_its_row_and_no_row_without_its_file);
 
 /// Moves a file's modification time back, as if it had been written `age` ago.
 fn age_file(path: &Path, age: Duration) {

@@ -124,7 +124,7 @@ pub fn s3_endpoint() -> Option<String> {
 }
 
 /// A bucket of its own on the test S3 server, and the settings that reach it.
-async fn new_bucket() -> (String, ecoplan::storage::ObjectStoreSettings) {
+pub async fn new_bucket() -> (String, ecoplan::storage::ObjectStoreSettings) {
     let endpoint = s3_endpoint().expect("an S3-protocol server to test on");
     let bucket = format!("ecoplan-{}", random_secret(12).to_ascii_lowercase());
     // moto takes unsigned requests; a bucket is made with a plain PUT.
