@@ -14,7 +14,7 @@ use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Caller};
 use crate::service::period::{self, Period};
 use crate::service::policy;
-use crate::service::submission::{self, SubmissionKind, SubmissionRow};
+use crate::service::submission::{self, SubmissionKind, SubmissionRow, Versioned};
 
 /// A draft about a task: the department that leads it, the task and its plan.
 pub struct OnTask {
@@ -79,7 +79,7 @@ pub async fn open_period(
 
 /// A new draft of one kind, ready to be written.
 pub trait NewDraft: Sized {
-    type Row: Serialize;
+    type Row: Serialize + Versioned;
 
     const KIND: SubmissionKind;
 
@@ -88,15 +88,15 @@ pub trait NewDraft: Sized {
 
     /// The draft that already holds this one's place, if the kind allows only one (a
     /// department's report on a task for a period; an indicator's value for a period).
-    async fn existing(&self, db: &impl ConnectionTrait) -> AppResult<Option<Self::Row>>;
+    /// Kinds that take any number (evidence) keep this default.
+    async fn existing(&self, _db: &impl ConnectionTrait) -> AppResult<Option<Self::Row>> {
+        Ok(None)
+    }
 
     /// Why a second draft in the same place is refused.
-    fn duplicate_message(&self) -> String;
-
-    /// The version of a row of this kind.
-    fn version_of(row: &Self::Row) -> i32;
-
-    fn id_of(row: &Self::Row) -> i64;
+    fn duplicate_message(&self) -> String {
+        "a draft of this kind is there already: change that one".to_owned()
+    }
 
     async fn insert(
         self,
@@ -136,7 +136,7 @@ pub async fn create<D: NewDraft>(
     if let Some(existing) = draft.existing(db).await? {
         return Err(AppError::Conflict {
             message: draft.duplicate_message(),
-            current_version: Some(D::version_of(&existing)),
+            current_version: Some(existing.version()),
         });
     }
     let created = draft.insert(db, caller.actor_id()?, Utc::now()).await?;
@@ -145,7 +145,7 @@ pub async fn create<D: NewDraft>(
         caller,
         D::CREATED,
         D::KIND.item_type(),
-        D::id_of(&created),
+        created.id(),
         None::<&()>,
         Some(&created),
     )
@@ -172,7 +172,7 @@ pub async fn save<D: DraftChange>(
     if !draft.same_place(&current) {
         return Err(AppError::bad_input(D::KEEPS_ITS_PLACE));
     }
-    let current_version = D::version_of(&current);
+    let current_version = current.version();
     if !draft.update(db, &current, Utc::now()).await? {
         return Err(submission::stale(current_version + 1));
     }

@@ -636,24 +636,8 @@ impl draft::NewDraft for EvidenceDraft {
     type Row = evidence::Model;
 
     const KIND: SubmissionKind = SubmissionKind::Evidence;
+    // A task takes any number of files: no draft holds another's place.
     const CREATED: &'static str = "evidence.upload";
-
-    /// A task takes any number of files.
-    async fn existing(&self, _db: &impl ConnectionTrait) -> AppResult<Option<Self::Row>> {
-        Ok(None)
-    }
-
-    fn duplicate_message(&self) -> String {
-        String::new()
-    }
-
-    fn version_of(row: &Self::Row) -> i32 {
-        row.version
-    }
-
-    fn id_of(row: &Self::Row) -> i64 {
-        row.id
-    }
 
     async fn insert(
         self,

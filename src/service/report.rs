@@ -168,14 +168,6 @@ impl draft::NewDraft for ReportDraft {
         )
     }
 
-    fn version_of(row: &Self::Row) -> i32 {
-        row.version
-    }
-
-    fn id_of(row: &Self::Row) -> i64 {
-        row.id
-    }
-
     async fn insert(
         self,
         db: &impl ConnectionTrait,
@@ -341,14 +333,6 @@ impl draft::NewDraft for ValueDraft {
             "a value of this indicator for {} already exists: change that one",
             self.period
         )
-    }
-
-    fn version_of(row: &Self::Row) -> i32 {
-        row.version
-    }
-
-    fn id_of(row: &Self::Row) -> i64 {
-        row.id
     }
 
     async fn insert(

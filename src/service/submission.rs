@@ -122,6 +122,32 @@ macro_rules! review_state_of {
     };
 }
 
+/// What every submission row has: its id, and the version that guards each change.
+pub trait Versioned {
+    fn id(&self) -> i64;
+    fn version(&self) -> i32;
+}
+
+macro_rules! versioned {
+    ($($model:path),*) => {
+        $(impl Versioned for $model {
+            fn id(&self) -> i64 {
+                self.id
+            }
+
+            fn version(&self) -> i32 {
+                self.version
+            }
+        })*
+    };
+}
+
+versioned!(
+    progress_report::Model,
+    indicator_value::Model,
+    evidence::Model
+);
+
 /// Writes a new review state with `version` as the guard: a concurrent change makes the
 /// update match no row, which is reported as a conflict.
 macro_rules! store_review_state {
