@@ -3,6 +3,7 @@
 
 pub mod client_address;
 pub mod export;
+pub mod graphql_request;
 
 pub mod middleware;
 
@@ -15,7 +16,6 @@ use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
-use async_graphql_actix_web::GraphQLRequest;
 use sea_orm::DatabaseConnection;
 
 use crate::db::StatementCounter;
@@ -201,11 +201,7 @@ async fn execute(
     http: &HttpRequest,
     mut request: async_graphql::Request,
 ) -> HttpResponse {
-    let request_id = http
-        .extensions()
-        .get::<middleware::RequestId>()
-        .map(|id| id.0.clone())
-        .unwrap_or_else(new_request_id);
+    let request_id = request_id_of(http);
     let operation_name = operation_label(&mut request);
     let (viewer, revision) = match caller_of(state, http).await {
         Ok(caller) => caller,
@@ -417,12 +413,13 @@ fn respond(
     request_id: &str,
     http: &HttpRequest,
 ) -> HttpResponse {
+    crate::graphql::limits::cap_errors(&mut response.errors);
     for error in &mut response.errors {
         let extensions = error.extensions.get_or_insert_with(Default::default);
         // Errors from parsing, validation and the limits carry no code of their own: they
         // are all the caller's to fix.
         if extensions.get("code").is_none() {
-            extensions.set("code", "BAD_USER_INPUT");
+            extensions.set("code", AppError::code_of_uncoded_errors());
         }
         extensions.set("requestId", request_id);
     }
@@ -437,6 +434,24 @@ fn respond(
     }
 }
 
+/// Whether the client asked for `application/graphql-response+json`, the newer media type
+/// of GraphQL over HTTP.
+fn wants_graphql_response(headers: &header::HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/graphql-response+json"))
+}
+
+/// The content type of a GraphQL answer for the media type the client accepts.
+fn answer_content_type(headers: &header::HeaderMap) -> &'static str {
+    if wants_graphql_response(headers) {
+        "application/graphql-response+json; charset=utf-8"
+    } else {
+        "application/json; charset=utf-8"
+    }
+}
+
 fn respond_with_body(
     body: Bytes,
     request_id: &str,
@@ -444,40 +459,67 @@ fn respond_with_body(
     request_error: bool,
 ) -> HttpResponse {
     // GraphQL over HTTP: the newer media type, with 4xx for request errors, only for
-    // clients that ask for it; plain JSON (always 200) for the others.
-    let wants_graphql_response = http
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|accept| accept.contains("application/graphql-response+json"));
-    let (content_type, status) = if wants_graphql_response {
-        let status = if request_error {
-            actix_web::http::StatusCode::BAD_REQUEST
-        } else {
-            actix_web::http::StatusCode::OK
-        };
-        ("application/graphql-response+json; charset=utf-8", status)
+    // clients that ask for it; plain JSON (always 200 for a request it could read) for
+    // the others.
+    let status = if request_error && wants_graphql_response(http.headers()) {
+        actix_web::http::StatusCode::BAD_REQUEST
     } else {
-        (
-            "application/json; charset=utf-8",
-            actix_web::http::StatusCode::OK,
-        )
+        actix_web::http::StatusCode::OK
     };
     let mut reply = HttpResponse::build(status);
-    reply.content_type(content_type);
+    reply.content_type(answer_content_type(http.headers()));
     if let Ok(value) = header::HeaderValue::from_str(request_id) {
         reply.insert_header((header::HeaderName::from_static("x-request-id"), value));
     }
     reply.body(body)
 }
 
+/// Refuses a request that is not a GraphQL request the server can run (unreadable, too
+/// large, too many from its address, …): the error in the GraphQL JSON error format,
+/// under the status of the error whatever the media type (GraphQL over HTTP answers a
+/// request that is not well-formed with 4xx under `application/json` too), with
+/// `Retry-After` when the client is told to wait.
+pub fn refuse(error: AppError, request_id: &str, headers: &header::HeaderMap) -> HttpResponse {
+    let status = error.http_status();
+    let retry_after = error.retry_after_seconds();
+    let mut server_error = error.into_server_error();
+    server_error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("requestId", request_id);
+    let response = async_graphql::Response::from_errors(vec![server_error]);
+    let Some(body) = serialize(&response, true) else {
+        return HttpResponse::InternalServerError().finish();
+    };
+    let mut reply = HttpResponse::build(status);
+    reply.content_type(answer_content_type(headers));
+    if let Ok(value) = header::HeaderValue::from_str(request_id) {
+        reply.insert_header((header::HeaderName::from_static("x-request-id"), value));
+    }
+    if let Some(seconds) = retry_after {
+        reply.insert_header((header::RETRY_AFTER, seconds.to_string()));
+    }
+    reply.body(body)
+}
+
+/// The id the middleware gave the request.
+fn request_id_of(http: &HttpRequest) -> String {
+    http.extensions()
+        .get::<middleware::RequestId>()
+        .map(|id| id.0.clone())
+        .unwrap_or_else(new_request_id)
+}
+
 async fn graphql(
     state: web::Data<AppState>,
     http: HttpRequest,
-    request: GraphQLRequest,
+    payload: web::Payload,
 ) -> HttpResponse {
     let _place = anonymous_place(&state, &http).await;
-    execute(&state, &http, request.into_inner()).await
+    match graphql_request::read_post(&http, payload, state.http.max_body_bytes).await {
+        Ok(request) => execute(&state, &http, request).await,
+        Err(error) => refuse(error, &request_id_of(&http), http.headers()),
+    }
 }
 
 /// For a request without a signed token, a place among those in progress (waiting for
@@ -508,16 +550,21 @@ fn is_mutation(request: &async_graphql::Request) -> bool {
     }
 }
 
-async fn graphql_get(
-    state: web::Data<AppState>,
-    http: HttpRequest,
-    request: GraphQLRequest,
-) -> HttpResponse {
-    let request = request.into_inner();
+async fn graphql_get(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {
+    let request = match graphql_request::read_get(&http) {
+        Ok(request) => request,
+        Err(error) => return refuse(error, &request_id_of(&http), http.headers()),
+    };
     if is_mutation(&request) {
-        return HttpResponse::MethodNotAllowed()
-            .insert_header((header::ALLOW, "POST"))
-            .body("mutations must be sent with POST");
+        let mut refusal = refuse(
+            AppError::MethodNotAllowed("mutations must be sent with POST".to_owned()),
+            &request_id_of(&http),
+            http.headers(),
+        );
+        refusal
+            .headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        return refusal;
     }
     let _place = anonymous_place(&state, &http).await;
     execute(&state, &http, request).await
