@@ -66,8 +66,8 @@ pub struct Metrics {
     pub uploads: Counter,
     pub upload_bytes: Counter,
     pub http_requests: Counter,
-    /// Requests without a signed token refused before their body was read, because their
-    /// address was over its sign-in rate.
+    /// Requests without a signed token refused before their body was read (their address
+    /// over its sign-in rate, or their queue full).
     pub refused_unread: Counter,
     operations: Mutex<OperationStats>,
 }
@@ -118,7 +118,7 @@ impl Metrics {
         );
         counter(
             "ecoplan_http_refused_unread_total",
-            "Requests without a signed token refused before their body was read (address over its sign-in rate).",
+            "Requests without a signed token refused before their body was read (address over its sign-in rate, or their queue full).",
             self.refused_unread.get(),
         );
         counter(

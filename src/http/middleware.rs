@@ -27,10 +27,11 @@ const IMPORT_PATH_PREFIX: &str = "/import/";
 const GRAPHQL_PATH: &str = "/graphql";
 
 /// Why a request to `/graphql` is refused before its body is read: it carries no validly
-/// signed token and its address has used up its sign-in rate. Its body could only be a
+/// signed token, and its address has used up its sign-in rate, or the requests without a
+/// token already fill their places and the queue for them. Its body could only be a
 /// sign-in (refused anyway) or a query for the schema; reading, parsing and running it
 /// would give a flood of them the workers' time that signed-in users need.
-fn over_the_sign_in_rate(request: &ServiceRequest, state: &AppState) -> Option<AppError> {
+fn refused_unread(request: &ServiceRequest, state: &AppState) -> Option<AppError> {
     if request.path() != GRAPHQL_PATH {
         return None;
     }
@@ -40,7 +41,12 @@ fn over_the_sign_in_rate(request: &ServiceRequest, state: &AppState) -> Option<A
         return None;
     }
     let address = state.http.trusted_proxies.client_address(request.request());
-    state.token_keys.sign_in_refused(address).err()
+    if let Err(refused) = state.token_keys.sign_in_refused(address) {
+        return Some(refused);
+    }
+    crate::http::anonymous_queue_is_full(state).then_some(AppError::TooManyRequests {
+        retry_after_seconds: 1,
+    })
 }
 
 /// Gives the request an id, logs it, refuses bodies over the limit, and adds the security
@@ -90,7 +96,7 @@ pub async fn observe(
 
     let shed = request
         .app_data::<web::Data<AppState>>()
-        .and_then(|state| over_the_sign_in_rate(&request, state));
+        .and_then(|state| refused_unread(&request, state));
     if shed.is_some()
         && let Some(state) = request.app_data::<web::Data<AppState>>()
     {

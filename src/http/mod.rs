@@ -50,6 +50,8 @@ pub struct AppState {
     pub operations: tokio::sync::Semaphore,
     /// Places for the requests without a signed token (see `anonymous_concurrency`).
     pub anonymous: Arc<tokio::sync::Semaphore>,
+    /// Requests without a signed token waiting for a place.
+    pub anonymous_waiting: std::sync::atomic::AtomicUsize,
 }
 
 /// Limits and switches of the HTTP layer.
@@ -75,7 +77,14 @@ pub struct HttpSettings {
     /// the others wait their turn, parked, so a flood of them cannot crowd out the
     /// requests of signed-in users.
     pub anonymous_concurrency: usize,
+    /// Requests without a signed token that may wait for a place; beyond, they are refused
+    /// before their body is read.
+    pub anonymous_queue: usize,
 }
+
+/// Enough waiting sign-ins for an office signing in at once; a flood beyond it is refused
+/// from its headers alone.
+pub const DEFAULT_ANONYMOUS_QUEUE: usize = 64;
 
 impl Default for HttpSettings {
     fn default() -> Self {
@@ -92,6 +101,7 @@ impl Default for HttpSettings {
                 .max(8),
             trusted_proxies: client_address::TrustedProxies::default(),
             anonymous_concurrency: default_anonymous_concurrency(),
+            anonymous_queue: DEFAULT_ANONYMOUS_QUEUE,
         }
     }
 }
@@ -531,7 +541,38 @@ async fn anonymous_place(
     if bearer_token(http).is_some_and(|token| auth::token_is_signed(&state.token_keys, token)) {
         return None;
     }
+    if let Ok(place) = state.anonymous.clone().try_acquire_owned() {
+        return Some(place);
+    }
+    let _waiting = Waiting::count(&state.anonymous_waiting);
     state.anonymous.clone().acquire_owned().await.ok()
+}
+
+/// Counts a request among those waiting for an anonymous place while it waits (a
+/// request whose client goes away stops counting too).
+struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn count(waiting: &'a std::sync::atomic::AtomicUsize) -> Self {
+        waiting.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self(waiting)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Whether a request without a signed token would find every anonymous place taken and
+/// the queue for them full.
+pub(crate) fn anonymous_queue_is_full(state: &AppState) -> bool {
+    state.anonymous.available_permits() == 0
+        && state
+            .anonymous_waiting
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= state.http.anonymous_queue
 }
 
 /// Whether the operation a GET request would run is a mutation, which GET may not run.

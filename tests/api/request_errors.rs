@@ -521,3 +521,64 @@ async fn an_address_over_its_sign_in_rate_is_refused_unread_and_signed_in_reques
     );
 }
 both!(an_address_over_its_sign_in_rate_is_refused_unread_and_signed_in_requests_pass);
+
+async fn sign_ins_beyond_the_places_and_their_queue_are_refused_unread(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |settings| {
+        settings.auth.hashing = ecoplan::service::hashing::HashSettings {
+            concurrency: 1,
+            queue: 0,
+        };
+        settings.http.anonymous_concurrency = 1;
+        settings.http.anonymous_queue = 1;
+    })
+    .await;
+    let reader = app.token_for(Role::Leadership, None).await;
+
+    // Sixteen at once, each hashing for a while: one holds the place, one waits, and the
+    // others find the queue full.
+    let attempts = (0..16).map(|n| {
+        let app = &app;
+        async move {
+            let response = app
+                .client
+                .post(app.url("/graphql"))
+                .json(&json!({ "query": LOGIN, "variables": { "u": format!("nobody-{n}"), "p": "a wrong guess" } }))
+                .send()
+                .await
+                .unwrap();
+            let retry_after = response.headers().get(RETRY_AFTER).cloned();
+            (read_reply(response).await, retry_after)
+        }
+    });
+    let read = app.graphql_as(&reader, "{ plans { key } }", json!({}));
+    let (replies, read) = tokio::join!(futures_util::future::join_all(attempts), read);
+
+    let mut refused = 0;
+    for (reply, retry_after) in &replies {
+        match reply.body["errors"][0]["extensions"]["code"].as_str() {
+            Some("UNAUTHENTICATED") => assert_eq!(reply.status, StatusCode::OK),
+            Some("TOO_MANY_REQUESTS") => {
+                assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+                assert_eq!(retry_after.as_ref().unwrap(), "1");
+                assert_eq!(
+                    reply.body["errors"][0]["extensions"]["requestId"],
+                    reply.request_id.as_str()
+                );
+                refused += 1;
+            }
+            other => panic!("unexpected {other:?}: {:#}", reply.body),
+        }
+    }
+    assert!(refused >= 1, "none of the sixteen was refused");
+    assert!(
+        refused <= 14,
+        "the one with the place and the one waiting are served"
+    );
+    assert_eq!(data(&read)["plans"][0]["key"], "tangshan-2022");
+    let metrics = app.get(None, "/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains(&format!("ecoplan_http_refused_unread_total {refused}")),
+        "{metrics}"
+    );
+}
+both!(sign_ins_beyond_the_places_and_their_queue_are_refused_unread);
