@@ -172,8 +172,12 @@ impl AppError {
 
     /// The error as a GraphQL request error (no path), for failures outside any field.
     pub fn into_server_error(self) -> async_graphql::ServerError {
-        self.extend()
-            .into_server_error(async_graphql::Pos::default())
+        let mut error = self
+            .extend()
+            .into_server_error(async_graphql::Pos::default());
+        // It comes from no place in the document: no `locations` (not line 0, column 0).
+        error.locations.clear();
+        error
     }
 }
 

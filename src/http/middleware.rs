@@ -9,6 +9,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, web};
+use futures_util::StreamExt;
 use tracing::Instrument;
 
 use crate::error::AppError;
@@ -25,6 +26,10 @@ const IMPORT_PATH_PREFIX: &str = "/import/";
 
 /// The GraphQL endpoint, whose requests without a token are sign-ins (or introspection).
 const GRAPHQL_PATH: &str = "/graphql";
+
+/// The largest body of a request refused unread that is skipped to keep its connection
+/// open; a larger one is left unread, and the connection closes.
+const SKIPPED_BODY_BYTES: u64 = 16 * 1024;
 
 /// Why a request to `/graphql` is refused before its body is read: it carries no validly
 /// signed token, and its address has used up its sign-in rate, or the requests without a
@@ -52,7 +57,7 @@ fn refused_unread(request: &ServiceRequest, state: &AppState) -> Option<AppError
 /// Gives the request an id, logs it, refuses bodies over the limit, and adds the security
 /// headers to the response.
 pub async fn observe(
-    request: ServiceRequest,
+    mut request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let request_id = crate::http::new_request_id();
@@ -116,6 +121,12 @@ pub async fn observe(
     let quiet = matches!(refusal, Some(AppError::TooManyRequests { .. }));
     let mut response = match refusal {
         Some(error) => {
+            if quiet && declared.is_some_and(|length| length <= SKIPPED_BODY_BYTES) {
+                // Skipped, not parsed, so that the connection stays open for the client's
+                // next request: a closed one would make every refusal a new connection.
+                let mut payload = request.take_payload();
+                while let Some(Ok(_)) = payload.next().await {}
+            }
             let refusal = crate::http::refuse(error, &request_id, request.headers());
             request.into_response(refusal)
         }
