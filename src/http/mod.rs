@@ -525,11 +525,15 @@ async fn graphql(
     http: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
+    // The body is read before a place is taken: a client sending it slowly must not hold
+    // one of the few places of the requests without a token.
+    let request = match graphql_request::read_post(&http, payload, state.http.max_body_bytes).await
+    {
+        Ok(request) => request,
+        Err(error) => return refuse(error, &request_id_of(&http), http.headers()),
+    };
     let _place = anonymous_place(&state, &http).await;
-    match graphql_request::read_post(&http, payload, state.http.max_body_bytes).await {
-        Ok(request) => execute(&state, &http, request).await,
-        Err(error) => refuse(error, &request_id_of(&http), http.headers()),
-    }
+    execute(&state, &http, request).await
 }
 
 /// For a request without a signed token, a place among those in progress (waiting for
