@@ -92,6 +92,10 @@ pub struct ServeArgs {
     /// GraphQL requests without a signed token in progress at once; more wait their turn.
     #[arg(long, env = "ECOPLAN_ANONYMOUS_CONCURRENCY")]
     pub anonymous_concurrency: Option<usize>,
+    /// GraphQL requests without a signed token that may wait for a place; beyond, they are
+    /// refused unread with TOO_MANY_REQUESTS.
+    #[arg(long, env = "ECOPLAN_ANONYMOUS_QUEUE", default_value_t = crate::http::DEFAULT_ANONYMOUS_QUEUE)]
+    pub anonymous_queue: usize,
     /// The largest page a list returns.
     #[arg(long, env = "ECOPLAN_MAX_PAGE_SIZE", default_value_t = crate::service::page::MAX_PAGE_SIZE)]
     pub max_page_size: u64,
@@ -370,6 +374,7 @@ impl ServeArgs {
                 settings.auth.hashing.concurrency + settings.auth.hashing.queue + cores
             }
         };
+        settings.http.anonymous_queue = self.anonymous_queue;
         settings.http.trusted_proxies =
             crate::http::client_address::TrustedProxies::parse(&self.trusted_proxies)?;
         if self.portal_leeway_seconds > MAX_PORTAL_LEEWAY_SECONDS {

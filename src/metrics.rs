@@ -66,6 +66,9 @@ pub struct Metrics {
     pub uploads: Counter,
     pub upload_bytes: Counter,
     pub http_requests: Counter,
+    /// Requests without a signed token refused before their body was read (their address
+    /// over its sign-in rate, or their queue full).
+    pub refused_unread: Counter,
     operations: Mutex<OperationStats>,
 }
 
@@ -112,6 +115,11 @@ impl Metrics {
             "ecoplan_http_requests_total",
             "HTTP requests received.",
             self.http_requests.get(),
+        );
+        counter(
+            "ecoplan_http_refused_unread_total",
+            "Requests without a signed token refused before their body was read (address over its sign-in rate, or their queue full).",
+            self.refused_unread.get(),
         );
         counter(
             "ecoplan_sql_statements_total",

@@ -112,6 +112,7 @@ impl Application {
             anonymous: Arc::new(tokio::sync::Semaphore::new(
                 settings.http.anonymous_concurrency.max(1),
             )),
+            anonymous_waiting: std::sync::atomic::AtomicUsize::new(0),
         });
         let (metrics_server, metrics_port) = match settings.metrics_addr {
             Some(addr) => {

@@ -30,6 +30,31 @@ pub struct ShapeLimits {
 /// low enough that walking them cannot exhaust the stack.
 const MAX_NESTING: usize = 64;
 
+/// Directives (`@include`, `@skip`) in one operation with its fragments spread in. A
+/// frontend's operation uses a handful; thousands of them would otherwise each be
+/// validated, and each bad one reported.
+pub const MAX_DIRECTIVES: usize = 100;
+
+/// Directives on one field (async-graphql's own check, `limit_directives`).
+pub const MAX_DIRECTIVES_PER_FIELD: usize = 8;
+
+/// Errors in one answer: the first ones, then one saying how many more were left out.
+/// A document with thousands of unknown fields would otherwise be answered with an
+/// error for each, many times its own size.
+pub const MAX_ERRORS_PER_ANSWER: usize = 100;
+
+/// Cuts a list of errors down to `MAX_ERRORS_PER_ANSWER`: the last one left says how
+/// many more there were (`TOO_MANY_ERRORS`, with `leftOut`).
+pub fn cap_errors(errors: &mut Vec<ServerError>) {
+    if errors.len() <= MAX_ERRORS_PER_ANSWER {
+        return;
+    }
+    let kept = MAX_ERRORS_PER_ANSWER - 1;
+    let count = errors.len() - kept;
+    errors.truncate(kept);
+    errors.push(crate::error::AppError::ErrorsLeftOut { count }.into_server_error());
+}
+
 impl ExtensionFactory for ShapeLimits {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(*self)
@@ -47,24 +72,29 @@ struct Shape {
     top_introspection: usize,
     /// Levels of selection sets and fragments below and including this set.
     height: usize,
+    /// Directives on the fields and fragments of the set, fragments spread in.
+    directives: usize,
 }
 
 impl Shape {
     /// A field, with its own selection set `inner` one level down.
-    fn field(inner: Shape, aliased: bool, introspection: bool) -> Shape {
+    fn field(inner: Shape, aliased: bool, introspection: bool, directives: usize) -> Shape {
         Shape {
             aliases: inner.aliases.saturating_add(usize::from(aliased)),
             fields: inner.fields.saturating_add(1),
             top_fields: 1,
             top_introspection: usize::from(introspection),
             height: inner.height + 1,
+            directives: inner.directives.saturating_add(directives),
         }
     }
 
-    /// A fragment spread or inline fragment: its fields sit at the level it is spread at.
-    fn fragment(inner: Shape) -> Shape {
+    /// A fragment spread or inline fragment (with `directives` of its own): its fields
+    /// sit at the level it is spread at.
+    fn fragment(inner: Shape, directives: usize) -> Shape {
         Shape {
             height: inner.height + 1,
+            directives: inner.directives.saturating_add(directives),
             ..inner
         }
     }
@@ -79,6 +109,7 @@ impl Shape {
                 .top_introspection
                 .saturating_add(other.top_introspection),
             height: self.height.max(other.height),
+            directives: self.directives.saturating_add(other.directives),
         }
     }
 }
@@ -118,13 +149,16 @@ impl<'d> Measure<'d> {
                         inner,
                         field.node.alias.is_some(),
                         name == "__schema" || name == "__type",
+                        field.node.directives.len(),
                     )
                 }
                 Selection::InlineFragment(fragment) => Shape::fragment(
                     self.selection_set(&fragment.node.selection_set.node, depth + 1)?,
+                    fragment.node.directives.len(),
                 ),
                 Selection::FragmentSpread(spread) => Shape::fragment(
                     self.fragment(spread.node.fragment_name.node.as_str(), depth + 1)?,
+                    spread.node.directives.len(),
                 ),
             };
             shape = shape.beside(part);
@@ -171,6 +205,14 @@ impl ShapeLimits {
             let shape = measure
                 .selection_set(&operation.node.selection_set.node, 0)
                 .map_err(too_deep)?;
+            let directives = shape
+                .directives
+                .saturating_add(operation.node.directives.len());
+            if directives > MAX_DIRECTIVES {
+                return Err(refused(format!(
+                    "the operation uses {directives} directives with its fragments spread in; at most {MAX_DIRECTIVES} are allowed"
+                )));
+            }
             if shape.aliases > self.max_aliases {
                 return Err(refused(format!(
                     "the operation uses {} aliases; at most {} are allowed",

@@ -75,6 +75,7 @@ pub fn build_schema_with(limits: &QueryLimits) -> AppSchema {
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(64)
+        .limit_directives(crate::graphql::limits::MAX_DIRECTIVES_PER_FIELD)
         .extension(ShapeLimits {
             max_aliases: limits.max_aliases,
             max_root_fields: limits.max_root_fields,

@@ -1,5 +1,6 @@
 //! What every request goes through: a request id (in the logs, the `x-request-id` header
-//! and GraphQL error extensions), a request log line, security headers and a body limit.
+//! and GraphQL error extensions), a request log line, security headers, a body limit, and
+//! the refusal, unread, of requests without a token from an address over its sign-in rate.
 
 use std::time::Instant;
 
@@ -7,9 +8,11 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, HttpResponse, web};
+use actix_web::{Error, HttpMessage, web};
+use futures_util::StreamExt;
 use tracing::Instrument;
 
+use crate::error::AppError;
 use crate::http::AppState;
 
 /// The id of the current request, kept in the request's extensions.
@@ -21,21 +24,40 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// Routes that read and limit their own request bodies (`crate::http::export`).
 const IMPORT_PATH_PREFIX: &str = "/import/";
 
-fn json_refusal(
-    status: actix_web::http::StatusCode,
-    code: &str,
-    message: &str,
-    request_id: &str,
-) -> HttpResponse {
-    HttpResponse::build(status).json(serde_json::json!({
-        "errors": [{ "message": message, "extensions": { "code": code, "requestId": request_id } }]
-    }))
+/// The GraphQL endpoint, whose requests without a token are sign-ins (or introspection).
+const GRAPHQL_PATH: &str = "/graphql";
+
+/// The largest body of a request refused unread that is skipped to keep its connection
+/// open; a larger one is left unread, and the connection closes.
+const SKIPPED_BODY_BYTES: u64 = 16 * 1024;
+
+/// Why a request to `/graphql` is refused before its body is read: it carries no validly
+/// signed token, and its address has used up its sign-in rate, or the requests without a
+/// token already fill their places and the queue for them. Its body could only be a
+/// sign-in (refused anyway) or a query for the schema; reading, parsing and running it
+/// would give a flood of them the workers' time that signed-in users need.
+fn refused_unread(request: &ServiceRequest, state: &AppState) -> Option<AppError> {
+    if request.path() != GRAPHQL_PATH {
+        return None;
+    }
+    let signed = crate::http::bearer_token(request.request())
+        .is_some_and(|token| crate::service::auth::token_is_signed(&state.token_keys, token));
+    if signed {
+        return None;
+    }
+    let address = state.http.trusted_proxies.client_address(request.request());
+    if let Err(refused) = state.token_keys.sign_in_refused(address) {
+        return Some(refused);
+    }
+    crate::http::anonymous_queue_is_full(state).then_some(AppError::TooManyRequests {
+        retry_after_seconds: 1,
+    })
 }
 
 /// Gives the request an id, logs it, refuses bodies over the limit, and adds the security
 /// headers to the response.
 pub async fn observe(
-    request: ServiceRequest,
+    mut request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let request_id = crate::http::new_request_id();
@@ -77,27 +99,38 @@ pub async fn observe(
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.to_ascii_lowercase().contains("chunked"));
 
-    let mut response = match (limit, declared) {
-        (Some(limit), Some(length)) if length > limit => {
-            let refusal = json_refusal(
-                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-                "BAD_USER_INPUT",
-                &format!("the request body is {length} bytes; the limit is {limit} bytes"),
-                &request_id,
-            );
-            request.into_response(refusal)
+    let shed = request
+        .app_data::<web::Data<AppState>>()
+        .and_then(|state| refused_unread(&request, state));
+    if shed.is_some()
+        && let Some(state) = request.app_data::<web::Data<AppState>>()
+    {
+        state.metrics.refused_unread.inc();
+    }
+    let refusal = match (shed, limit, declared) {
+        (Some(refused), _, _) => Some(refused),
+        (None, Some(limit), Some(length)) if length > limit => {
+            Some(AppError::BodyTooLarge { length, limit })
         }
         // Without a declared length the body could be of any size: the client must say.
-        (Some(_), None) if chunked => {
-            let refusal = json_refusal(
-                actix_web::http::StatusCode::LENGTH_REQUIRED,
-                "BAD_USER_INPUT",
-                "send the request body with a Content-Length",
-                &request_id,
-            );
+        (None, Some(_), None) if chunked => Some(AppError::LengthRequired),
+        _ => None,
+    };
+    // A refusal for the rate is logged below `info`: a flood of them would otherwise be
+    // a flood of log lines too (they are counted in the metrics instead).
+    let quiet = matches!(refusal, Some(AppError::TooManyRequests { .. }));
+    let mut response = match refusal {
+        Some(error) => {
+            if quiet && declared.is_some_and(|length| length <= SKIPPED_BODY_BYTES) {
+                // Skipped, not parsed, so that the connection stays open for the client's
+                // next request: a closed one would make every refusal a new connection.
+                let mut payload = request.take_payload();
+                while let Some(Ok(_)) = payload.next().await {}
+            }
+            let refusal = crate::http::refuse(error, &request_id, request.headers());
             request.into_response(refusal)
         }
-        _ => next
+        None => next
             .call(request)
             .instrument(span.clone())
             .await?
@@ -125,11 +158,12 @@ pub async fn observe(
     }
     let status = response.status().as_u16();
     span.in_scope(|| {
-        tracing::info!(
-            status,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "request finished"
-        );
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        if quiet {
+            tracing::debug!(status, elapsed_ms, "request refused unread");
+        } else {
+            tracing::info!(status, elapsed_ms, "request finished");
+        }
     });
     Ok(response)
 }

@@ -5,6 +5,7 @@ pub mod client_address;
 pub mod export;
 mod files;
 pub mod graphiql;
+pub mod graphql_request;
 pub mod head;
 
 pub mod middleware;
@@ -17,7 +18,6 @@ use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::parser::types::{DocumentOperations, OperationType};
-use async_graphql_actix_web::GraphQLRequest;
 use sea_orm::DatabaseConnection;
 
 use crate::db::StatementCounter;
@@ -52,6 +52,8 @@ pub struct AppState {
     pub operations: tokio::sync::Semaphore,
     /// Places for the requests without a signed token (see `anonymous_concurrency`).
     pub anonymous: Arc<tokio::sync::Semaphore>,
+    /// Requests without a signed token waiting for a place.
+    pub anonymous_waiting: std::sync::atomic::AtomicUsize,
 }
 
 /// Limits and switches of the HTTP layer.
@@ -77,7 +79,14 @@ pub struct HttpSettings {
     /// the others wait their turn, parked, so a flood of them cannot crowd out the
     /// requests of signed-in users.
     pub anonymous_concurrency: usize,
+    /// Requests without a signed token that may wait for a place; beyond, they are refused
+    /// before their body is read.
+    pub anonymous_queue: usize,
 }
+
+/// Enough waiting sign-ins for an office signing in at once; a flood beyond it is refused
+/// from its headers alone.
+pub const DEFAULT_ANONYMOUS_QUEUE: usize = 64;
 
 impl Default for HttpSettings {
     fn default() -> Self {
@@ -94,6 +103,7 @@ impl Default for HttpSettings {
                 .max(8),
             trusted_proxies: client_address::TrustedProxies::default(),
             anonymous_concurrency: default_anonymous_concurrency(),
+            anonymous_queue: DEFAULT_ANONYMOUS_QUEUE,
         }
     }
 }
@@ -203,11 +213,7 @@ async fn execute(
     http: &HttpRequest,
     mut request: async_graphql::Request,
 ) -> HttpResponse {
-    let request_id = http
-        .extensions()
-        .get::<middleware::RequestId>()
-        .map(|id| id.0.clone())
-        .unwrap_or_else(new_request_id);
+    let request_id = request_id_of(http);
     let operation_name = operation_label(&mut request);
     let (viewer, revision) = match caller_of(state, http).await {
         Ok(caller) => caller,
@@ -419,12 +425,13 @@ fn respond(
     request_id: &str,
     http: &HttpRequest,
 ) -> HttpResponse {
+    crate::graphql::limits::cap_errors(&mut response.errors);
     for error in &mut response.errors {
         let extensions = error.extensions.get_or_insert_with(Default::default);
         // Errors from parsing, validation and the limits carry no code of their own: they
         // are all the caller's to fix.
         if extensions.get("code").is_none() {
-            extensions.set("code", "BAD_USER_INPUT");
+            extensions.set("code", AppError::code_of_uncoded_errors());
         }
         extensions.set("requestId", request_id);
     }
@@ -439,6 +446,24 @@ fn respond(
     }
 }
 
+/// Whether the client asked for `application/graphql-response+json`, the newer media type
+/// of GraphQL over HTTP.
+fn wants_graphql_response(headers: &header::HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/graphql-response+json"))
+}
+
+/// The content type of a GraphQL answer for the media type the client accepts.
+fn answer_content_type(headers: &header::HeaderMap) -> &'static str {
+    if wants_graphql_response(headers) {
+        "application/graphql-response+json; charset=utf-8"
+    } else {
+        "application/json; charset=utf-8"
+    }
+}
+
 fn respond_with_body(
     body: Bytes,
     request_id: &str,
@@ -446,40 +471,71 @@ fn respond_with_body(
     request_error: bool,
 ) -> HttpResponse {
     // GraphQL over HTTP: the newer media type, with 4xx for request errors, only for
-    // clients that ask for it; plain JSON (always 200) for the others.
-    let wants_graphql_response = http
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|accept| accept.contains("application/graphql-response+json"));
-    let (content_type, status) = if wants_graphql_response {
-        let status = if request_error {
-            actix_web::http::StatusCode::BAD_REQUEST
-        } else {
-            actix_web::http::StatusCode::OK
-        };
-        ("application/graphql-response+json; charset=utf-8", status)
+    // clients that ask for it; plain JSON (always 200 for a request it could read) for
+    // the others.
+    let status = if request_error && wants_graphql_response(http.headers()) {
+        actix_web::http::StatusCode::BAD_REQUEST
     } else {
-        (
-            "application/json; charset=utf-8",
-            actix_web::http::StatusCode::OK,
-        )
+        actix_web::http::StatusCode::OK
     };
     let mut reply = HttpResponse::build(status);
-    reply.content_type(content_type);
+    reply.content_type(answer_content_type(http.headers()));
     if let Ok(value) = header::HeaderValue::from_str(request_id) {
         reply.insert_header((header::HeaderName::from_static("x-request-id"), value));
     }
     reply.body(body)
 }
 
+/// Refuses a request that is not a GraphQL request the server can run (unreadable, too
+/// large, too many from its address, …): the error in the GraphQL JSON error format,
+/// under the status of the error whatever the media type (GraphQL over HTTP answers a
+/// request that is not well-formed with 4xx under `application/json` too), with
+/// `Retry-After` when the client is told to wait.
+pub fn refuse(error: AppError, request_id: &str, headers: &header::HeaderMap) -> HttpResponse {
+    let status = error.http_status();
+    let retry_after = error.retry_after_seconds();
+    let mut server_error = error.into_server_error();
+    server_error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("requestId", request_id);
+    let response = async_graphql::Response::from_errors(vec![server_error]);
+    let Some(body) = serialize(&response, true) else {
+        return HttpResponse::InternalServerError().finish();
+    };
+    let mut reply = HttpResponse::build(status);
+    reply.content_type(answer_content_type(headers));
+    if let Ok(value) = header::HeaderValue::from_str(request_id) {
+        reply.insert_header((header::HeaderName::from_static("x-request-id"), value));
+    }
+    if let Some(seconds) = retry_after {
+        reply.insert_header((header::RETRY_AFTER, seconds.to_string()));
+    }
+    reply.body(body)
+}
+
+/// The id the middleware gave the request.
+fn request_id_of(http: &HttpRequest) -> String {
+    http.extensions()
+        .get::<middleware::RequestId>()
+        .map(|id| id.0.clone())
+        .unwrap_or_else(new_request_id)
+}
+
 async fn graphql(
     state: web::Data<AppState>,
     http: HttpRequest,
-    request: GraphQLRequest,
+    payload: web::Payload,
 ) -> HttpResponse {
+    // The body is read before a place is taken: a client sending it slowly must not hold
+    // one of the few places of the requests without a token.
+    let request = match graphql_request::read_post(&http, payload, state.http.max_body_bytes).await
+    {
+        Ok(request) => request,
+        Err(error) => return refuse(error, &request_id_of(&http), http.headers()),
+    };
     let _place = anonymous_place(&state, &http).await;
-    execute(&state, &http, request.into_inner()).await
+    execute(&state, &http, request).await
 }
 
 /// For a request without a signed token, a place among those in progress (waiting for
@@ -491,7 +547,38 @@ async fn anonymous_place(
     if bearer_token(http).is_some_and(|token| auth::token_is_signed(&state.token_keys, token)) {
         return None;
     }
+    if let Ok(place) = state.anonymous.clone().try_acquire_owned() {
+        return Some(place);
+    }
+    let _waiting = Waiting::count(&state.anonymous_waiting);
     state.anonymous.clone().acquire_owned().await.ok()
+}
+
+/// Counts a request among those waiting for an anonymous place while it waits (a
+/// request whose client goes away stops counting too).
+struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn count(waiting: &'a std::sync::atomic::AtomicUsize) -> Self {
+        waiting.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self(waiting)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Whether a request without a signed token would find every anonymous place taken and
+/// the queue for them full.
+pub(crate) fn anonymous_queue_is_full(state: &AppState) -> bool {
+    state.anonymous.available_permits() == 0
+        && state
+            .anonymous_waiting
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= state.http.anonymous_queue
 }
 
 /// Whether the operation a GET request would run is a mutation, which GET may not run.
@@ -510,16 +597,21 @@ fn is_mutation(request: &async_graphql::Request) -> bool {
     }
 }
 
-async fn graphql_get(
-    state: web::Data<AppState>,
-    http: HttpRequest,
-    request: GraphQLRequest,
-) -> HttpResponse {
-    let request = request.into_inner();
+async fn graphql_get(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {
+    let request = match graphql_request::read_get(&http) {
+        Ok(request) => request,
+        Err(error) => return refuse(error, &request_id_of(&http), http.headers()),
+    };
     if is_mutation(&request) {
-        return HttpResponse::MethodNotAllowed()
-            .insert_header((header::ALLOW, "POST"))
-            .body("mutations must be sent with POST");
+        let mut refusal = refuse(
+            AppError::MethodNotAllowed("mutations must be sent with POST".to_owned()),
+            &request_id_of(&http),
+            http.headers(),
+        );
+        refusal
+            .headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        return refusal;
     }
     let _place = anonymous_place(&state, &http).await;
     execute(&state, &http, request).await

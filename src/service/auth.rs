@@ -250,6 +250,12 @@ impl TokenKeys {
         Ok((token, expires_at))
     }
 
+    /// Whether a sign-in from `address` would be refused now for the rate of its
+    /// address (nothing is taken from it).
+    pub fn sign_in_refused(&self, address: Option<IpAddr>) -> AppResult<()> {
+        self.sign_in_rate.peek(address)
+    }
+
     /// The pool sign-ins hash on.
     pub fn hash_pool(&self) -> Arc<HashPool> {
         self.hashing.clone()

@@ -52,6 +52,42 @@ impl SignInRate {
         self.check_at(address, Instant::now())
     }
 
+    /// Whether `address` would be refused now, without taking an attempt: cheap enough
+    /// for the HTTP layer to refuse its requests before reading them.
+    pub fn peek(&self, address: Option<IpAddr>) -> AppResult<()> {
+        self.peek_at(address, Instant::now())
+    }
+
+    fn peek_at(&self, address: Option<IpAddr>, now: Instant) -> AppResult<()> {
+        let Some(address) = address else {
+            return Ok(());
+        };
+        if self.per_minute == 0 {
+            return Ok(());
+        }
+        let capacity = f64::from(self.per_minute);
+        let per_second = capacity / 60.0;
+        let guard = self.buckets.lock().map_err(|_| {
+            AppError::Unexpected(anyhow::anyhow!("the sign-in rate lock is poisoned"))
+        })?;
+        match guard.by_address.get(&address) {
+            Some(bucket) => {
+                let tokens = (bucket.tokens
+                    + now.duration_since(bucket.updated).as_secs_f64() * per_second)
+                    .min(capacity);
+                if tokens >= 1.0 {
+                    Ok(())
+                } else {
+                    Err(AppError::TooManyRequests {
+                        retry_after_seconds: ((1.0 - tokens) / per_second).ceil().max(1.0) as u64,
+                    })
+                }
+            }
+            // Left to `check`, which prunes first and may then find room.
+            None => Ok(()),
+        }
+    }
+
     fn check_at(&self, address: Option<IpAddr>, now: Instant) -> AppResult<()> {
         let Some(address) = address else {
             return Ok(());
@@ -126,6 +162,14 @@ mod tests {
             other => panic!("expected TOO_MANY_REQUESTS, got {other:?}"),
         }
         assert!(rate.check_at(other, start).is_ok());
+        // Looking takes nothing: the other address still has attempts left after it.
+        assert!(rate.peek_at(address, start).is_err());
+        assert!(rate.peek_at(other, start).is_ok());
+        assert!(rate.check_at(other, start).is_ok());
+        assert!(
+            rate.peek_at(address, start + Duration::from_secs(21))
+                .is_ok()
+        );
         assert!(
             rate.check_at(address, start + Duration::from_secs(21))
                 .is_ok()

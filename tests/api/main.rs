@@ -34,6 +34,7 @@ mod plan_import;
 mod portal;
 mod ranges;
 mod reporting;
+mod request_errors;
 mod review;
 mod schema;
 mod seed;
