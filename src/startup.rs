@@ -113,6 +113,7 @@ impl Application {
                 settings.http.anonymous_concurrency.max(1),
             )),
             anonymous_waiting: std::sync::atomic::AtomicUsize::new(0),
+            held_refusals: Arc::new(tokio::sync::Semaphore::new(crate::http::HELD_REFUSALS)),
         });
         let (metrics_server, metrics_port) = match settings.metrics_addr {
             Some(addr) => {

@@ -54,6 +54,29 @@ fn refused_unread(request: &ServiceRequest, state: &AppState) -> Option<AppError
     })
 }
 
+/// The longest a refusal is held.
+const LONGEST_HOLD: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Holds a refusal for its retry time (at most `LONGEST_HOLD`) before it is answered, so
+/// that a refusal costs the client its wait rather than the server its work: a client that
+/// asks again as soon as it is answered (as a flood does) asks once a second, not thousands
+/// of times. At most `HELD_REFUSALS` are held at once; beyond, they are answered at once.
+async fn hold_refusal(request: &ServiceRequest, error: &AppError) {
+    let AppError::TooManyRequests {
+        retry_after_seconds,
+    } = error
+    else {
+        return;
+    };
+    let Some(state) = request.app_data::<web::Data<AppState>>() else {
+        return;
+    };
+    if let Ok(_held) = state.held_refusals.clone().try_acquire_owned() {
+        let hold = std::time::Duration::from_secs(*retry_after_seconds).min(LONGEST_HOLD);
+        tokio::time::sleep(hold).await;
+    }
+}
+
 /// Gives the request an id, logs it, refuses bodies over the limit, and adds the security
 /// headers to the response.
 pub async fn observe(
@@ -126,6 +149,9 @@ pub async fn observe(
                 // next request: a closed one would make every refusal a new connection.
                 let mut payload = request.take_payload();
                 while let Some(Ok(_)) = payload.next().await {}
+            }
+            if quiet {
+                hold_refusal(&request, &error).await;
             }
             let refusal = crate::http::refuse(error, &request_id, request.headers());
             request.into_response(refusal)

@@ -54,7 +54,13 @@ pub struct AppState {
     pub anonymous: Arc<tokio::sync::Semaphore>,
     /// Requests without a signed token waiting for a place.
     pub anonymous_waiting: std::sync::atomic::AtomicUsize,
+    /// Refusals of such requests held until their retry time (see `middleware`).
+    pub held_refusals: Arc<tokio::sync::Semaphore>,
 }
+
+/// How many refusals of requests without a token are held at once until their retry time;
+/// beyond, they are answered at once. Each costs a sleeping task and an open connection.
+pub const HELD_REFUSALS: usize = 1024;
 
 /// Limits and switches of the HTTP layer.
 #[derive(Clone, Debug)]

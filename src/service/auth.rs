@@ -467,9 +467,84 @@ pub struct SignInRequest<'a> {
     pub client_address: Option<IpAddr>,
 }
 
+/// The longest a refused sign-in is held before its answer.
+const LONGEST_HOLD: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A place in the hashing pool for a sign-in, or the refusal (the address is over its
+/// rate, or the pool and its queue are full). A refusal is answered only after its retry
+/// time (at most a second): a client that asks again as soon as it is answered, as a flood
+/// does, then asks once a second and keeps its place in line no busier than that.
+async fn admit_sign_in(
+    keys: &TokenKeys,
+    request: &SignInRequest<'_>,
+) -> AppResult<crate::service::hashing::Admission> {
+    let refused = match keys.sign_in_rate.check(request.client_address) {
+        Err(refused) => {
+            tracing::debug!(target: "ecoplan::auth", client = ?request.client_address, "sign-in over the rate of its address");
+            refused
+        }
+        Ok(()) => match keys.hashing.admit() {
+            Ok(admission) => return Ok(admission),
+            Err(refused) => {
+                tracing::debug!(target: "ecoplan::auth", "sign-in refused: the hashing queue is full");
+                refused
+            }
+        },
+    };
+    if let AppError::TooManyRequests {
+        retry_after_seconds,
+    } = &refused
+    {
+        tokio::time::sleep(std::time::Duration::from_secs(*retry_after_seconds).min(LONGEST_HOLD))
+            .await;
+    }
+    Err(refused)
+}
+
+/// A sign-in whose password matched an active account: its failures are forgotten, it is
+/// audited, and a token is issued.
+async fn signed_in<C>(
+    db: &C,
+    keys: &TokenKeys,
+    request: &SignInRequest<'_>,
+    username: &str,
+    user: user::Model,
+) -> AppResult<SignIn>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let txn = crate::db::begin_write(db).await?;
+    login_throttle::Entity::delete_by_id(username.to_owned())
+        .exec(&txn)
+        .await?;
+    let viewer = viewer_of(&user)?;
+    let caller = crate::service::audit::Caller {
+        viewer: &viewer,
+        request_id: request.request_id,
+    };
+    crate::service::audit::record(
+        &txn,
+        &caller,
+        "user.login",
+        crate::service::audit::ItemType::User,
+        user.id,
+        None::<&()>,
+        None::<&()>,
+    )
+    .await?;
+    txn.commit().await?;
+    let (token, expires_at) = keys.issue(&user)?;
+    Ok(SignIn {
+        token,
+        expires_at,
+        user,
+    })
+}
+
 /// Signs a user in with a password. Unknown users and wrong passwords give the same error
 /// after the same work; too many failures lock the username for a while. Too many
-/// attempts from one address, or a full hashing queue, are refused before any work.
+/// attempts from one address, or a full hashing queue, are refused before any work (and
+/// answered after their retry time, see `admit_sign_in`).
 pub async fn login<C>(
     db: &C,
     keys: &TokenKeys,
@@ -480,14 +555,7 @@ pub async fn login<C>(
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    if let Err(refused) = keys.sign_in_rate.check(request.client_address) {
-        tracing::info!(target: "ecoplan::auth", client = ?request.client_address, "sign-in over the rate of its address");
-        return Err(refused);
-    }
-    // A place in the hashing pool first: when the pool is full, nothing else is done.
-    let admission = keys.hashing.admit().inspect_err(|_| {
-        tracing::info!(target: "ecoplan::auth", "sign-in refused: the hashing queue is full");
-    })?;
+    let admission = admit_sign_in(keys, request).await?;
     let username = normalize_username(username);
     if username.is_empty() || username.len() > 64 || password.len() > MAX_PASSWORD_LENGTH {
         return Err(invalid_credentials());
@@ -517,32 +585,7 @@ where
         .await?;
     match user {
         Some(user) if password_matches && user.active => {
-            let txn = crate::db::begin_write(db).await?;
-            login_throttle::Entity::delete_by_id(username)
-                .exec(&txn)
-                .await?;
-            let viewer = viewer_of(&user)?;
-            let caller = crate::service::audit::Caller {
-                viewer: &viewer,
-                request_id: request.request_id,
-            };
-            crate::service::audit::record(
-                &txn,
-                &caller,
-                "user.login",
-                crate::service::audit::ItemType::User,
-                user.id,
-                None::<&()>,
-                None::<&()>,
-            )
-            .await?;
-            txn.commit().await?;
-            let (token, expires_at) = keys.issue(&user)?;
-            Ok(SignIn {
-                token,
-                expires_at,
-                user,
-            })
+            signed_in(db, keys, request, &username, user).await
         }
         user => {
             let reason = match &user {

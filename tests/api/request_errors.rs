@@ -519,6 +519,36 @@ async fn an_address_over_its_sign_in_rate_is_refused_unread_and_signed_in_reques
         metrics.contains("ecoplan_http_refused_unread_total 3"),
         "{metrics}"
     );
+
+    // A refusal is answered only after its retry time, so that a client asking again at
+    // once asks once a second; signed-in requests are served meanwhile.
+    let held = tokio::spawn({
+        let request = app
+            .client
+            .post(app.url("/graphql"))
+            .header(CONTENT_TYPE, "application/json")
+            .body(login.to_string());
+        async move {
+            let asked = std::time::Instant::now();
+            let response = request.send().await.unwrap();
+            (response.status(), asked.elapsed())
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let response = app
+        .graphql_as(&reader, "{ plans { key } }", json!({}))
+        .await;
+    assert_eq!(data(&response)["plans"][0]["key"], "tangshan-2022");
+    assert!(
+        !held.is_finished(),
+        "the refusal is still held while the signed-in request is answered"
+    );
+    let (status, waited) = held.await.unwrap();
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        waited >= std::time::Duration::from_millis(900),
+        "answered after {waited:?}"
+    );
 }
 both!(an_address_over_its_sign_in_rate_is_refused_unread_and_signed_in_requests_pass);
 
