@@ -199,9 +199,9 @@ pub async fn find_entry(
     viewer: &Viewer,
     id: i64,
 ) -> AppResult<Option<audit_log::Model>> {
-    viewer.require_signed_in()?;
-    if !viewer.is_reviewer() {
-        return Ok(None);
-    }
-    Ok(audit_log::Entity::find_by_id(id).one(db).await?)
+    let scope = viewer.read_scope()?;
+    Ok(audit_log::Entity::find_by_id(id)
+        .filter(scope.audit_condition())
+        .one(db)
+        .await?)
 }
