@@ -383,3 +383,29 @@ async fn an_items_history_is_shown_to_whoever_may_see_the_item(backend: Backend)
     assert_eq!(data(&seen)["node"], Value::Null);
 }
 both!(an_items_history_is_shown_to_whoever_may_see_the_item);
+
+/// An audit entry, asked for by its id, is there for the administrators and the leadership
+/// group only; to a department and the portal it is not there, as an id that names nothing.
+async fn an_audit_entry_by_id_is_read_only_by_those_who_read_the_log(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let leadership = app.token_for(Role::Leadership, None).await;
+    let department = app.token_for(Role::Department, Some("finance")).await;
+    let portal = app.token_for(Role::Portal, None).await;
+    let log = app
+        .graphql_as(
+            &leadership,
+            "{ auditLog(first: 1) { nodes { id action } } }",
+            json!({}),
+        )
+        .await;
+    let entry = data(&log)["auditLog"]["nodes"][0].clone();
+    let id = entry["id"].as_str().unwrap().to_owned();
+    let node = "query($id: ID!) { node(id: $id) { id ... on AuditEntry { action } } }";
+    let seen = app.graphql_as(&leadership, node, json!({ "id": id })).await;
+    assert_eq!(data(&seen)["node"]["action"], entry["action"]);
+    for token in [&department, &portal] {
+        let seen = app.graphql_as(token, node, json!({ "id": id })).await;
+        assert_eq!(data(&seen)["node"], Value::Null, "{seen:#}");
+    }
+}
+both!(an_audit_entry_by_id_is_read_only_by_those_who_read_the_log);
