@@ -245,17 +245,6 @@ impl Viewer {
     }
 }
 
-/// A draft plan takes no reports, values or evidence: departments do not see it yet.
-pub fn require_published(plan: &crate::entity::plan::Model) -> AppResult<()> {
-    if plan.published {
-        Ok(())
-    } else {
-        Err(AppError::forbidden(
-            "this plan is a draft: it takes reports once it is published",
-        ))
-    }
-}
-
 /// What a department may not see is, to it, not there: the same answer as for an id that
 /// names nothing, so that refusals tell no one which ids exist.
 fn unseen(what: &str) -> AppError {
