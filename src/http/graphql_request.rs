@@ -194,8 +194,11 @@ fn multipart_error(error: ParseRequestError) -> AppError {
         ParseRequestError::Io(cause) if cause.kind() == std::io::ErrorKind::UnexpectedEof => {
             malformed("the multipart body ended before its last part was complete".to_owned())
         }
+        // Other I/O errors can come from the server's own temporary files, whose text may
+        // name a path: the cause is logged, not answered.
         ParseRequestError::Io(cause) => {
-            malformed(format!("the multipart body cannot be read: {cause}"))
+            tracing::debug!(error = %cause, "a multipart body could not be read");
+            malformed("the multipart body cannot be read".to_owned())
         }
         ParseRequestError::MissingOperatorsPart => malformed(
             "the multipart request has no `operations` part (the GraphQL request as JSON)"

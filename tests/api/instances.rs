@@ -43,6 +43,13 @@ async fn a_file_uploaded_through_one_instance_downloads_through_the_other() {
         .as_str()
         .unwrap()
         .to_owned();
+    // The file is in the bucket, not in the folder the two servers also share.
+    assert_eq!(first.stored_objects().await.len(), 1);
+    assert!(
+        first.stored_files().is_empty(),
+        "{:?}",
+        first.stored_files()
+    );
     let downloaded = second.get(Some(&finance), &url).await;
     assert_eq!(downloaded.status(), 200);
     assert_eq!(downloaded.bytes().await.unwrap().to_vec(), pdf());
