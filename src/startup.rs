@@ -12,6 +12,7 @@ use sea_orm::DatabaseConnection;
 use crate::db::{self, StatementCounter};
 use crate::error::AppError;
 use crate::graphql::context::ApiSettings;
+use crate::graphql::limits::ShapeLimits;
 use crate::graphql::schema::build_schema_with;
 use crate::http::{AppState, routes};
 use crate::metrics::Metrics;
@@ -91,6 +92,7 @@ impl Application {
         let state = web::Data::new(AppState {
             db: db.clone(),
             schema: build_schema_with(&settings.limits),
+            shape_limits: ShapeLimits::from(&settings.limits),
             token_keys,
             metrics: Arc::new(Metrics::default()),
             api: ApiSettings {

@@ -11,7 +11,7 @@ use crate::graphql::connection::{
 };
 use crate::graphql::context::ContextExt;
 use crate::graphql::department::Department;
-use crate::graphql::loaders::{HistoryOfIndicator, ValuesOfIndicator};
+use crate::graphql::loaders::ValuesOfIndicator;
 use crate::graphql::plan::{Plan, optional_id};
 use crate::graphql::report::{IndicatorValue, decode, load_user};
 use crate::graphql::task::{Task, department_ref};
@@ -162,13 +162,13 @@ impl Indicator {
         before: Option<String>,
     ) -> Result<AuditEntryConnection> {
         let args = page_args(first, after, last, before);
-        AuditEntryConnection::load(
-            ctx,
-            HistoryOfIndicator(self.node().row.id),
-            args,
+        let history = crate::service::audit::plan_item_history(&self.view, &self.node().history);
+        Ok(AuditEntryConnection::from_list(
+            history.to_vec(),
+            &args,
+            ctx.request().settings.max_page_size,
             AuditEntry,
-        )
-        .await
+        )?)
     }
 }
 

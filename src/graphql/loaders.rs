@@ -144,5 +144,3 @@ batch!(EvidenceOfValue => Vec<evidence::Model>, |l, ids| evidences::evidence_by_
 batch!(HistoryOfProgressReport => Vec<audit_log::Model>, |l, ids| audit::history_of(&l.db, l.scope, ItemType::ProgressReport, &ids));
 batch!(HistoryOfIndicatorValue => Vec<audit_log::Model>, |l, ids| audit::history_of(&l.db, l.scope, ItemType::IndicatorValue, &ids));
 batch!(HistoryOfEvidence => Vec<audit_log::Model>, |l, ids| audit::history_of(&l.db, l.scope, ItemType::Evidence, &ids));
-batch!(HistoryOfTask => Vec<audit_log::Model>, |l, ids| audit::history_of(&l.db, l.scope, ItemType::Task, &ids));
-batch!(HistoryOfIndicator => Vec<audit_log::Model>, |l, ids| audit::history_of(&l.db, l.scope, ItemType::Indicator, &ids));

@@ -75,17 +75,22 @@ pub fn build_schema_with(limits: &QueryLimits) -> AppSchema {
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(64)
-        .limit_directives(crate::graphql::limits::MAX_DIRECTIVES_PER_FIELD)
-        .extension(ShapeLimits {
-            max_aliases: limits.max_aliases,
-            max_root_fields: limits.max_root_fields,
-            max_fields: limits.max_complexity,
-            introspection: limits.introspection,
-        });
+        .limit_directives(crate::graphql::limits::MAX_DIRECTIVES_PER_FIELD);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
     builder.finish()
+}
+
+impl From<&QueryLimits> for ShapeLimits {
+    fn from(limits: &QueryLimits) -> Self {
+        Self {
+            max_aliases: limits.max_aliases,
+            max_root_fields: limits.max_root_fields,
+            max_fields: limits.max_complexity,
+            introspection: limits.introspection,
+        }
+    }
 }
 
 pub fn build_schema() -> AppSchema {

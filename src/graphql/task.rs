@@ -12,7 +12,7 @@ use crate::graphql::context::ContextExt;
 use crate::graphql::department::Department;
 use crate::graphql::evidence::Evidence;
 use crate::graphql::indicator::Indicator;
-use crate::graphql::loaders::{EvidenceOfTask, HistoryOfTask, ReportsOfTask};
+use crate::graphql::loaders::{EvidenceOfTask, ReportsOfTask};
 use crate::graphql::plan::{Plan, Section, optional_id};
 use crate::graphql::report::{ProgressReport, decode};
 use crate::graphql::types::{Date, global_id};
@@ -152,7 +152,13 @@ impl Task {
         before: Option<String>,
     ) -> Result<AuditEntryConnection> {
         let args = page_args(first, after, last, before);
-        AuditEntryConnection::load(ctx, HistoryOfTask(self.node().row.id), args, AuditEntry).await
+        let history = crate::service::audit::plan_item_history(&self.view, &self.node().history);
+        Ok(AuditEntryConnection::from_list(
+            history.to_vec(),
+            &args,
+            ctx.request().settings.max_page_size,
+            AuditEntry,
+        )?)
     }
 }
 

@@ -23,6 +23,7 @@ use sea_orm::DatabaseConnection;
 use crate::db::StatementCounter;
 use crate::error::AppError;
 use crate::graphql::context::{ApiSettings, RequestContext, RequestParts};
+use crate::graphql::limits::ShapeLimits;
 use crate::graphql::loaders::run_batched;
 use crate::graphql::schema::AppSchema;
 use crate::metrics::Metrics;
@@ -37,6 +38,8 @@ use actix_web::HttpMessage;
 pub struct AppState {
     pub db: DatabaseConnection,
     pub schema: AppSchema,
+    /// Checked before an operation runs (see `ShapeLimits::check_request`).
+    pub shape_limits: ShapeLimits,
     pub token_keys: Arc<TokenKeys>,
     pub metrics: Arc<Metrics>,
     pub api: ApiSettings,
@@ -351,11 +354,14 @@ async fn execute(
 async fn run_operation(
     state: &AppState,
     http: &HttpRequest,
-    request: async_graphql::Request,
+    mut request: async_graphql::Request,
     viewer: Viewer,
     request_id: &str,
     snapshot: Option<std::sync::Arc<crate::service::snapshot::PlanSnapshot>>,
 ) -> (async_graphql::Response, bool) {
+    if let Err(error) = state.shape_limits.check_request(&mut request) {
+        return (async_graphql::Response::from_errors(vec![error]), false);
+    }
     let database_use = crate::graphql::context::DatabaseUse::default();
     let context = RequestContext::new(RequestParts {
         db: state.db.clone(),

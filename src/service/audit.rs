@@ -192,6 +192,19 @@ pub async fn history_of(
     Ok(grouped)
 }
 
+/// The recorded changes of a task or an indicator (held by the plan snapshot), as the
+/// view may read them: the portal's public view shows no history, as in [`history_of`].
+pub fn plan_item_history<'a>(
+    view: &crate::service::snapshot::PlanView,
+    history: &'a [audit_log::Model],
+) -> &'a [audit_log::Model] {
+    if view.scope.sees_internal_records() {
+        history
+    } else {
+        &[]
+    }
+}
+
 /// One audit entry: only administrators and the leadership group read the log; for
 /// anyone else it does not exist.
 pub async fn find_entry(

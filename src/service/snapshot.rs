@@ -1,6 +1,7 @@
 //! The plan's structure held in memory: plans, sections, tasks and their parts, lead
 //! departments, indicators with their targets and standing, departments and their
-//! aliases. It is small and changes rarely, while almost every read shows it, so reads
+//! aliases, and the recorded changes of tasks and indicators (due dates, draft corrections),
+//! which only writes that change the structure make. It is small and changes rarely, while almost every read shows it, so reads
 //! answer from an immutable snapshot instead of the database.
 //!
 //! Freshness is decided by the database, not by the process: every write that changes what
@@ -20,10 +21,13 @@ use sea_orm::{
 };
 
 use crate::entity::{
-    data_revision, department, department_alias, external_target, indicator, indicator_milestone,
-    indicator_responsible, indicator_value, plan, plan_goal, section, task, task_lead,
+    audit_log, data_revision, department, department_alias, external_target, indicator,
+    indicator_milestone, indicator_responsible, indicator_value, plan, plan_goal, section, task,
+    task_lead,
 };
 use crate::error::{AppError, AppResult};
+use crate::id::NodeKind;
+use crate::service::audit::ItemType;
 use crate::service::report::{ProgressStatus, due_on};
 use crate::service::status::{Assessment, TaskStatus, assess};
 use crate::text::fold;
@@ -63,6 +67,8 @@ pub struct TaskNode {
     pub leads: Vec<Lead>,
     pub indicators: Vec<u32>,
     pub due_on: NaiveDate,
+    /// Recorded changes of the task itself, oldest first.
+    pub history: Vec<audit_log::Model>,
     started: bool,
     completed: bool,
 }
@@ -77,6 +83,8 @@ pub struct IndicatorNode {
     pub external_targets: Vec<external_target::Model>,
     /// The judgement of the latest approved value against the target.
     pub assessment: Assessment,
+    /// Recorded changes of the indicator itself, oldest first.
+    pub history: Vec<audit_log::Model>,
 }
 
 pub struct DepartmentNode {
@@ -231,6 +239,7 @@ impl PlanSnapshot {
             milestones: read_indicator_milestones(db).await?,
             external: read_external_targets(db).await?,
             standing: read_standing_values(db).await?,
+            history: read_plan_item_history(db).await?,
         })
     }
 
@@ -250,6 +259,7 @@ impl PlanSnapshot {
             rows.milestones,
         )?;
         snapshot.link_departments_to_tasks();
+        snapshot.add_history(rows.history);
         Ok(snapshot)
     }
 
@@ -362,6 +372,7 @@ impl PlanSnapshot {
                 leads: Vec::new(),
                 indicators: Vec::new(),
                 due_on: due,
+                history: Vec::new(),
                 started: false,
                 completed: false,
             });
@@ -434,6 +445,7 @@ impl PlanSnapshot {
                 responsible_ids: Vec::new(),
                 milestones: Vec::new(),
                 external_targets,
+                history: Vec::new(),
             });
         }
         for row in responsible {
@@ -454,6 +466,25 @@ impl PlanSnapshot {
             self.indicators[indicator].milestones.push(row);
         }
         Ok(())
+    }
+
+    /// Entries of items no longer in the plan (a draft task dropped on re-import) have
+    /// nowhere to go and are left out.
+    fn add_history(&mut self, history: Vec<audit_log::Model>) {
+        for entry in history {
+            let node_history = match ItemType::node_kind(&entry.item_type) {
+                Some(NodeKind::Task) => self
+                    .task_index(entry.item_id)
+                    .map(|index| &mut self.tasks[index].history),
+                Some(NodeKind::Indicator) => self
+                    .indicator_index(entry.item_id)
+                    .map(|index| &mut self.indicators[index].history),
+                _ => None,
+            };
+            if let Some(node_history) = node_history {
+                node_history.push(entry);
+            }
+        }
     }
 
     fn link_departments_to_tasks(&mut self) {
@@ -542,6 +573,7 @@ struct Rows {
     milestones: Vec<indicator_milestone::Model>,
     external: Vec<external_target::Model>,
     standing: Vec<indicator_value::Model>,
+    history: Vec<audit_log::Model>,
 }
 
 /// Newest plan first.
@@ -663,6 +695,19 @@ async fn read_standing_values(db: &impl ConnectionTrait) -> AppResult<Vec<indica
             Expr::col((indicator_value::Entity, indicator_value::Column::Id))
                 .in_subquery(standing_value_ids),
         )
+        .all(db)
+        .await?)
+}
+
+/// The recorded changes of tasks and indicators: every write that records one also raises
+/// the data revision (`report::set_task_due_date`, the draft corrections of a plan import).
+async fn read_plan_item_history(db: &impl ConnectionTrait) -> AppResult<Vec<audit_log::Model>> {
+    Ok(audit_log::Entity::find()
+        .filter(
+            audit_log::Column::ItemType
+                .is_in([ItemType::Task.as_str(), ItemType::Indicator.as_str()]),
+        )
+        .order_by_asc(audit_log::Column::Id)
         .all(db)
         .await?)
 }

@@ -245,3 +245,36 @@ async fn a_plan_of_two_thousand_tasks_takes_as_many_statements_as_the_real_one(b
     assert_eq!((sections.len(), tasks, indicators), (6, 2_000, 2_000));
 }
 both!(a_plan_of_two_thousand_tasks_takes_as_many_statements_as_the_real_one);
+
+/// A task's and an indicator's own history (due dates, targets entered) changes only with
+/// the plan, so it is read with the snapshot, not per request.
+async fn the_history_of_tasks_and_indicators_takes_no_statement(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.token_for(Role::Admin, None).await;
+    let task = app.task_id("36").await;
+    for due in ["2023-06-30", "2023-09-30"] {
+        let set = app
+            .graphql_as(
+                &admin,
+                "mutation($task: ID!, $due: Date!) { setTaskDueDate(taskId: $task, dueOn: $due) { dueOn } }",
+                json!({ "task": task, "due": due }),
+            )
+            .await;
+        assert_eq!(data(&set)["setTaskDueDate"]["dueOn"], due);
+    }
+    let query = r#"{ task(code: "36") { history { totalCount nodes { action after } }
+        indicators { history { nodes { action } } } } }"#;
+    // The first read after the change reads the new snapshot; the next ones only the revision.
+    data(&app.graphql_as(&admin, query, json!({})).await);
+    let used = statements_of(&app, &admin, query, &json!({})).await;
+    assert!(used <= 1, "the histories took {used} statements");
+
+    let answer = app.graphql_as(&admin, query, json!({})).await;
+    let history = &data(&answer)["task"]["history"];
+    assert_eq!(history["totalCount"], 2);
+    assert_eq!(
+        history["nodes"][1]["after"],
+        json!({ "dueOn": "2023-09-30" })
+    );
+}
+both!(the_history_of_tasks_and_indicators_takes_no_statement);
