@@ -220,6 +220,8 @@ async fn claim(
         )
         .filter(webhook_delivery::Column::Id.eq(id))
         .filter(webhook_delivery::Column::State.eq(DeliveryState::Pending.as_str()))
+        // Another instance may have failed it meanwhile: its back-off holds here too.
+        .filter(webhook_delivery::Column::NextAttemptAt.lte(now))
         .filter(
             Condition::any()
                 .add(webhook_delivery::Column::LeaseUntil.is_null())

@@ -152,7 +152,7 @@ async fn deliveries(db: &DatabaseConnection) -> Vec<webhook_delivery::Model> {
 }
 
 /// Waits until every delivery in the database is delivered and the receiver holds each
-/// one's key; at most `limit`.
+/// one's key (at least `at_least` deliveries), waiting at most 30 seconds.
 async fn wait_for_all_delivered(db: &DatabaseConnection, receiver: &Receiver, at_least: usize) {
     let started = Instant::now();
     loop {
