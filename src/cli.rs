@@ -58,6 +58,15 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Send the reminders and escalations that are due and were not sent before (each
+    /// once); `--dry-run` lists them and writes nothing.
+    Remind {
+        /// List what would be sent; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        chasing: ChasingArgs,
+    },
 }
 
 #[derive(Debug, Args, Default)]
@@ -198,6 +207,112 @@ pub struct ServeArgs {
     /// key the set does not hold.
     #[arg(long, env = "ECOPLAN_PORTAL_JWKS_REFETCH_SECONDS", default_value_t = crate::service::portal_keys::DEFAULT_REFETCH_SECONDS)]
     pub portal_jwks_refetch_seconds: u64,
+    #[command(flatten)]
+    pub chasing: ChasingArgs,
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
+}
+
+/// The clock, the lights' thresholds and the reminders (serve and remind).
+#[derive(Debug, Args, Default)]
+pub struct ChasingArgs {
+    /// Operations and testing only: start the server's clock at this time (RFC 3339, or a
+    /// date taken as 09:00 city time), for lateness, lights and reminders.
+    #[arg(long, env = "ECOPLAN_NOW")]
+    pub now: Option<String>,
+    /// Operations and testing only: run the server's clock this many days ahead (negative:
+    /// behind); ignored when ECOPLAN_NOW is set.
+    #[arg(long, env = "ECOPLAN_CLOCK_OFFSET_DAYS", allow_negative_numbers = true)]
+    pub clock_offset_days: Option<i64>,
+    /// A report or value due within this many days and not submitted is yellow.
+    #[arg(long, env = "ECOPLAN_LIGHT_DUE_SOON_DAYS", default_value_t = crate::service::light::DEFAULT_DUE_SOON_DAYS)]
+    pub light_due_soon_days: u32,
+    /// A task not started with this share of its time left (0–1) is yellow.
+    #[arg(long, env = "ECOPLAN_LIGHT_TIME_LEFT_SHARE", default_value_t = crate::service::light::DEFAULT_TIME_LEFT_SHARE)]
+    pub light_time_left_share: f64,
+    /// Seconds between two runs of the reminders scheduler; 0 switches it off.
+    #[arg(
+        long,
+        env = "ECOPLAN_REMINDER_INTERVAL_SECONDS",
+        default_value_t = 3600
+    )]
+    pub reminder_interval_seconds: u64,
+    /// Days before a deadline at which reminders go out, comma-separated.
+    #[arg(
+        long,
+        env = "ECOPLAN_REMINDER_DAYS_BEFORE",
+        value_delimiter = ',',
+        default_value = "7,1"
+    )]
+    pub reminder_days_before: Vec<u32>,
+}
+
+impl ChasingArgs {
+    fn apply(&self, settings: &mut Settings) -> anyhow::Result<()> {
+        settings.clock = match (&self.now, self.clock_offset_days) {
+            (Some(now), _) => crate::service::clock::Clock::parse_now(now)?,
+            (None, Some(days)) => crate::service::clock::Clock::offset_by_days(days),
+            (None, None) => crate::service::clock::Clock::real(),
+        };
+        settings.lights = crate::service::light::LightRules {
+            due_soon_days: self.light_due_soon_days,
+            time_left_share: self.light_time_left_share,
+        };
+        settings.reminders = crate::service::reminder::ReminderSettings {
+            interval: Duration::from_secs(self.reminder_interval_seconds),
+            days_before: self.reminder_days_before.clone(),
+        };
+        Ok(())
+    }
+}
+
+/// Webhook delivery to the portal.
+#[derive(Debug, Args, Default)]
+pub struct WebhookArgs {
+    /// Endpoints that receive every event by webhook, comma-separated.
+    #[arg(long, env = "ECOPLAN_WEBHOOK_URLS", value_delimiter = ',')]
+    pub webhook_urls: Vec<String>,
+    /// Milliseconds between looks for webhook deliveries to make.
+    #[arg(long, env = "ECOPLAN_WEBHOOK_POLL_MS", default_value_t = 1000)]
+    pub webhook_poll_ms: u64,
+    /// Seconds one webhook attempt may take.
+    #[arg(long, env = "ECOPLAN_WEBHOOK_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub webhook_timeout_seconds: u64,
+    /// Milliseconds before the first retry of a failed delivery (doubled after each further failure).
+    #[arg(long, env = "ECOPLAN_WEBHOOK_RETRY_BASE_MS", default_value_t = 5000)]
+    pub webhook_retry_base_ms: u64,
+    /// The longest wait between two attempts, in seconds.
+    #[arg(
+        long,
+        env = "ECOPLAN_WEBHOOK_RETRY_MAX_SECONDS",
+        default_value_t = 3600
+    )]
+    pub webhook_retry_max_seconds: u64,
+    /// Seconds an instance holds a delivery it attempts before another may take it over.
+    #[arg(long, env = "ECOPLAN_WEBHOOK_LEASE_SECONDS", default_value_t = 60)]
+    pub webhook_lease_seconds: u64,
+}
+
+impl WebhookArgs {
+    fn settings(&self) -> crate::service::webhook::WebhookSettings {
+        crate::service::webhook::WebhookSettings {
+            urls: self
+                .webhook_urls
+                .iter()
+                .map(|url| url.trim().to_owned())
+                .filter(|url| !url.is_empty())
+                .collect(),
+            // From the environment only, never a flag that `ps` would show.
+            secret: std::env::var("ECOPLAN_WEBHOOK_SECRET")
+                .ok()
+                .filter(|secret| !secret.is_empty()),
+            poll_interval: Duration::from_millis(self.webhook_poll_ms.max(10)),
+            timeout: Duration::from_secs(self.webhook_timeout_seconds.max(1)),
+            retry_base: Duration::from_millis(self.webhook_retry_base_ms.max(1)),
+            retry_max: Duration::from_secs(self.webhook_retry_max_seconds.max(1)),
+            lease: Duration::from_secs(self.webhook_lease_seconds.max(1)),
+        }
+    }
 }
 
 /// More than ten minutes of clock skew is a clock to fix, not to allow.
@@ -283,7 +398,63 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::User(command)) => run_user_command(&cli.database_url, command).await,
+        Some(Command::Remind { dry_run, chasing }) => {
+            remind(&cli.database_url, dry_run, &chasing).await
+        }
     }
+}
+
+/// `ecoplan remind [--dry-run]`: one line per notification, `kind → recipient: message`.
+async fn remind(database_url: &str, dry_run: bool, chasing: &ChasingArgs) -> anyhow::Result<()> {
+    use crate::service::reminder::{due_notifications, send_due, unsent};
+    let mut settings = Settings::new(database_url.to_owned(), parse_addr(DEFAULT_ADDR)?);
+    chasing.apply(&mut settings)?;
+    let (db, _) = db::connect(database_url, 2).await?;
+    db::migrate(&db).await?;
+    let snapshot = crate::service::snapshot::SnapshotStore::default()
+        .current(&db)
+        .await
+        .map_err(one_line)?;
+    let recipients = |id: Option<i64>| match id.and_then(|id| snapshot.department_index(id)) {
+        Some(index) => snapshot.departments[index].row.name.clone(),
+        None => "領導小組辦公室 (LEADERSHIP)".to_owned(),
+    };
+    let due = due_notifications(
+        &db,
+        snapshot.clone(),
+        settings.clock,
+        settings.lights,
+        &settings.reminders,
+    )
+    .await
+    .map_err(one_line)?;
+    let lines: Vec<(String, Option<i64>, String)> = if dry_run {
+        unsent(&db, due)
+            .await
+            .map_err(one_line)?
+            .into_iter()
+            .map(|item| {
+                let department = match item.recipient {
+                    crate::service::notification::Recipient::Department(id) => Some(id),
+                    crate::service::notification::Recipient::Leadership => None,
+                };
+                (item.kind.as_str().to_owned(), department, item.message)
+            })
+            .collect()
+    } else {
+        send_due(&db, due, settings.clock)
+            .await
+            .map_err(one_line)?
+            .into_iter()
+            .map(|row| (row.kind, row.recipient_department_id, row.message))
+            .collect()
+    };
+    for (kind, department, message) in &lines {
+        println!("{kind} → {}: {message}", recipients(*department));
+    }
+    let verb = if dry_run { "would be sent" } else { "sent" };
+    println!("{} notifications {verb}", lines.len());
+    Ok(())
 }
 
 impl ServeArgs {
@@ -300,6 +471,8 @@ impl ServeArgs {
     pub fn into_settings(self, database_url: &str) -> anyhow::Result<Settings> {
         let mut settings = Settings::new(database_url.to_owned(), parse_addr(&self.addr)?);
         settings.demo = self.demo;
+        self.chasing.apply(&mut settings)?;
+        settings.webhooks = self.webhooks.settings();
         settings.max_page_size = self.max_page_size;
         if let Some(max_connections) = self.db_max_connections {
             settings.max_connections = max_connections.max(1);

@@ -17,10 +17,12 @@ pub enum NodeKind {
     IndicatorValue,
     Evidence,
     AuditEntry,
+    Notification,
+    WebhookDelivery,
 }
 
 impl NodeKind {
-    const ALL: [NodeKind; 10] = [
+    const ALL: [NodeKind; 12] = [
         NodeKind::Plan,
         NodeKind::Section,
         NodeKind::Department,
@@ -31,6 +33,8 @@ impl NodeKind {
         NodeKind::IndicatorValue,
         NodeKind::Evidence,
         NodeKind::AuditEntry,
+        NodeKind::Notification,
+        NodeKind::WebhookDelivery,
     ];
 
     pub fn name(self) -> &'static str {
@@ -45,6 +49,8 @@ impl NodeKind {
             NodeKind::IndicatorValue => "IndicatorValue",
             NodeKind::Evidence => "Evidence",
             NodeKind::AuditEntry => "AuditEntry",
+            NodeKind::Notification => "Notification",
+            NodeKind::WebhookDelivery => "WebhookDelivery",
         }
     }
 }

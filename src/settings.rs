@@ -41,6 +41,15 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// How long start-up waits for the database to answer.
     pub database_wait: Duration,
+    /// The server's clock: the real time unless moved for operations or tests
+    /// (`ECOPLAN_NOW`, `ECOPLAN_CLOCK_OFFSET_DAYS`).
+    pub clock: crate::service::clock::Clock,
+    /// The thresholds of the traffic lights.
+    pub lights: crate::service::light::LightRules,
+    /// Webhook delivery of the outbox to the portal.
+    pub webhooks: crate::service::webhook::WebhookSettings,
+    /// The reminders scheduler.
+    pub reminders: crate::service::reminder::ReminderSettings,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://ecoplan.db";
@@ -83,6 +92,10 @@ impl Settings {
             metrics_addr: None,
             shutdown_grace: Duration::from_secs(30),
             database_wait: Duration::from_secs(30),
+            clock: crate::service::clock::Clock::real(),
+            lights: crate::service::light::LightRules::default(),
+            webhooks: crate::service::webhook::WebhookSettings::default(),
+            reminders: crate::service::reminder::ReminderSettings::default(),
         }
     }
 
@@ -115,6 +128,19 @@ impl Settings {
                 bail!(
                     "ECOPLAN_CORS_ORIGINS: `{origin}` is not an origin such as https://plan.example.gov.cn"
                 );
+            }
+        }
+        if !(0.0..=1.0).contains(&self.lights.time_left_share) {
+            bail!("ECOPLAN_LIGHT_TIME_LEFT_SHARE must lie between 0 and 1");
+        }
+        if !self.webhooks.urls.is_empty() && self.webhooks.secret.is_none() {
+            bail!("ECOPLAN_WEBHOOK_SECRET must be set when ECOPLAN_WEBHOOK_URLS names endpoints");
+        }
+        for url in &self.webhooks.urls {
+            if !(url.starts_with("http://") || url.starts_with("https://"))
+                || url.parse::<actix_web::http::Uri>().is_err()
+            {
+                bail!("ECOPLAN_WEBHOOK_URLS: an endpoint is not an http(s) URL");
             }
         }
         if self.max_page_size == 0 {

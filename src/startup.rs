@@ -35,6 +35,11 @@ pub struct Application {
     initial_admin_password: Option<String>,
     files: Arc<dyn FileStore>,
     upload_sweep: SweepSettings,
+    snapshots: Arc<crate::service::snapshot::SnapshotStore>,
+    clock: crate::service::clock::Clock,
+    lights: crate::service::light::LightRules,
+    webhooks: crate::service::webhook::WebhookSettings,
+    reminders: crate::service::reminder::ReminderSettings,
 }
 
 impl Application {
@@ -67,6 +72,12 @@ impl Application {
                 tracing::info!(accounts = created.len(), "created demo accounts");
             }
         }
+        if settings.clock.is_moved() {
+            tracing::warn!(
+                today = %settings.clock.today(),
+                "the server's clock is moved (ECOPLAN_NOW or ECOPLAN_CLOCK_OFFSET_DAYS)"
+            );
+        }
         let secret = jwt_secret(&settings)?;
         let token_keys = Arc::new(TokenKeys::new(secret.as_bytes(), &settings.auth)?);
         // One bound for all the hashing of the process: sign-ins and user management.
@@ -89,6 +100,7 @@ impl Application {
             .local_addr()
             .context("the listener has no address")?
             .port();
+        let snapshots = Arc::new(crate::service::snapshot::SnapshotStore::default());
         let state = web::Data::new(AppState {
             db: db.clone(),
             schema: build_schema_with(&settings.limits),
@@ -97,6 +109,8 @@ impl Application {
             metrics: Arc::new(Metrics::default()),
             api: ApiSettings {
                 max_page_size: settings.max_page_size,
+                clock: settings.clock,
+                lights: settings.lights,
             },
             statements: statements.clone(),
             files: files.clone(),
@@ -106,7 +120,7 @@ impl Application {
                 metrics_on_main: settings.metrics_addr.is_none(),
                 ..settings.http.clone()
             },
-            snapshots: Arc::new(crate::service::snapshot::SnapshotStore::default()),
+            snapshots: snapshots.clone(),
             responses: crate::http::response_cache::ResponseCache::new(
                 settings.http.response_cache_bytes,
             ),
@@ -184,6 +198,11 @@ impl Application {
             initial_admin_password,
             files,
             upload_sweep: settings.upload_sweep,
+            snapshots,
+            clock: settings.clock,
+            lights: settings.lights,
+            webhooks: settings.webhooks.clone(),
+            reminders: settings.reminders.clone(),
         })
     }
 
@@ -227,8 +246,29 @@ impl Application {
             self.files.clone(),
             self.upload_sweep,
         ));
+        // Delivery and reminders keep their state in the database: stopping them at any
+        // point loses nothing (a delivery in flight is sent again when its lease ends).
+        let deliverer = (!self.webhooks.urls.is_empty()).then(|| {
+            tokio::spawn(crate::service::webhook::deliver_periodically(
+                self.db.clone(),
+                self.webhooks.clone(),
+            ))
+        });
+        let reminder = (!self.reminders.interval.is_zero()).then(|| {
+            tokio::spawn(crate::service::reminder::remind_periodically(
+                self.db.clone(),
+                self.snapshots.clone(),
+                self.clock,
+                self.lights,
+                self.reminders.clone(),
+            ))
+        });
         let served = self.server.await;
         sweeper.abort();
+        for task in [deliverer, reminder].into_iter().flatten() {
+            task.abort();
+            let _ = task.await;
+        }
         if let Some((task, handle)) = metrics {
             handle.stop(true).await;
             let _ = task.await;

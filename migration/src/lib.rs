@@ -9,6 +9,7 @@ mod m20261201_000001_add_indicator_valid_range;
 mod m20261201_000010_add_read_state;
 mod m20261202_000011_add_plan_published;
 mod m20261202_000012_index_submissions_by_period;
+mod m20261202_000013_create_notification_tables;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_add_read_state::Migration),
             Box::new(m20261202_000011_add_plan_published::Migration),
             Box::new(m20261202_000012_index_submissions_by_period::Migration),
+            Box::new(m20261202_000013_create_notification_tables::Migration),
         ]
     }
 }

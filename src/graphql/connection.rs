@@ -5,9 +5,11 @@ use async_graphql::SimpleObject;
 use crate::graphql::audit::AuditEntry;
 use crate::graphql::evidence::Evidence;
 use crate::graphql::indicator::Indicator;
+use crate::graphql::notification::Notification;
 use crate::graphql::report::{IndicatorValue, ProgressReport};
 use crate::graphql::task::Task;
 use crate::graphql::user::User;
+use crate::graphql::webhook::WebhookDelivery;
 use crate::service::page::{Page, PageArgs, encode_cursor};
 
 /// Relay's page information.
@@ -131,3 +133,9 @@ connection!(AuditEntryConnection, AuditEntryEdge, AuditEntry);
 connection!(ProgressReportConnection, ProgressReportEdge, ProgressReport);
 connection!(IndicatorValueConnection, IndicatorValueEdge, IndicatorValue);
 connection!(EvidenceConnection, EvidenceEdge, Evidence);
+connection!(NotificationConnection, NotificationEdge, Notification);
+connection!(
+    WebhookDeliveryConnection,
+    WebhookDeliveryEdge,
+    WebhookDelivery
+);

@@ -1,6 +1,7 @@
 //! What every resolver can read from the request: the database, the caller, the plan
 //! snapshot and the loaders.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -11,8 +12,11 @@ use crate::error::AppResult;
 use crate::graphql::loaders::Loaders;
 use crate::metrics::Metrics;
 use crate::service::auth::TokenKeys;
+use crate::service::clock::Clock;
 use crate::service::evidence::UploadPolicy;
-use crate::service::period::city_today;
+use crate::service::light::{
+    LightRules, PeriodLights, PeriodStates, light_period, read_period_states,
+};
 use crate::service::policy::Viewer;
 use crate::service::snapshot::{PlanSnapshot, PlanView, SnapshotStore};
 use crate::storage::FileStore;
@@ -21,12 +25,18 @@ use crate::storage::FileStore;
 #[derive(Clone, Debug)]
 pub struct ApiSettings {
     pub max_page_size: u64,
+    /// The server's clock: what "today" is for statuses, lights and lateness.
+    pub clock: Clock,
+    /// The thresholds of the traffic lights.
+    pub lights: LightRules,
 }
 
 impl Default for ApiSettings {
     fn default() -> Self {
         Self {
             max_page_size: crate::service::page::MAX_PAGE_SIZE,
+            clock: Clock::real(),
+            lights: LightRules::default(),
         }
     }
 }
@@ -65,6 +75,8 @@ pub struct RequestContext {
     /// The snapshot this request reads, once it has asked for one.
     snapshot: tokio::sync::OnceCell<Arc<PlanSnapshot>>,
     database_use: DatabaseUse,
+    /// The review states of the periods this request judged lights for, read once each.
+    period_states: tokio::sync::Mutex<HashMap<(i64, String), Arc<PeriodStates>>>,
 }
 
 /// What the HTTP layer hands over to build a request's context.
@@ -110,6 +122,7 @@ impl RequestContext {
                 None => tokio::sync::OnceCell::new(),
             },
             database_use,
+            period_states: Default::default(),
         }
     }
 
@@ -146,8 +159,45 @@ impl RequestContext {
         PlanView {
             snapshot,
             scope: self.viewer.scope(),
-            today: city_today(),
+            today: self.settings.clock.today(),
         }
+    }
+
+    /// What the traffic lights of a plan (its index in `view`) read for a period (the
+    /// current one when none is named): the review states are read from the database once
+    /// per request and period, and only for a viewer who sees them.
+    pub async fn lights(
+        &self,
+        view: &PlanView,
+        plan: usize,
+        period: Option<&str>,
+    ) -> AppResult<PeriodLights> {
+        let period = light_period(view, plan, period)?;
+        let plan_id = view.snapshot.plans[plan].row.id;
+        let states = {
+            let mut read = self.period_states.lock().await;
+            match read.get(&(plan_id, period.to_string())) {
+                Some(states) => states.clone(),
+                None => {
+                    let states = if view.scope.sees_review_states() {
+                        read_period_states(self.db(), view.scope, plan_id, &period.to_string())
+                            .await?
+                    } else {
+                        PeriodStates::default()
+                    };
+                    let states = Arc::new(states);
+                    read.insert((plan_id, period.to_string()), states.clone());
+                    states
+                }
+            }
+        };
+        Ok(PeriodLights::new(
+            view,
+            plan,
+            period,
+            self.settings.lights,
+            states,
+        ))
     }
 
     /// The caller of a change, for the services and the audit trail.
@@ -155,6 +205,7 @@ impl RequestContext {
         crate::service::audit::Caller {
             viewer: &self.viewer,
             request_id: &self.request_id,
+            clock: self.settings.clock,
         }
     }
 }

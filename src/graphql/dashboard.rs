@@ -1,6 +1,6 @@
 //! The dashboard over GraphQL: the plan at a glance for one period.
 
-use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, ID, Object, Result, SimpleObject};
 
 use crate::graphql::context::ContextExt;
 use crate::graphql::department::Department;
@@ -8,6 +8,7 @@ use crate::graphql::plan::{Plan, Section};
 use crate::graphql::report::{Submission, decode};
 use crate::id::NodeKind;
 use crate::service::dashboard::{self, Dashboard as DashboardData};
+use crate::service::light::{Judgement, Light, PeriodLights};
 use crate::service::snapshot::PlanView;
 use crate::service::status::{IndicatorStatus, TaskStatus};
 
@@ -34,9 +35,25 @@ pub struct SectionProgress {
     pub overdue: u64,
 }
 
+/// Items of one traffic light.
+#[derive(SimpleObject)]
+pub struct LightCount {
+    pub light: Light,
+    pub count: u64,
+}
+
 /// How one department stands.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct DepartmentProgress {
+    #[graphql(skip)]
+    view: PlanView,
+    #[graphql(skip)]
+    plan: usize,
+    #[graphql(skip)]
+    index: usize,
+    #[graphql(skip)]
+    period: String,
     pub department: Department,
     /// Tasks (or parts of tasks) the department reports on.
     pub led: u64,
@@ -47,6 +64,29 @@ pub struct DepartmentProgress {
     pub overdue: u64,
     /// Its submissions waiting for review.
     pub awaiting_review: u64,
+}
+
+#[ComplexObject]
+impl DepartmentProgress {
+    /// The worst light of the department's tasks and indicators for the dashboard's
+    /// period: see `Light`.
+    async fn light(&self, ctx: &Context<'_>) -> Result<Light> {
+        Ok(self.judge(ctx).await?.light)
+    }
+    /// How many of its items are red and yellow, and the first of the worst.
+    async fn light_reason(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(self.judge(ctx).await?.reason)
+    }
+}
+
+impl DepartmentProgress {
+    async fn judge(&self, ctx: &Context<'_>) -> Result<Judgement> {
+        let lights = ctx
+            .request()
+            .lights(&self.view, self.plan, Some(&self.period))
+            .await?;
+        Ok(lights.department(&self.view, self.plan, self.index))
+    }
 }
 
 /// The plan at a glance: for the leadership group the whole plan (top-level tasks), for a
@@ -93,6 +133,10 @@ impl Dashboard {
             .departments
             .iter()
             .map(|row| DepartmentProgress {
+                view: self.view.clone(),
+                plan: self.data.plan,
+                index: row.department,
+                period: self.data.period.clone(),
                 department: Department::new(&self.view, row.department),
                 led: row.led,
                 reported_this_period: row.reported_this_period,
@@ -112,6 +156,32 @@ impl Dashboard {
             })
             .collect()
     }
+    /// The tasks `tasksByStatus` counts, by traffic light for the period.
+    async fn tasks_by_light(&self, ctx: &Context<'_>) -> Result<Vec<LightCount>> {
+        let lights = self.lights(ctx).await?;
+        Ok(
+            dashboard::tasks_by_light(&self.view, self.data.plan, &lights)
+                .into_iter()
+                .map(|count| LightCount {
+                    light: count.light,
+                    count: count.count,
+                })
+                .collect(),
+        )
+    }
+    /// The indicators by traffic light for the period.
+    async fn indicators_by_light(&self, ctx: &Context<'_>) -> Result<Vec<LightCount>> {
+        let lights = self.lights(ctx).await?;
+        Ok(
+            dashboard::indicators_by_light(&self.view, self.data.plan, &lights)
+                .into_iter()
+                .map(|count| LightCount {
+                    light: count.light,
+                    count: count.count,
+                })
+                .collect(),
+        )
+    }
     async fn awaiting_review_count(&self) -> u64 {
         self.data.awaiting_review_count
     }
@@ -121,6 +191,15 @@ impl Dashboard {
             dashboard::awaiting_review(ctx.request().db(), self.data.scope, self.data.plan_id)
                 .await?;
         Ok(rows.into_iter().map(Submission::from).collect())
+    }
+}
+
+impl Dashboard {
+    async fn lights(&self, ctx: &Context<'_>) -> Result<PeriodLights> {
+        Ok(ctx
+            .request()
+            .lights(&self.view, self.data.plan, Some(&self.data.period))
+            .await?)
     }
 }
 

@@ -21,7 +21,9 @@ use crate::id::{NodeId, NodeKind};
 use crate::service::indicator::{
     self, Direction, IndicatorFilter as ServiceIndicatorFilter, TargetKind,
 };
+use crate::service::light::{Judgement, Light, LightFilter};
 use crate::service::page::{PageArgs, page_args};
+use crate::service::plan::resolve_plan;
 use crate::service::report;
 use crate::service::snapshot::{IndicatorNode, PlanView};
 use crate::service::status::IndicatorStatus;
@@ -53,6 +55,14 @@ impl Indicator {
 
     fn node(&self) -> &IndicatorNode {
         &self.view.snapshot.indicators[self.index]
+    }
+
+    async fn judge(&self, ctx: &Context<'_>, period: Option<String>) -> Result<Judgement> {
+        let lights = ctx
+            .request()
+            .lights(&self.view, self.node().plan as usize, period.as_deref())
+            .await?;
+        Ok(lights.indicator(&self.view, self.index))
     }
 }
 
@@ -151,6 +161,14 @@ impl Indicator {
             compared_with_label: assessment.compared_with_label.clone(),
         }
     }
+    /// The traffic light for a period (the current one when none is named): see `Light`.
+    async fn light(&self, ctx: &Context<'_>, period: Option<String>) -> Result<Light> {
+        Ok(self.judge(ctx, period).await?.light)
+    }
+    /// The rule that set `light`, in words.
+    async fn light_reason(&self, ctx: &Context<'_>, period: Option<String>) -> Result<String> {
+        Ok(self.judge(ctx, period).await?.reason)
+    }
     /// Recorded changes of the indicator itself (its external targets), oldest first; not
     /// in the portal's public view.
     async fn history(
@@ -193,6 +211,10 @@ pub struct IndicatorFilter {
     pub target_kind: Option<TargetKind>,
     /// Words to find in name and target wording; Simplified or Traditional characters.
     pub search: Option<String>,
+    /// Only indicators with this traffic light, for `period`.
+    pub light: Option<Light>,
+    /// The period `light` is judged for (the current one by default).
+    pub period: Option<String>,
 }
 
 #[derive(Default)]
@@ -215,11 +237,13 @@ impl IndicatorQuery {
         let request = ctx.request();
         let plan_id = optional_id(plan_id.as_ref(), NodeKind::Plan)?;
         let filter = filter.unwrap_or_default();
-        let filter = ServiceIndicatorFilter {
+        let (light_filter, period) = (filter.light, filter.period);
+        let mut filter = ServiceIndicatorFilter {
             department: department_ref(filter.department_id, filter.department_code)?,
             task_id: optional_id(filter.task_id.as_ref(), NodeKind::Task)?,
             target_kind: filter.target_kind,
             search: filter.search,
+            light: None,
         };
         let args = PageArgs {
             first,
@@ -230,6 +254,14 @@ impl IndicatorQuery {
         // Bad paging is refused before anything is read.
         args.validate(request.settings.max_page_size)?;
         let view = request.plan_view().await?;
+        if let Some(light) = light_filter
+            && let Some(plan) = resolve_plan(&view, plan_id)?
+        {
+            filter.light = Some(LightFilter {
+                light,
+                lights: request.lights(&view, plan, period.as_deref()).await?,
+            });
+        }
         let page = indicator::list_indicators(
             &view,
             plan_id,

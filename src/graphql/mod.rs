@@ -1,6 +1,7 @@
 //! The GraphQL API: thin resolvers over the service layer, one file per area, as
 //! `src/service` is split: plan, department, task, indicator, report (progress reports and
-//! indicator values), evidence, review, period, dashboard, audit and user.
+//! indicator values), evidence, review, period, dashboard, audit, user, notification and
+//! webhook.
 
 pub mod audit;
 pub mod connection;
@@ -11,6 +12,7 @@ pub mod evidence;
 pub mod indicator;
 pub mod limits;
 pub mod loaders;
+pub mod notification;
 pub mod period;
 pub mod plan;
 pub mod plan_document;
@@ -20,3 +22,4 @@ pub mod schema;
 pub mod task;
 pub mod types;
 pub mod user;
+pub mod webhook;

@@ -9,6 +9,7 @@ use crate::graphql::evidence::EvidenceMutation;
 use crate::graphql::indicator::IndicatorMutation;
 use crate::graphql::indicator::IndicatorQuery;
 use crate::graphql::limits::ShapeLimits;
+use crate::graphql::notification::{NotificationMutation, NotificationQuery};
 use crate::graphql::period::{PeriodMutation, PeriodQuery};
 use crate::graphql::plan::PlanQuery;
 use crate::graphql::plan_document::PlanDocumentMutation;
@@ -18,6 +19,7 @@ use crate::graphql::task::TaskMutation;
 use crate::graphql::task::TaskQuery;
 use crate::graphql::types::NodeQuery;
 use crate::graphql::user::{UserMutation, UserQuery};
+use crate::graphql::webhook::{WebhookMutation, WebhookQuery};
 
 #[derive(MergedObject, Default)]
 pub struct Query(
@@ -30,6 +32,8 @@ pub struct Query(
     DashboardQuery,
     AuditQuery,
     PeriodQuery,
+    NotificationQuery,
+    WebhookQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -42,6 +46,8 @@ pub struct Mutation(
     IndicatorMutation,
     PeriodMutation,
     PlanDocumentMutation,
+    NotificationMutation,
+    WebhookMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -17,7 +17,9 @@ use crate::graphql::plan::{Plan, Section, optional_id};
 use crate::graphql::report::{ProgressReport, decode};
 use crate::graphql::types::{Date, global_id};
 use crate::id::{NodeId, NodeKind};
+use crate::service::light::{Judgement, Light, LightFilter};
 use crate::service::page::{PageArgs, page_args};
+use crate::service::plan::resolve_plan;
 use crate::service::report;
 use crate::service::snapshot::PlanView;
 use crate::service::status::TaskStatus;
@@ -49,6 +51,14 @@ impl Task {
 
     fn node(&self) -> &crate::service::snapshot::TaskNode {
         &self.view.snapshot.tasks[self.index]
+    }
+
+    async fn judge(&self, ctx: &Context<'_>, period: Option<String>) -> Result<Judgement> {
+        let lights = ctx
+            .request()
+            .lights(&self.view, self.node().plan as usize, period.as_deref())
+            .await?;
+        Ok(lights.task(&self.view, self.index, None))
     }
 
     fn wrap(&self, indexes: Vec<usize>) -> Vec<Task> {
@@ -116,6 +126,14 @@ impl Task {
     async fn status(&self) -> TaskStatus {
         self.view.snapshot.task_status(self.index, self.view.today)
     }
+    /// The traffic light for a period (the current one when none is named): see `Light`.
+    async fn light(&self, ctx: &Context<'_>, period: Option<String>) -> Result<Light> {
+        Ok(self.judge(ctx, period).await?.light)
+    }
+    /// The rule that set `light`, in words.
+    async fn light_reason(&self, ctx: &Context<'_>, period: Option<String>) -> Result<String> {
+        Ok(self.judge(ctx, period).await?.reason)
+    }
     /// The progress reports the caller may see, newest period first.
     async fn progress_reports(
         &self,
@@ -175,6 +193,10 @@ pub struct TaskFilter {
     pub top_level_only: Option<bool>,
     /// Words to find in code, title and text; Simplified or Traditional characters.
     pub search: Option<String>,
+    /// Only tasks with this traffic light, for `period`.
+    pub light: Option<Light>,
+    /// The period `light` is judged for (the current one by default).
+    pub period: Option<String>,
 }
 
 pub(crate) fn department_ref(
@@ -215,11 +237,13 @@ impl TaskQuery {
         let request = ctx.request();
         let plan_id = optional_id(plan_id.as_ref(), NodeKind::Plan)?;
         let filter = filter.unwrap_or_default();
+        let (light_filter, period) = (filter.light, filter.period);
         let filter = ServiceTaskFilter {
             section_number: filter.section,
             department: department_ref(filter.department_id, filter.department_code)?,
             top_level_only: filter.top_level_only.unwrap_or(false),
             search: filter.search,
+            light: None,
         };
         let args = PageArgs {
             first,
@@ -230,6 +254,15 @@ impl TaskQuery {
         // Bad paging is refused before anything is read.
         args.validate(request.settings.max_page_size)?;
         let view = request.plan_view().await?;
+        let mut filter = filter;
+        if let Some(light) = light_filter
+            && let Some(plan) = resolve_plan(&view, plan_id)?
+        {
+            filter.light = Some(LightFilter {
+                light,
+                lights: request.lights(&view, plan, period.as_deref()).await?,
+            });
+        }
         let page = task::list_tasks(
             &view,
             plan_id,

@@ -118,6 +118,8 @@ impl NodeQuery {
             NodeKind::AuditEntry => audit::find_entry(request.db(), viewer, node.id)
                 .await?
                 .map(|row| Node::AuditEntry(AuditEntry(row))),
+            // Read through `notifications` and `webhookDeliveries`, which know their owner.
+            NodeKind::Notification | NodeKind::WebhookDelivery => None,
         };
         Ok(found)
     }

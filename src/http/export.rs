@@ -111,7 +111,7 @@ async fn ledger_of(
     let view = PlanView {
         snapshot: state.snapshots.current(&state.db).await?,
         scope: viewer.scope(),
-        today: crate::service::period::city_today(),
+        today: state.api.clock.today(),
     };
     let ledger = build_ledger(&state.db, &view, &viewer, plan_id, period).await?;
     Ok((ledger, paper))
@@ -226,6 +226,7 @@ async fn import_values(
     let caller = Caller {
         viewer: &viewer,
         request_id: &request_id,
+        clock: state.api.clock,
     };
     let result = async {
         let plan_id = query.plan_id()?;

@@ -255,7 +255,7 @@ async fn execute(
                 request.operation_name.as_deref(),
                 &variables,
                 viewer.scope(),
-                crate::service::period::city_today(),
+                state.api.clock.today(),
                 snapshot.revision,
             );
             Some((cache, key, snapshot))

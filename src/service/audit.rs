@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::entity::audit_log;
 use crate::error::{AppError, AppResult};
 use crate::id::NodeKind;
+use crate::service::clock::Clock;
 use crate::service::page::{Page, PageArgs, paginate};
 use crate::service::policy::{ReadScope, Viewer};
 
@@ -17,6 +18,8 @@ use crate::service::policy::{ReadScope, Viewer};
 pub struct Caller<'a> {
     pub viewer: &'a Viewer,
     pub request_id: &'a str,
+    /// The server's clock, which decides whether a submission is late.
+    pub clock: Clock,
 }
 
 /// The process itself, for the command line and start-up.
@@ -27,6 +30,7 @@ impl Caller<'static> {
         Caller {
             viewer: &SYSTEM,
             request_id: "system",
+            clock: Clock::real(),
         }
     }
 }

@@ -521,6 +521,7 @@ where
     let caller = crate::service::audit::Caller {
         viewer: &viewer,
         request_id: request.request_id,
+        clock: crate::service::clock::Clock::real(),
     };
     crate::service::audit::record(
         &txn,
@@ -624,6 +625,7 @@ async fn audit_failure(
     let caller = crate::service::audit::Caller {
         viewer: &Viewer::Anonymous,
         request_id: request.request_id,
+        clock: crate::service::clock::Clock::real(),
     };
     crate::service::audit::record(
         db,

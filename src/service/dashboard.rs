@@ -12,6 +12,7 @@ use sea_orm::{
 use crate::entity::{evidence, indicator_value, progress_report};
 use crate::error::{AppError, AppResult};
 use crate::service::indicator::indicators_of_plan;
+use crate::service::light::{Light, PeriodLights};
 use crate::service::period::{Cadence, Period};
 use crate::service::plan::resolve_plan;
 use crate::service::policy::ReadScope;
@@ -277,21 +278,64 @@ pub async fn dashboard(
     })
 }
 
+/// The tasks the dashboard counts: the plan's top-level tasks for the leadership group;
+/// the tasks a department reports on for a department.
+fn counted_tasks(view: &PlanView, plan: usize) -> impl Iterator<Item = usize> + '_ {
+    let snapshot = &view.snapshot;
+    snapshot.plans[plan]
+        .tasks
+        .iter()
+        .map(|task| *task as usize)
+        .filter(move |task| match view.scope {
+            ReadScope::Department(department_id) => {
+                snapshot.task_led_by(*task, department_id) && !snapshot.has_parts(*task)
+            }
+            _ => snapshot.tasks[*task].parent.is_none(),
+        })
+}
+
+/// Items of one light.
+pub struct LightCount {
+    pub light: Light,
+    pub count: u64,
+}
+
+const LIGHTS: [Light; 3] = [Light::Green, Light::Yellow, Light::Red];
+
+fn by_light(lights: impl Iterator<Item = Light>) -> Vec<LightCount> {
+    let mut counts: HashMap<Light, u64> = HashMap::new();
+    for light in lights {
+        *counts.entry(light).or_default() += 1;
+    }
+    LIGHTS
+        .into_iter()
+        .map(|light| LightCount {
+            light,
+            count: counts.get(&light).copied().unwrap_or(0),
+        })
+        .collect()
+}
+
+/// The dashboard's tasks (as `tasksByStatus` counts them) by light.
+pub fn tasks_by_light(view: &PlanView, plan: usize, lights: &PeriodLights) -> Vec<LightCount> {
+    by_light(counted_tasks(view, plan).map(|task| lights.task(view, task, None).light))
+}
+
+/// The plan's indicators within the scope by light.
+pub fn indicators_by_light(view: &PlanView, plan: usize, lights: &PeriodLights) -> Vec<LightCount> {
+    by_light(
+        indicators_of_plan(view, plan)
+            .into_iter()
+            .map(|indicator| lights.indicator(view, indicator).light),
+    )
+}
+
 /// The plan's tasks by status, overall and per section. The tasks counted: the plan's
 /// top-level tasks for the leadership group; the tasks a department reports on for a
 /// department.
 fn task_progress(view: &PlanView, plan: usize) -> (HashMap<TaskStatus, u64>, Vec<SectionProgress>) {
     let snapshot = &view.snapshot;
-    let counted = snapshot.plans[plan]
-        .tasks
-        .iter()
-        .map(|task| *task as usize)
-        .filter(|task| match view.scope {
-            ReadScope::Department(department_id) => {
-                snapshot.task_led_by(*task, department_id) && !snapshot.has_parts(*task)
-            }
-            _ => snapshot.tasks[*task].parent.is_none(),
-        });
+    let counted = counted_tasks(view, plan);
     let mut by_status: HashMap<TaskStatus, u64> = HashMap::new();
     let mut by_section: HashMap<u32, Progress> = HashMap::new();
     for task in counted {

@@ -146,6 +146,8 @@ pub struct IndicatorFilter {
     pub task_id: Option<i64>,
     pub target_kind: Option<TargetKind>,
     pub search: Option<String>,
+    /// Only indicators with this light.
+    pub light: Option<crate::service::light::LightFilter>,
 }
 
 /// The indicators of a plan (the newest when none is named) that the viewer may read.
@@ -184,6 +186,9 @@ pub fn list_indicators(
                 && words
                     .as_ref()
                     .is_none_or(|words| matches_words(&row.search_text, words))
+                && filter.light.as_ref().is_none_or(|wanted| {
+                    wanted.lights.indicator(view, *indicator).light == wanted.light
+                })
         })
         .map(|indicator| {
             (

@@ -42,10 +42,6 @@ pub fn city_offset() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| chrono::Offset::fix(&Utc))
 }
 
-pub fn city_today() -> NaiveDate {
-    Utc::now().with_timezone(&city_offset()).date_naive()
-}
-
 impl Period {
     /// Parses `2022-Q2` (quarterly plans) or `2022-05` (monthly plans).
     pub fn parse(raw: &str, cadence: Cadence) -> AppResult<Self> {
@@ -284,7 +280,7 @@ async fn change_period(
             current_version: None,
         });
     }
-    let now = Utc::now();
+    let now = caller.clock.now();
     let row = match before.clone() {
         Some(existing) => {
             let mut row: reporting_period::ActiveModel = existing.into();
@@ -326,10 +322,34 @@ async fn change_period(
         Some(&after),
     )
     .await?;
+    announce_period(db, &row, reason, now).await?;
     Ok(PeriodState {
         row: Some(row),
         ..state
     })
+}
+
+/// The outbox event of a period closed or reopened, in the change's transaction.
+async fn announce_period(
+    db: &impl ConnectionTrait,
+    row: &reporting_period::Model,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    use crate::service::outbox::{Event, record};
+    let event = if row.closed {
+        Event::PeriodClosed
+    } else {
+        Event::PeriodReopened
+    };
+    let data = serde_json::json!({
+        "plan": crate::id::NodeId::new(crate::id::NodeKind::Plan, row.plan_id).encode(),
+        "period": row.period,
+        "closed": row.closed,
+        "reason": reason.map(str::trim),
+    });
+    let item_key = format!("Period:{}:{}", row.plan_id, row.period);
+    record(db, event, item_key, data, now).await
 }
 
 #[cfg(test)]

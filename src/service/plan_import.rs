@@ -215,6 +215,19 @@ where
         Some(&serde_json::json!({ "published": true })),
     )
     .await?;
+    crate::service::outbox::record(
+        &txn,
+        crate::service::outbox::Event::PlanPublished,
+        format!("Plan:{}", saved.id),
+        serde_json::json!({
+            "plan": crate::id::NodeId::new(crate::id::NodeKind::Plan, saved.id).encode(),
+            "key": saved.key,
+            "title": saved.title,
+            "year": saved.year,
+        }),
+        caller.clock.now(),
+    )
+    .await?;
     bump_revision(&txn).await?;
     txn.commit().await?;
     Ok(saved)

@@ -118,6 +118,26 @@ pub enum Viewer {
     System,
 }
 
+/// The recipient whose notifications a viewer reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inbox {
+    Department(i64),
+    Leadership,
+}
+
+impl Inbox {
+    /// The SQL condition on notifications to this recipient.
+    pub fn condition(self) -> Condition {
+        use crate::entity::notification::Column;
+        match self {
+            Inbox::Department(id) => Condition::all().add(Column::RecipientDepartmentId.eq(id)),
+            Inbox::Leadership => {
+                Condition::all().add(Column::RecipientRole.eq(Role::Leadership.as_str()))
+            }
+        }
+    }
+}
+
 /// What a viewer may read, for every kind of record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ReadScope {
@@ -193,6 +213,20 @@ impl Viewer {
             Ok(())
         } else {
             Err(AppError::forbidden("only an administrator may do this"))
+        }
+    }
+
+    /// Whose notifications a viewer reads and marks: a department those to its department,
+    /// administrators and the leadership group those to the leadership group. The portal
+    /// has none (`FORBIDDEN`); a caller who has not signed in, `UNAUTHENTICATED`.
+    pub fn notification_inbox(&self) -> AppResult<Inbox> {
+        self.require_signed_in()?;
+        match self.scope() {
+            ReadScope::Department(id) => Ok(Inbox::Department(id)),
+            ReadScope::Everything => Ok(Inbox::Leadership),
+            _ => Err(AppError::forbidden(
+                "notifications are for the departments and the leadership group",
+            )),
         }
     }
 
@@ -414,6 +448,12 @@ impl ReadScope {
     /// Drafts, files, people, history and the audit trail: not for the public view.
     pub fn sees_internal_records(self) -> bool {
         matches!(self, ReadScope::Everything | ReadScope::Department(_))
+    }
+
+    /// Whether the scope reads the review states of submissions (submitted, rejected, …),
+    /// which the traffic lights judge; the public view reads approved figures only.
+    pub fn sees_review_states(self) -> bool {
+        self.sees_internal_records()
     }
 
     /// Whether the scope reads every submission and every audit entry.

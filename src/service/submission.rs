@@ -394,15 +394,24 @@ pub async fn transition(
     let late = match (&step, &period_name) {
         (Move::Submit, Some(name)) => {
             let plan = load_plan(&txn, row.plan_id()).await?;
-            Period::parse_for(name, &plan)?.is_late(plan.submission_deadline_days, Utc::now())
+            Period::parse_for(name, &plan)?
+                .is_late(plan.submission_deadline_days, caller.clock.now())
         }
         _ => false,
     };
-    let state = next_state(&before, step, actor, late)?;
+    let state = next_state(&before, step, actor, late, caller.clock.now())?;
     let updated = write_state(&txn, &row, before.version, &state).await?;
     if before.status == ReviewStatus::Approved || state.status == ReviewStatus::Approved {
         crate::service::status::refresh_standing(&txn, &updated).await?;
     }
+    announce_move(
+        &txn,
+        step,
+        &updated,
+        period_name.as_deref(),
+        caller.clock.now(),
+    )
+    .await?;
     audit::record(
         &txn,
         caller,
@@ -417,6 +426,85 @@ pub async fn transition(
     Ok(updated)
 }
 
+/// Writes a move's outbox event and, for a review outcome, the notice to the submitting
+/// department (with the reason of a rejection), in the move's transaction.
+async fn announce_move(
+    db: &impl ConnectionTrait,
+    step: Move<'_>,
+    row: &SubmissionRow,
+    period: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    use crate::service::notification::{self, NewNotification, NotificationKind, Recipient};
+    use crate::service::outbox::{self, Event};
+    let (event, kind) = match step {
+        Move::Submit => (Event::SubmissionSubmitted, None),
+        Move::Approve => (Event::SubmissionApproved, Some(NotificationKind::Approved)),
+        Move::Reject(_) => (Event::SubmissionRejected, Some(NotificationKind::Rejected)),
+        Move::Reopen(_) => (Event::SubmissionReopened, Some(NotificationKind::Rejected)),
+    };
+    outbox::record_submission(db, event, row, period, now).await?;
+    let Some(kind) = kind else {
+        return Ok(());
+    };
+    let (label, node_kind) = describe(db, row).await?;
+    let period_text = period.map(|p| format!(" for {p}")).unwrap_or_default();
+    let message = match (kind, row.review().rejection_reason) {
+        (NotificationKind::Approved, _) => format!("{label}{period_text} was approved"),
+        (_, Some(reason)) => format!("{label}{period_text} was sent back: {reason}"),
+        (_, None) => format!("{label}{period_text} was sent back"),
+    };
+    let item = notification::NoticeItem::new(node_kind, row.id(), label, period.map(str::to_owned));
+    let notice = NewNotification {
+        recipient: Recipient::Department(row.department_id()),
+        kind,
+        message,
+        items: vec![item],
+        once_key: None,
+    };
+    notification::notify(db, notice, now).await?;
+    Ok(())
+}
+
+/// How people name a submission: `the progress report on task 36`.
+async fn describe(db: &impl ConnectionTrait, row: &SubmissionRow) -> AppResult<(String, NodeKind)> {
+    use crate::entity::{indicator, task};
+    let task_code = |id: i64| async move {
+        AppResult::Ok(
+            task::Entity::find_by_id(id)
+                .one(db)
+                .await?
+                .map(|task| task.code)
+                .unwrap_or_default(),
+        )
+    };
+    Ok(match row {
+        SubmissionRow::ProgressReport(report) => (
+            format!(
+                "the progress report on task {}",
+                task_code(report.task_id).await?
+            ),
+            NodeKind::ProgressReport,
+        ),
+        SubmissionRow::IndicatorValue(value) => {
+            let name = indicator::Entity::find_by_id(value.indicator_id)
+                .one(db)
+                .await?
+                .map(|indicator| indicator.name)
+                .unwrap_or_default();
+            (format!("the value of {name}"), NodeKind::IndicatorValue)
+        }
+        SubmissionRow::Evidence(file) => (
+            format!(
+                "the evidence 「{}」 on task {}",
+                file.title,
+                task_code(file.task_id).await?
+            ),
+            NodeKind::Evidence,
+        ),
+    })
+}
+
 /// The review state after `step`, or the refusal when the item is not in a state the
 /// step applies to. `late` says whether a submission comes after its deadline.
 fn next_state(
@@ -424,8 +512,8 @@ fn next_state(
     step: Move<'_>,
     actor: i64,
     late: bool,
+    now: DateTime<Utc>,
 ) -> AppResult<ReviewState> {
-    let now = Utc::now();
     let mut state = before.clone();
     state.version = before.version + 1;
     match step {

@@ -3,6 +3,7 @@
 
 use crate::error::{AppError, AppResult};
 use crate::id::truncate;
+use crate::service::light::LightFilter;
 use crate::service::page::{Page, PageArgs, paginate_in_memory};
 use crate::service::plan::resolve_plan;
 use crate::service::snapshot::PlanView;
@@ -23,6 +24,8 @@ pub struct TaskFilter {
     pub top_level_only: bool,
     /// Words looked up in code, title and text, in either script.
     pub search: Option<String>,
+    /// Only tasks with this light.
+    pub light: Option<LightFilter>,
 }
 
 /// A task code as the document numbers them: `12`, or `2.3` for a subtask.
@@ -106,6 +109,9 @@ pub fn list_tasks(
                 && words
                     .as_ref()
                     .is_none_or(|words| matches_words(&node.row.search_text, words))
+                && filter.light.as_ref().is_none_or(|wanted| {
+                    wanted.lights.task(view, *task, None).light == wanted.light
+                })
         })
         .map(|task| (i64::from(snapshot.tasks[task].row.position), task))
         .collect();

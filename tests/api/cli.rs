@@ -366,3 +366,82 @@ fn portal_keys_over_plain_http_beyond_this_machine_stop_start_up() {
     too_lenient.env("ECOPLAN_PORTAL_LEEWAY_SECONDS", "3600");
     assert_refused_naming(&finish(too_lenient), "ECOPLAN_PORTAL_LEEWAY_SECONDS");
 }
+
+async fn remind_dry_run_lists_and_writes_nothing_and_remind_sends_once(backend: Backend) {
+    let database = TestDatabase::seeded(backend).await;
+    let url = database.url.clone();
+    let run = |dry_run: bool| {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut command = ecoplan(&url);
+            command.arg("remind").env("ECOPLAN_NOW", "2022-07-05");
+            if dry_run {
+                command.arg("--dry-run");
+            }
+            finish(command)
+        })
+    };
+    let seed = {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            finish({
+                let mut command = ecoplan(&url);
+                command.arg("seed");
+                command
+            })
+        })
+    };
+    assert_success(&seed.await.unwrap());
+    let (db, _) = ecoplan::db::connect(&url, 1).await.unwrap();
+    let count = || async {
+        ecoplan::entity::notification::Entity::find()
+            .all(&db)
+            .await
+            .unwrap()
+            .len()
+    };
+
+    let listed = run(true).await.unwrap();
+    assert_success(&listed);
+    let lines = stdout(&listed);
+    assert!(
+        lines.contains(
+            "REMINDER → 市財政局: the progress report on task 36 for 2022-Q2 is due by 2022-07-10"
+        ),
+        "{lines}"
+    );
+    let would: usize = lines.lines().filter(|line| line.contains(" → ")).count();
+    assert!(
+        lines.contains(&format!("{would} notifications would be sent")),
+        "{lines}"
+    );
+    assert_eq!(count().await, 0, "a dry run wrote notifications");
+    // The dry run writes no outbox events either.
+    let events = ecoplan::entity::outbox_event::Entity::find()
+        .all(&db)
+        .await
+        .unwrap();
+    assert!(events.is_empty());
+
+    let sent = run(false).await.unwrap();
+    assert_success(&sent);
+    assert!(
+        stdout(&sent).contains(&format!("{would} notifications sent")),
+        "{}",
+        stdout(&sent)
+    );
+    assert_eq!(count().await, would);
+
+    // Once: a second run sends nothing, and a dry run lists nothing.
+    let again = run(false).await.unwrap();
+    assert!(
+        stdout(&again).contains("0 notifications sent"),
+        "{}",
+        stdout(&again)
+    );
+    let listed = run(true).await.unwrap();
+    assert!(stdout(&listed).contains("0 notifications would be sent"));
+    assert_eq!(count().await, would);
+    db.close().await.unwrap();
+}
+both!(remind_dry_run_lists_and_writes_nothing_and_remind_sends_once);

@@ -19,9 +19,9 @@ use crate::helpers::{Backend, Store, TestApp, TestDatabase, both, data, new_buck
 use crate::steps::{UPLOAD, draft_evidence, pdf};
 
 /// `ecoplan serve` as a child process; killed (SIGKILL) when dropped.
-struct ServerProcess {
+pub(crate) struct ServerProcess {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Drop for ServerProcess {
@@ -40,7 +40,7 @@ fn free_port() -> u16 {
 }
 
 /// Where the killed server keeps its files: a folder, or a bucket of the test S3 server.
-enum Storage {
+pub(crate) enum Storage {
     Folder(tempfile::TempDir),
     Bucket {
         url: String,
@@ -49,7 +49,7 @@ enum Storage {
 }
 
 impl Storage {
-    async fn new(store: Store) -> Self {
+    pub(crate) async fn new(store: Store) -> Self {
         match store {
             Store::Folder => Storage::Folder(tempfile::tempdir().unwrap()),
             Store::Objects => {
@@ -127,7 +127,11 @@ impl Storage {
 }
 
 /// Starts the real binary on a database and a storage and waits until it answers.
-async fn serve(database_url: &str, storage: &Storage, env: &[(&str, &str)]) -> ServerProcess {
+pub(crate) async fn serve(
+    database_url: &str,
+    storage: &Storage,
+    env: &[(&str, &str)],
+) -> ServerProcess {
     let port = free_port();
     let mut command = Command::new(env!("CARGO_BIN_EXE_ecoplan"));
     for (name, _) in std::env::vars_os() {

@@ -464,6 +464,11 @@ impl TestApp {
     /// A second server on this server's database, with the same secret: state kept in the
     /// database is seen by both.
     pub async fn spawn_second_server(&self) -> Self {
+        self.spawn_second_server_with(|_| {}).await
+    }
+
+    /// Like `spawn_second_server`, with some settings changed first (another clock, say).
+    pub async fn spawn_second_server_with(&self, configure: impl FnOnce(&mut Settings)) -> Self {
         Self::start(
             self.backend,
             self.database.clone(),
@@ -471,7 +476,7 @@ impl TestApp {
             self.object_store.clone(),
             self.jwt_secret.clone(),
             Some(self.admin_password.clone()),
-            |_| {},
+            configure,
         )
         .await
     }

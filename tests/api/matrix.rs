@@ -357,6 +357,28 @@ const MATRIX: &[Row] = &[
         r#"mutation($draftTask: ID!) { updateDraftTask(id: $draftTask, input: { title: "倡导绿色生活" }) { code } }"#,
         [U, A, A, F, F, F],
     ),
+    // After `reject`, whose rows send finance its notices.
+    query(
+        "notifications",
+        "{ notifications { totalCount } }",
+        [U, I, I, A, I, F],
+    ),
+    mutation(
+        "markNotificationsRead",
+        "mutation($financeNotice: ID!) { markNotificationsRead(ids: [$financeNotice]) { id } }",
+        [U, N, N, A, N, F],
+    ),
+    mutation(
+        "redeliverWebhook",
+        "mutation($delivery: ID!) { redeliverWebhook(id: $delivery) { id } }",
+        [U, A, F, F, F, F],
+    ),
+    // After `redeliverWebhook`, whose rows make deliveries.
+    query(
+        "webhookDeliveries",
+        "{ webhookDeliveries { totalCount } }",
+        [U, A, F, F, F, F],
+    ),
     mutation(
         "updateDraftIndicator",
         r#"mutation($draftIndicator: ID!) {
@@ -412,6 +434,12 @@ async fn fixtures(app: &TestApp, maker: &mut Maker, request: &str) -> Vec<(&'sta
         let done = approved(app, &maker.leadership, &sent).await;
         made.push(("approvedEvidence", json!(done.id)));
     }
+    if request.contains("$financeNotice") {
+        made.push(("financeNotice", json!(finance_notice(app).await)));
+    }
+    if request.contains("$delivery") {
+        made.push(("delivery", json!(webhook_delivery(app).await)));
+    }
     if request.contains("$newPlanKey") {
         made.push(("newPlanKey", json!(maker.new_plan_key())));
     }
@@ -436,6 +464,62 @@ async fn fixtures(app: &TestApp, maker: &mut Maker, request: &str) -> Vec<(&'sta
         made.push(("closedPeriod", json!(period)));
     }
     made
+}
+
+/// A notification to finance, written as the review workflow writes one.
+async fn finance_notice(app: &TestApp) -> String {
+    use ecoplan::service::notification::{NewNotification, NotificationKind, Recipient, notify};
+    let finance = app.department_id("finance").await;
+    let notice = NewNotification {
+        recipient: Recipient::Department(finance),
+        kind: NotificationKind::Approved,
+        message: "the progress report on task 36 was approved".to_owned(),
+        items: Vec::new(),
+        once_key: None,
+    };
+    let row = notify(&app.db, notice, chrono::Utc::now())
+        .await
+        .unwrap()
+        .unwrap();
+    global_id(NodeKind::Notification, row.id)
+}
+
+/// A webhook delivery of an event, delivered already.
+async fn webhook_delivery(app: &TestApp) -> String {
+    use ecoplan::entity::{outbox_event, webhook_delivery};
+    use sea_orm::{ActiveModelTrait, Set};
+    let now = chrono::Utc::now();
+    let event = outbox_event::ActiveModel {
+        event: Set("plan.published".to_owned()),
+        item_key: Set("Plan:0".to_owned()),
+        payload: Set("{}".to_owned()),
+        created_at: Set(now),
+        fanned_out: Set(true),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    let delivery = webhook_delivery::ActiveModel {
+        event_id: Set(event.id),
+        endpoint: Set("http://127.0.0.1:9/hook".to_owned()),
+        event: Set(event.event.clone()),
+        item_key: Set(event.item_key.clone()),
+        delivery_key: Set(format!("{}-matrix", event.id)),
+        state: Set("DELIVERED".to_owned()),
+        attempts: Set(1),
+        last_status: Set(Some(200)),
+        last_error: Set(None),
+        next_attempt_at: Set(now),
+        lease_until: Set(None),
+        delivered_at: Set(Some(now)),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    global_id(NodeKind::WebhookDelivery, delivery.id)
 }
 
 /// What a response amounts to, or why it amounts to none of the outcomes.

@@ -278,3 +278,36 @@ async fn the_history_of_tasks_and_indicators_takes_no_statement(backend: Backend
     );
 }
 both!(the_history_of_tasks_and_indicators_takes_no_statement);
+
+async fn lights_take_one_grouped_statement_whatever_they_are_asked_of(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let token = app.token_for(Role::Leadership, None).await;
+    data(&app.graphql_as(&token, "{ plans { id } }", json!({})).await);
+
+    let tasks = "{ tasks(first: 100) { nodes { code status } } indicators(first: 100) { nodes { name status } } }";
+    let lit = r#"{ tasks(first: 100) { nodes { code light lightReason l2: light(period: "2022-Q2")
+        indicators { light(period: "2022-Q2") lightReason(period: "2022-Q2") } } }
+        indicators(first: 100) { nodes { name light lightReason } } }"#;
+    let without = statements_of(&app, &token, tasks, &json!({})).await;
+    let with = statements_of(&app, &token, lit, &json!({})).await;
+    // One grouped statement per period asked for (here the current one and 2022-Q2).
+    assert_eq!(
+        with,
+        without + 2,
+        "lights took {with} statements, {without} without"
+    );
+
+    let dashboard =
+        "{ dashboard(period: \"2022-Q2\") { tasksByStatus { status count } departments { led } } }";
+    let lit_dashboard = "{ dashboard(period: \"2022-Q2\") { tasksByStatus { status count }
+        tasksByLight { light count } indicatorsByLight { light count }
+        departments { led light lightReason } } }";
+    let without = statements_of(&app, &token, dashboard, &json!({})).await;
+    let with = statements_of(&app, &token, lit_dashboard, &json!({})).await;
+    assert_eq!(
+        with,
+        without + 1,
+        "the dashboard's lights took {with} statements, {without} without"
+    );
+}
+both!(lights_take_one_grouped_statement_whatever_they_are_asked_of);
