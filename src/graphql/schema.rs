@@ -76,6 +76,8 @@ pub fn build_schema_with(limits: &QueryLimits) -> AppSchema {
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(64)
         .limit_directives(crate::graphql::limits::MAX_DIRECTIVES_PER_FIELD)
+        // No field returns it: it is printed for clients to type `extensions.code` with.
+        .register_output_type::<crate::error::ErrorCode>()
         .extension(ShapeLimits {
             max_aliases: limits.max_aliases,
             max_root_fields: limits.max_root_fields,
