@@ -411,7 +411,7 @@ pub async fn soak(
                 };
                 minute.requests.fetch_add(1, Ordering::Relaxed);
                 let failed = !answer.starts_with("{\"data\"") || has_errors(answer.as_bytes());
-                if failed && answer.contains("\"CONFLICT\"") {
+                if failed && is_concurrent_change(&answer) {
                     minute.conflicts.fetch_add(1, Ordering::Relaxed);
                 } else if failed {
                     minute.unexpected_errors.fetch_add(1, Ordering::Relaxed);
@@ -451,7 +451,9 @@ pub async fn soak(
         "## Soak: {clients} clients, {minutes} minutes of reads (6/10), saves (3/10) and uploads (1/10)"
     );
     println!();
-    println!("| minute | requests | req/s | CONFLICT | other errors | mean VmRSS MiB |");
+    println!(
+        "| minute | requests | req/s | STALE_VERSION, INVALID_STATE, ALREADY_EXISTS | other errors | mean VmRSS MiB |"
+    );
     println!("|---:|---:|---:|---:|---:|---:|");
     let mut unexpected = 0;
     let mut rows = Vec::new();
@@ -470,7 +472,9 @@ pub async fn soak(
         rows.push((requests, rss));
     }
     println!();
-    println!("Errors other than CONFLICT: {unexpected} (target 0).");
+    println!(
+        "Errors other than STALE_VERSION, INVALID_STATE and ALREADY_EXISTS: {unexpected} (target 0)."
+    );
     if let Ok(first) = first_error.lock()
         && let Some(first) = first.as_ref()
     {
@@ -490,4 +494,16 @@ pub async fn soak(
         );
     }
     Ok(())
+}
+
+/// An answer that refuses a change because another came first: a stale version, an item
+/// already moved on, or a draft another writer created.
+fn is_concurrent_change(answer: &str) -> bool {
+    [
+        "\"STALE_VERSION\"",
+        "\"INVALID_STATE\"",
+        "\"ALREADY_EXISTS\"",
+    ]
+    .iter()
+    .any(|code| answer.contains(code))
 }

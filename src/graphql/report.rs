@@ -61,7 +61,7 @@ macro_rules! submission_object {
             pub async fn review_status(&self) -> ReviewStatus {
                 ReviewStatus::parse(&self.0.review_status)
             }
-            /// Send it back with every change; a stale one is refused with `CONFLICT`.
+            /// Send it back with every change; a stale one is refused with `STALE_VERSION`.
             pub async fn version(&self) -> i32 {
                 self.0.version
             }
@@ -286,7 +286,8 @@ impl ReportMutation {
             .map(|id| decode(id, NodeKind::ProgressReport))
             .transpose()?;
         let input = ServiceReportInput {
-            task_id: decode(&input.task_id, NodeKind::Task)?,
+            task_id: decode(&input.task_id, NodeKind::Task)
+                .map_err(|e| e.in_field("input.taskId"))?,
             period: input.period,
             status: input.status,
             work_done: input.work_done,
@@ -313,7 +314,8 @@ impl ReportMutation {
             .map(|id| decode(id, NodeKind::IndicatorValue))
             .transpose()?;
         let input = ServiceValueInput {
-            indicator_id: decode(&input.indicator_id, NodeKind::Indicator)?,
+            indicator_id: decode(&input.indicator_id, NodeKind::Indicator)
+                .map_err(|e| e.in_field("input.indicatorId"))?,
             period: input.period,
             value: input.value,
             achieved: input.achieved,

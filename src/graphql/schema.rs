@@ -81,7 +81,9 @@ pub fn build_schema_with(limits: &QueryLimits) -> AppSchema {
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(64)
-        .limit_directives(crate::graphql::limits::MAX_DIRECTIVES_PER_FIELD);
+        .limit_directives(crate::graphql::limits::MAX_DIRECTIVES_PER_FIELD)
+        // No field returns it: it is printed for clients to type `extensions.code` with.
+        .register_output_type::<crate::error::ErrorCode>();
     if !limits.introspection {
         builder = builder.disable_introspection();
     }

@@ -163,7 +163,7 @@ impl UserMutation {
         .await;
         if matches!(
             sign_in,
-            Err(AppError::BadCredentials | AppError::TooManyAttempts)
+            Err(AppError::BadCredentials | AppError::TooManyAttempts { .. })
         ) {
             request.metrics.failed_logins.inc();
         }

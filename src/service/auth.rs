@@ -436,6 +436,13 @@ pub struct SignIn {
     pub user: user::Model,
 }
 
+/// Whole seconds from `now` to `until`, rounded up, so a client that waits them finds the
+/// lock gone.
+fn seconds_until(now: DateTime<Utc>, until: DateTime<Utc>) -> u64 {
+    let millis = (until - now).num_milliseconds().max(0) as u64;
+    millis.div_ceil(1000).max(1)
+}
+
 fn invalid_credentials() -> AppError {
     AppError::BadCredentials
 }
@@ -565,10 +572,12 @@ where
     if let Some(throttle) = login_throttle::Entity::find_by_id(username.clone())
         .one(db)
         .await?
-        && throttle.locked_until.is_some_and(|until| until > now)
+        && let Some(until) = throttle.locked_until.filter(|until| *until > now)
     {
         audit_failure(db, request, &username, None, FailureReason::LockedOut).await?;
-        return Err(AppError::TooManyAttempts);
+        return Err(AppError::TooManyAttempts {
+            retry_after_seconds: seconds_until(now, until),
+        });
     }
 
     let user = user::Entity::find()

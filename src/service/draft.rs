@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::entity::{indicator, plan, task};
 use crate::error::{AppError, AppResult};
+use crate::id::NodeId;
 use crate::service::audit::{self, Caller};
 use crate::service::period::{self, Period};
 use crate::service::policy;
@@ -134,8 +135,9 @@ pub async fn create<D: NewDraft>(
     draft: D,
 ) -> AppResult<D::Row> {
     if let Some(existing) = draft.existing(db).await? {
-        return Err(AppError::Conflict {
+        return Err(AppError::AlreadyExists {
             message: draft.duplicate_message(),
+            existing_id: NodeId::new(D::KIND.node_kind(), existing.id()).encode(),
             current_version: Some(existing.version()),
         });
     }

@@ -169,10 +169,11 @@ pub async fn is_closed(db: &impl ConnectionTrait, plan_id: i64, period: &str) ->
 /// Refuses a change in a closed period.
 pub async fn ensure_open(db: &impl ConnectionTrait, plan_id: i64, period: &str) -> AppResult<()> {
     if is_closed(db, plan_id, period).await? {
-        return Err(AppError::Conflict {
+        return Err(AppError::InvalidState {
             message: format!(
                 "the period {period} is closed: nothing in it can change until the leadership group reopens it"
             ),
+            state: "CLOSED".to_owned(),
             current_version: None,
         });
     }
@@ -268,15 +269,19 @@ async fn change_period(
     caller.viewer.require_reviewer()?;
     let actor = caller.actor_id()?;
     if !closed && reason.is_none_or(|reason| reason.trim().is_empty()) {
-        return Err(AppError::bad_input("say why the period is reopened"));
+        return Err(AppError::bad_field(
+            "reason",
+            "say why the period is reopened",
+        ));
     }
     let plan = load_plan(db, plan_id).await?;
     let state = period_state(db, &plan, raw).await?;
     let before = state.row.clone();
     if before.as_ref().map(|row| row.closed).unwrap_or(false) == closed {
         let state_name = if closed { "closed" } else { "open" };
-        return Err(AppError::Conflict {
+        return Err(AppError::InvalidState {
             message: format!("the period {} is already {state_name}", state.period),
+            state: state_name.to_ascii_uppercase(),
             current_version: None,
         });
     }

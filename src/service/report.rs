@@ -70,22 +70,36 @@ pub struct IndicatorValueInput {
 /// The longest free text a report or value may hold, in characters.
 pub(crate) const MAX_TEXT: usize = 20_000;
 
-fn required_text(name: &str, raw: &str) -> AppResult<String> {
+/// A text that must be given; `field` is its input path (`input.workDone`).
+fn required_text(field: &str, raw: &str) -> AppResult<String> {
     let text = raw.trim();
     if text.is_empty() {
-        return Err(AppError::bad_input(format!("`{name}` must not be empty")));
+        return Err(AppError::bad_field(
+            field,
+            format!("`{}` must not be empty", last_name(field)),
+        ));
     }
-    optional_text(name, Some(raw)).map(|text| text.unwrap_or_default())
+    optional_text(field, Some(raw)).map(|text| text.unwrap_or_default())
 }
 
-fn optional_text(name: &str, raw: Option<&str>) -> AppResult<Option<String>> {
+/// A text that may be left out; `field` is its input path (`input.problems`).
+fn optional_text(field: &str, raw: Option<&str>) -> AppResult<Option<String>> {
     match raw.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(text) if text.chars().count() > MAX_TEXT => Err(AppError::bad_input(format!(
-            "`{name}` may be at most {MAX_TEXT} characters"
-        ))),
+        Some(text) if text.chars().count() > MAX_TEXT => Err(AppError::bad_field(
+            field,
+            format!(
+                "`{}` may be at most {MAX_TEXT} characters",
+                last_name(field)
+            ),
+        )),
         Some(text) => Ok(Some(text.to_owned())),
     }
+}
+
+/// The field's own name in its path (`workDone` of `input.workDone`), as messages say it.
+fn last_name(field: &str) -> &str {
+    field.rsplit('.').next().unwrap_or(field)
 }
 
 /// What only departments do, said to callers of another role.
@@ -103,9 +117,9 @@ pub async fn save_progress_report(
     caller.viewer.acting_department(REPORTS_ARE_DEPARTMENTS)?;
     let fields = ReportFields {
         status: input.status,
-        work_done: required_text("workDone", &input.work_done)?,
-        problems: optional_text("problems", input.problems.as_deref())?,
-        next_steps: optional_text("nextSteps", input.next_steps.as_deref())?,
+        work_done: required_text("input.workDone", &input.work_done)?,
+        problems: optional_text("input.problems", input.problems.as_deref())?,
+        next_steps: optional_text("input.nextSteps", input.next_steps.as_deref())?,
     };
     let txn = crate::db::begin_write(db).await?;
     let opened = draft::open_on_task(&txn, caller, input.task_id, REPORTS_ARE_DEPARTMENTS).await?;
@@ -120,7 +134,9 @@ pub async fn save_progress_report(
             "task {code} is reported through its parts ({code}.1, …): report on the part your department leads"
         )));
     }
-    let period = draft::open_period(&txn, &opened.plan, &input.period).await?;
+    let period = draft::open_period(&txn, &opened.plan, &input.period)
+        .await
+        .map_err(|e| e.in_field("input.period"))?;
     let report = ReportDraft {
         opened,
         period,
@@ -240,18 +256,24 @@ fn check_value(indicator: &indicator::Model, input: &IndicatorValueInput) -> App
     if let Some(value) = input.value
         && !value.is_finite()
     {
-        return Err(AppError::bad_input("`value` must be a finite number"));
+        return Err(AppError::bad_field(
+            "input.value",
+            "`value` must be a finite number",
+        ));
     }
     if let Some(value) = input.value {
-        crate::service::indicator::check_value_in_range(indicator, value)?;
+        crate::service::indicator::check_value_in_range(indicator, value)
+            .map_err(|e| e.in_field("input.value"))?;
     }
     let kind = TargetKind::parse(&indicator.target_kind).unwrap_or(TargetKind::Qualitative);
     match kind {
-        TargetKind::Qualitative if input.achieved.is_none() => Err(AppError::bad_input(
+        TargetKind::Qualitative if input.achieved.is_none() => Err(AppError::bad_field(
+            "input.achieved",
             "this indicator's target is stated in words: say whether it is achieved (`achieved`) and how (`text`)",
         )),
         TargetKind::Qualitative => Ok(()),
-        _ if input.value.is_none() => Err(AppError::bad_input(
+        _ if input.value.is_none() => Err(AppError::bad_field(
+            "input.value",
             "this indicator needs a number in `value`",
         )),
         _ => Ok(()),
@@ -283,13 +305,15 @@ pub async fn save_indicator_value_in(
     input: IndicatorValueInput,
 ) -> AppResult<indicator_value::Model> {
     caller.viewer.acting_department(REPORTS_ARE_DEPARTMENTS)?;
-    let text = optional_text("text", input.text.as_deref())?;
-    let source = optional_text("source", input.source.as_deref())?;
-    let note = optional_text("note", input.note.as_deref())?;
+    let text = optional_text("input.text", input.text.as_deref())?;
+    let source = optional_text("input.source", input.source.as_deref())?;
+    let note = optional_text("input.note", input.note.as_deref())?;
     let opened =
         draft::open_on_indicator(txn, caller, input.indicator_id, REPORTS_ARE_DEPARTMENTS).await?;
     check_value(&opened.indicator, &input)?;
-    let period = draft::open_period(txn, &opened.plan, &input.period).await?;
+    let period = draft::open_period(txn, &opened.plan, &input.period)
+        .await
+        .map_err(|e| e.in_field("input.period"))?;
     let value = ValueDraft {
         opened,
         period,
@@ -453,7 +477,10 @@ pub async fn set_external_target(
     caller.viewer.require_reviewer()?;
     let actor = caller.actor_id()?;
     if !value.is_finite() {
-        return Err(AppError::bad_input("`value` must be a finite number"));
+        return Err(AppError::bad_field(
+            "value",
+            "`value` must be a finite number",
+        ));
     }
     let note = optional_text("note", note.as_deref())?;
     let txn = crate::db::begin_write(db).await?;
@@ -466,14 +493,18 @@ pub async fn set_external_target(
             "only an externally set target (EXTERNAL) takes a value from the leadership group",
         ));
     }
-    crate::service::indicator::check_value_in_range(&indicator, value)?;
+    crate::service::indicator::check_value_in_range(&indicator, value)
+        .map_err(|e| e.in_field("value"))?;
     let plan = load_plan(&txn, indicator.plan_id).await?;
     if year < plan.year || year > plan.year + 5 {
-        return Err(AppError::bad_input(format!(
-            "the year must lie within the plan's reporting years ({}–{})",
-            plan.year,
-            plan.year + 5
-        )));
+        return Err(AppError::bad_field(
+            "year",
+            format!(
+                "the year must lie within the plan's reporting years ({}–{})",
+                plan.year,
+                plan.year + 5
+            ),
+        ));
     }
     let existing = external_target::Entity::find()
         .filter(external_target::Column::IndicatorId.eq(indicator_id))

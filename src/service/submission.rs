@@ -68,6 +68,15 @@ impl SubmissionKind {
         }
     }
 
+    /// The kind of global id its items have.
+    pub fn node_kind(self) -> NodeKind {
+        match self {
+            SubmissionKind::ProgressReport => NodeKind::ProgressReport,
+            SubmissionKind::IndicatorValue => NodeKind::IndicatorValue,
+            SubmissionKind::Evidence => NodeKind::Evidence,
+        }
+    }
+
     pub fn item_type(self) -> ItemType {
         match self {
             SubmissionKind::ProgressReport => ItemType::ProgressReport,
@@ -232,12 +241,7 @@ impl SubmissionRow {
 }
 
 pub fn stale(current_version: i32) -> AppError {
-    AppError::Conflict {
-        message: format!(
-            "the item has changed since you read it: reload it (current version {current_version}) and try again"
-        ),
-        current_version: Some(current_version),
-    }
+    AppError::StaleVersion { current_version }
 }
 
 /// Loads any submission, whatever the viewer may see.
@@ -567,10 +571,11 @@ fn next_state(
 fn required_reason(reason: &str) -> AppResult<String> {
     let reason = reason.trim();
     if reason.is_empty() {
-        return Err(AppError::bad_input("a reason is required"));
+        return Err(AppError::bad_field("reason", "a reason is required"));
     }
     if reason.chars().count() > 2000 {
-        return Err(AppError::bad_input(
+        return Err(AppError::bad_field(
+            "reason",
             "a reason may be at most 2000 characters",
         ));
     }
@@ -578,11 +583,12 @@ fn required_reason(reason: &str) -> AppResult<String> {
 }
 
 fn wrong_state(status: ReviewStatus, verb: &str, wanted: &str) -> AppError {
-    AppError::Conflict {
+    AppError::InvalidState {
         message: format!(
             "only {wanted} can be {verb}; this one is {}",
             status.as_str()
         ),
+        state: status.as_str().to_owned(),
         current_version: None,
     }
 }
@@ -593,11 +599,12 @@ pub fn ensure_editable(row: &SubmissionRow) -> AppResult<()> {
     if status.is_editable() {
         Ok(())
     } else {
-        Err(AppError::Conflict {
+        Err(AppError::InvalidState {
             message: format!(
                 "this item is {} and locked: only a draft or a rejected item can be changed",
                 status.as_str()
             ),
+            state: status.as_str().to_owned(),
             current_version: Some(row.review().version),
         })
     }
@@ -611,8 +618,9 @@ pub async fn check_update(
     id: i64,
     version: Option<i32>,
 ) -> AppResult<SubmissionRow> {
-    let version = version
-        .ok_or_else(|| AppError::bad_input("give the version you read to change an item"))?;
+    let version = version.ok_or_else(|| {
+        AppError::bad_field("version", "give the version you read to change an item")
+    })?;
     let row = policy::require_changeable_submission(db, viewer, kind, id).await?;
     ensure_editable(&row)?;
     let current = row.review().version;

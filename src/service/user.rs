@@ -10,6 +10,7 @@ use sea_orm::{
 
 use crate::entity::{department, user};
 use crate::error::{AppError, AppResult};
+use crate::id::{NodeId, NodeKind};
 use crate::service::audit::{self, Caller, ItemType};
 use crate::service::auth::{
     check_new_password, hash_password, normalize_username, random_secret, verify_password,
@@ -124,20 +125,24 @@ where
 {
     let viewer = caller.viewer;
     viewer.require_admin()?;
-    let username = check_username(&new_user.username)?;
-    let display_name = check_display_name(new_user.display_name.as_deref().unwrap_or(&username))?;
-    check_new_password(&new_user.password)?;
-    check_role_department(db, new_user.role, new_user.department_id).await?;
+    let username = check_username(&new_user.username).map_err(|e| e.in_field("input.username"))?;
+    let display_name = check_display_name(new_user.display_name.as_deref().unwrap_or(&username))
+        .map_err(|e| e.in_field("input.displayName"))?;
+    check_new_password(&new_user.password).map_err(|e| e.in_field("input.password"))?;
+    check_role_department(db, new_user.role, new_user.department_id)
+        .await
+        .map_err(|e| e.in_field("input.departmentId"))?;
     let password_hash = hash_password(&new_user.password).await?;
 
     let txn = crate::db::begin_write(db).await?;
     let taken = user::Entity::find()
         .filter(user::Column::Username.eq(&username))
-        .count(&txn)
+        .one(&txn)
         .await?;
-    if taken > 0 {
-        return Err(AppError::Conflict {
+    if let Some(taken) = taken {
+        return Err(AppError::AlreadyExists {
             message: format!("the username `{username}` is taken"),
+            existing_id: NodeId::new(NodeKind::User, taken.id).encode(),
             current_version: None,
         });
     }
@@ -196,11 +201,14 @@ where
     if viewer.user().is_some_and(|me| me.user_id == id) && role != current_role {
         return Err(AppError::bad_input("you cannot change your own role"));
     }
-    check_role_department(&txn, role, department_id).await?;
+    check_role_department(&txn, role, department_id)
+        .await
+        .map_err(|e| e.in_field("input.departmentId"))?;
     let revoke = role != current_role || department_id != current.department_id;
     let mut row: user::ActiveModel = current.clone().into();
     if let Some(name) = &changes.display_name {
-        row.display_name = Set(check_display_name(name)?);
+        row.display_name =
+            Set(check_display_name(name).map_err(|e| e.in_field("input.displayName"))?);
     }
     row.role = Set(role.as_str().to_owned());
     row.department_id = Set(department_id);
@@ -293,7 +301,7 @@ async fn set_password<C>(
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    check_new_password(password)?;
+    check_new_password(password).map_err(|e| e.in_field("password"))?;
     let password_hash = hash_password(password).await?;
     let txn = crate::db::begin_write(db).await?;
     let current = find_user(&txn, id).await?;
@@ -342,10 +350,14 @@ where
     C: ConnectionTrait + TransactionTrait,
 {
     let me = caller.viewer.user().ok_or(AppError::Unauthenticated)?;
+    check_new_password(new).map_err(|e| e.in_field("new"))?;
     let user = find_user(db, me.user_id).await?;
     let matches = verify_password(current, &user.password_hash).await?;
     if !matches {
-        return Err(AppError::bad_input("the current password is wrong"));
+        return Err(AppError::bad_field(
+            "current",
+            "the current password is wrong",
+        ));
     }
     set_password(db, caller, "user.changePassword", me.user_id, new).await
 }

@@ -114,7 +114,7 @@ async fn an_administrator_creates_changes_deactivates_and_lists_users(backend: B
             json!({}),
         )
         .await;
-    assert_error_code(&refused, "UNAUTHENTICATED");
+    assert_error_code(&refused, "INVALID_CREDENTIALS");
 
     let response = app
         .graphql_as(
@@ -282,7 +282,7 @@ async fn a_taken_username_is_a_conflict(backend: Backend) {
                 json!({ "input": { "username": username, "password": "long enough password", "role": "PORTAL" } }),
             )
             .await;
-        assert_error_code(&response, "CONFLICT");
+        assert_error_code(&response, "ALREADY_EXISTS");
     }
 }
 both!(a_taken_username_is_a_conflict);
@@ -329,7 +329,7 @@ async fn changing_ones_password_needs_the_current_one_and_ends_the_old_token(bac
             json!({ "u": username, "p": password }),
         )
         .await;
-    assert_error_code(&old_password, "UNAUTHENTICATED");
+    assert_error_code(&old_password, "INVALID_CREDENTIALS");
 
     let anonymous = app
         .graphql(
@@ -490,13 +490,18 @@ async fn five_failed_sign_ins_lock_the_username(backend: Backend) {
                 json!({ "u": username, "p": format!("wrong guess {attempt}") }),
             )
             .await;
-        assert_error_code(&response, "UNAUTHENTICATED");
+        assert_error_code(&response, "INVALID_CREDENTIALS");
     }
 
     let response = app
         .graphql(LOGIN, json!({ "u": username, "p": password }))
         .await;
     assert_error_code(&response, "TOO_MANY_ATTEMPTS");
+    // Locked for 15 minutes: the client is told how long to wait.
+    let wait = response["errors"][0]["extensions"]["retryAfterSeconds"]
+        .as_u64()
+        .expect("retryAfterSeconds");
+    assert!((1..=900).contains(&wait), "{response:#}");
     // The lock is kept in the database: another server refuses too.
     let second = app.spawn_second_server().await;
     let response = second
@@ -519,7 +524,7 @@ async fn four_failed_sign_ins_do_not_lock_the_username(backend: Backend) {
                 json!({ "u": username, "p": format!("wrong guess {attempt}") }),
             )
             .await;
-        assert_error_code(&response, "UNAUTHENTICATED");
+        assert_error_code(&response, "INVALID_CREDENTIALS");
     }
 
     app.login(&username, &password).await;
@@ -540,7 +545,7 @@ async fn an_unknown_username_and_a_wrong_password_look_the_same(backend: Backend
         .graphql(LOGIN, json!({ "u": username, "p": "some long password" }))
         .await;
 
-    assert_error_code(&unknown, "UNAUTHENTICATED");
+    assert_error_code(&unknown, "INVALID_CREDENTIALS");
     assert_eq!(error_code(&unknown), error_code(&wrong));
     assert_eq!(
         unknown["errors"][0]["message"],

@@ -337,7 +337,7 @@ async fn evidence_backs_only_a_report_or_value_of_its_own_department_and_task(
         pdf(),
     )
     .await;
-    assert_error_code(&response, "CONFLICT");
+    assert_error_code(&response, "INVALID_STATE");
     assert_eq!(app.count_rows("evidence").await, 0);
     assert!(app.stored_objects().await.is_empty());
 }
@@ -363,7 +363,7 @@ async fn a_department_deletes_its_draft_evidence_and_the_file_goes_with_it(
         },
     )
     .await;
-    assert_error_code(&stale, "CONFLICT");
+    assert_error_code(&stale, "STALE_VERSION");
     let response = delete(&app, &finance, &draft).await;
 
     assert_eq!(data(&response)["deleteEvidence"], draft.id.as_str());
@@ -404,9 +404,9 @@ async fn submitted_or_another_departments_evidence_cannot_be_deleted(
     assert_error_code(&anonymous, "UNAUTHENTICATED");
 
     let sent = submitted(&app, &finance, &draft).await;
-    assert_error_code(&delete(&app, &finance, &sent).await, "CONFLICT");
+    assert_error_code(&delete(&app, &finance, &sent).await, "INVALID_STATE");
     let done = approved(&app, &leadership, &sent).await;
-    assert_error_code(&delete(&app, &finance, &done).await, "CONFLICT");
+    assert_error_code(&delete(&app, &finance, &done).await, "INVALID_STATE");
     assert_eq!(app.count_rows("evidence").await, 1);
     assert_eq!(app.stored_objects().await.len(), 1);
 }

@@ -883,7 +883,8 @@ pub fn error_code(response: &Value) -> Option<&str> {
     response["errors"][0]["extensions"]["code"].as_str()
 }
 
-/// Asserts the first error's `extensions.code`.
+/// Asserts the first error's `extensions.code`, and that the code is a value of the
+/// `ErrorCode` enum of the committed schema, which clients type the codes with.
 #[track_caller]
 pub fn assert_error_code(response: &Value, code: &str) {
     assert_eq!(
@@ -891,6 +892,44 @@ pub fn assert_error_code(response: &Value, code: &str) {
         Some(code),
         "expected the error code {code} in {response:#}"
     );
+    assert!(
+        schema_error_codes().iter().any(|value| value == code),
+        "{code} is not a value of `enum ErrorCode` in schema.graphql"
+    );
+}
+
+/// The values of `enum ErrorCode` in the committed `schema.graphql`.
+pub fn schema_error_codes() -> Vec<String> {
+    described_error_codes()
+        .into_iter()
+        .map(|(code, _)| code)
+        .collect()
+}
+
+/// The values of `enum ErrorCode` in the committed `schema.graphql`, each with the
+/// description printed above it (empty when there is none).
+pub fn described_error_codes() -> Vec<(String, String)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema.graphql");
+    let sdl = std::fs::read_to_string(path).expect("schema.graphql is committed");
+    let body = sdl
+        .split_once("enum ErrorCode {")
+        .and_then(|(_, rest)| rest.split_once('}'))
+        .map(|(body, _)| body)
+        .expect("schema.graphql has an `enum ErrorCode`");
+    let mut in_description = false;
+    let mut description = String::new();
+    let mut values = Vec::new();
+    for line in body.lines().map(str::trim) {
+        if line == "\"\"\"" {
+            in_description = !in_description;
+        } else if in_description || line.starts_with('"') {
+            description.push_str(line.trim_matches('"'));
+            description.push(' ');
+        } else if !line.is_empty() {
+            values.push((line.to_owned(), std::mem::take(&mut description)));
+        }
+    }
+    values
 }
 
 /// The response's `data`, after asserting that there are no errors.

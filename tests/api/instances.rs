@@ -99,7 +99,7 @@ async fn an_account_changed_through_one_instance_is_refused_by_the_other_at_once
     let old = second
         .graphql(LOGIN, json!({ "u": username, "p": password }))
         .await;
-    assert_error_code(&old, "UNAUTHENTICATED");
+    assert_error_code(&old, "INVALID_CREDENTIALS");
     let token = second.login(&username, "a brand new password").await;
     data(&first.graphql_as(&token, PLANS, json!({})).await);
 
@@ -139,7 +139,7 @@ async fn failed_sign_ins_through_both_instances_count_toward_one_lock_out() {
                 json!({ "u": username, "p": format!("guess {attempt}") }),
             )
             .await;
-        assert_error_code(&response, "UNAUTHENTICATED");
+        assert_error_code(&response, "INVALID_CREDENTIALS");
     }
     for server in [&first, &second] {
         let response = server

@@ -15,6 +15,7 @@ mod cli;
 mod crash;
 mod cycle;
 mod dashboard;
+mod error_codes;
 mod errors;
 mod evidence;
 mod file_names;

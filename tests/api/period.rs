@@ -94,9 +94,12 @@ async fn a_closed_period_takes_no_saves_submissions_or_reviews(backend: Backend)
         report_input(&task, "2022-Q2", "COMPLETED", "關賬後修改"),
     )
     .await;
-    assert_error_code(&response, "CONFLICT");
-    assert_error_code(&submit(&app, &finance, &report).await, "CONFLICT");
-    assert_error_code(&approve(&app, &leadership.token, &value).await, "CONFLICT");
+    assert_error_code(&response, "INVALID_STATE");
+    assert_error_code(&submit(&app, &finance, &report).await, "INVALID_STATE");
+    assert_error_code(
+        &approve(&app, &leadership.token, &value).await,
+        "INVALID_STATE",
+    );
     let response = save_value(
         &app,
         &finance,
@@ -104,7 +107,7 @@ async fn a_closed_period_takes_no_saves_submissions_or_reviews(backend: Backend)
         value_input(&indicator, "2022-Q2", 90.0),
     )
     .await;
-    assert_error_code(&response, "CONFLICT");
+    assert_error_code(&response, "INVALID_STATE");
     assert_eq!(app.count_rows("audit_log").await, audit_entries);
 
     // Other periods are open.
@@ -134,12 +137,12 @@ async fn closing_twice_is_a_conflict_and_reopening_needs_a_reason(backend: Backe
 
     assert_error_code(
         &reopen_period(&app, &leadership, &plan, "2022-Q2", "未關閉").await,
-        "CONFLICT",
+        "INVALID_STATE",
     );
     data(&close(&app, &leadership, &plan, "2022-Q2").await);
     assert_error_code(
         &close(&app, &leadership, &plan, "2022-Q2").await,
-        "CONFLICT",
+        "INVALID_STATE",
     );
     assert_error_code(
         &reopen_period(&app, &leadership, &plan, "2022-Q2", "  ").await,
@@ -206,7 +209,7 @@ async fn a_closed_period_takes_no_evidence_for_its_reports(backend: Backend) {
         json!({ "taskId": task, "title": "補充材料", "indicatorValueId": value.id }),
     ] {
         let response = upload(&app, Some(&finance), input, "補充.pdf", pdf()).await;
-        assert_error_code(&response, "CONFLICT");
+        assert_error_code(&response, "INVALID_STATE");
     }
     let response = app
         .graphql_as(
@@ -215,7 +218,7 @@ async fn a_closed_period_takes_no_evidence_for_its_reports(backend: Backend) {
             json!({ "id": attached.id }),
         )
         .await;
-    assert_error_code(&response, "CONFLICT");
+    assert_error_code(&response, "INVALID_STATE");
     assert_eq!(app.count_rows("evidence").await, 1);
     assert_eq!(app.stored_files().len(), 1);
 

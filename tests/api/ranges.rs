@@ -38,6 +38,10 @@ async fn save(app: &TestApp, token: &str, indicator: &str, period: &str, value: 
 #[track_caller]
 fn assert_out_of_range(response: &Value, range: &str) {
     assert_error_code(response, "BAD_USER_INPUT");
+    assert_eq!(
+        response["errors"][0]["extensions"]["field"], "input.value",
+        "{response:#}"
+    );
     let message = response["errors"][0]["message"]
         .as_str()
         .unwrap_or_default();

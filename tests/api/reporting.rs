@@ -83,13 +83,13 @@ async fn a_department_drafts_a_value_of_an_indicator_it_answers_for(backend: Bac
 }
 both!(a_department_drafts_a_value_of_an_indicator_it_answers_for);
 
-async fn a_second_draft_for_the_same_task_and_period_is_a_conflict(backend: Backend) {
+async fn a_second_draft_for_the_same_task_and_period_names_the_existing_one(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let finance = app.token_for(Role::Department, Some("finance")).await;
     let task = app.task_id("36").await;
     let indicator = app.indicator_id("36", 0).await;
-    draft_report(&app, &finance, &task, "2022-Q2", "IN_PROGRESS").await;
-    draft_value(&app, &finance, &indicator, "2022-Q2", 85.0).await;
+    let report = draft_report(&app, &finance, &task, "2022-Q2", "IN_PROGRESS").await;
+    let value = draft_value(&app, &finance, &indicator, "2022-Q2", 85.0).await;
 
     let again = save_report(
         &app,
@@ -98,8 +98,12 @@ async fn a_second_draft_for_the_same_task_and_period_is_a_conflict(backend: Back
         report_input(&task, "2022-Q2", "COMPLETED", "再報一次"),
     )
     .await;
-    assert_error_code(&again, "CONFLICT");
+    assert_error_code(&again, "ALREADY_EXISTS");
     assert_eq!(again["errors"][0]["extensions"]["currentVersion"], 1);
+    assert_eq!(
+        again["errors"][0]["extensions"]["existingId"],
+        report.id.as_str()
+    );
 
     let again = save_value(
         &app,
@@ -108,14 +112,18 @@ async fn a_second_draft_for_the_same_task_and_period_is_a_conflict(backend: Back
         value_input(&indicator, "2022-Q2", 90.0),
     )
     .await;
-    assert_error_code(&again, "CONFLICT");
+    assert_error_code(&again, "ALREADY_EXISTS");
     assert_eq!(again["errors"][0]["extensions"]["currentVersion"], 1);
+    assert_eq!(
+        again["errors"][0]["extensions"]["existingId"],
+        value.id.as_str()
+    );
 
     // Another period is another report.
     draft_report(&app, &finance, &task, "2022-Q3", "IN_PROGRESS").await;
     draft_value(&app, &finance, &indicator, "2022-Q3", 86.0).await;
 }
-both!(a_second_draft_for_the_same_task_and_period_is_a_conflict);
+both!(a_second_draft_for_the_same_task_and_period_names_the_existing_one);
 
 async fn only_department_users_write_reports_and_values(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -362,7 +370,7 @@ async fn a_change_takes_the_version_it_read(backend: Backend) {
         report_input(&task, "2022-Q2", "IN_PROGRESS", "舊版本"),
     )
     .await;
-    assert_error_code(&stale, "CONFLICT");
+    assert_error_code(&stale, "STALE_VERSION");
     assert_eq!(stale["errors"][0]["extensions"]["currentVersion"], 2);
 }
 both!(a_change_takes_the_version_it_read);
@@ -392,7 +400,7 @@ async fn of_two_edits_from_the_same_version_the_second_is_refused(backend: Backe
         report_input(&task, "2022-Q2", "IN_PROGRESS", "第二個人的修改"),
     )
     .await;
-    assert_error_code(&lost, "CONFLICT");
+    assert_error_code(&lost, "STALE_VERSION");
     assert_eq!(lost["errors"][0]["extensions"]["currentVersion"], 2);
 
     let saved = save_value(
@@ -410,7 +418,7 @@ async fn of_two_edits_from_the_same_version_the_second_is_refused(backend: Backe
         value_input(&indicator, "2022-Q2", 99.0),
     )
     .await;
-    assert_error_code(&lost, "CONFLICT");
+    assert_error_code(&lost, "STALE_VERSION");
     assert_eq!(lost["errors"][0]["extensions"]["currentVersion"], 2);
 
     let now = app
@@ -508,7 +516,7 @@ async fn a_submitted_or_approved_item_is_locked_for_its_department(backend: Back
         report_input(&task, "2022-Q2", "COMPLETED", "提交後再改"),
     )
     .await;
-    assert_error_code(&response, "CONFLICT");
+    assert_error_code(&response, "INVALID_STATE");
     let response = save_value(
         &app,
         &finance,
@@ -516,7 +524,7 @@ async fn a_submitted_or_approved_item_is_locked_for_its_department(backend: Back
         value_input(&indicator, "2022-Q2", 90.0),
     )
     .await;
-    assert_error_code(&response, "CONFLICT");
+    assert_error_code(&response, "INVALID_STATE");
 
     let report = crate::steps::approved(&app, &leadership, &report).await;
     let response = save_report(
@@ -526,7 +534,7 @@ async fn a_submitted_or_approved_item_is_locked_for_its_department(backend: Back
         report_input(&task, "2022-Q2", "COMPLETED", "通過後再改"),
     )
     .await;
-    assert_error_code(&response, "CONFLICT");
+    assert_error_code(&response, "INVALID_STATE");
     assert_eq!(response["errors"][0]["extensions"]["currentVersion"], 3);
 }
 both!(a_submitted_or_approved_item_is_locked_for_its_department);

@@ -454,7 +454,7 @@ async fn an_address_over_its_sign_in_rate_is_refused_unread_and_signed_in_reques
             )
             .await;
         assert_eq!(
-            response["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+            response["errors"][0]["extensions"]["code"], "INVALID_CREDENTIALS",
             "{response:#}"
         );
     }
@@ -586,7 +586,7 @@ async fn sign_ins_beyond_the_places_and_their_queue_are_refused_unread(backend: 
     let mut refused = 0;
     for (reply, retry_after) in &replies {
         match reply.body["errors"][0]["extensions"]["code"].as_str() {
-            Some("UNAUTHENTICATED") => assert_eq!(reply.status, StatusCode::OK),
+            Some("INVALID_CREDENTIALS") => assert_eq!(reply.status, StatusCode::OK),
             Some("TOO_MANY_REQUESTS") => {
                 assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
                 assert_eq!(retry_after.as_ref().unwrap(), "1");

@@ -97,7 +97,7 @@ async fn a_stale_version_cannot_submit_or_review(backend: Backend) {
     data(&changed);
 
     let stale = submit(&app, &finance.token, &draft).await;
-    assert_error_code(&stale, "CONFLICT");
+    assert_error_code(&stale, "STALE_VERSION");
     assert_eq!(stale["errors"][0]["extensions"]["currentVersion"], 2);
 
     let sent = submitted(
@@ -118,7 +118,7 @@ async fn a_stale_version_cannot_submit_or_review(backend: Backend) {
         },
     )
     .await;
-    assert_error_code(&stale, "CONFLICT");
+    assert_error_code(&stale, "STALE_VERSION");
     assert_eq!(stale["errors"][0]["extensions"]["currentVersion"], 3);
     let stale = reject(
         &app,
@@ -127,7 +127,7 @@ async fn a_stale_version_cannot_submit_or_review(backend: Backend) {
         "舊版本",
     )
     .await;
-    assert_error_code(&stale, "CONFLICT");
+    assert_error_code(&stale, "STALE_VERSION");
 }
 both!(a_stale_version_cannot_submit_or_review);
 
@@ -165,14 +165,17 @@ async fn reviewing_a_draft_is_a_conflict(backend: Backend) {
         ..
     } = scene(backend).await;
 
-    assert_error_code(&approve(&app, &leadership.token, &draft).await, "CONFLICT");
+    assert_error_code(
+        &approve(&app, &leadership.token, &draft).await,
+        "INVALID_STATE",
+    );
     assert_error_code(
         &reject(&app, &leadership.token, &draft, "還是草稿").await,
-        "CONFLICT",
+        "INVALID_STATE",
     );
     assert_error_code(
         &reopen(&app, &leadership.token, &draft, "還是草稿").await,
-        "CONFLICT",
+        "INVALID_STATE",
     );
 }
 both!(reviewing_a_draft_is_a_conflict);
@@ -262,9 +265,12 @@ async fn an_approved_item_is_locked_until_the_leadership_group_reopens_it(backen
         report_input(&task, "2022-Q2", "COMPLETED", "通過後再改"),
     )
     .await;
-    assert_error_code(&locked, "CONFLICT");
-    assert_error_code(&submit(&app, &finance.token, &done).await, "CONFLICT");
-    assert_error_code(&approve(&app, &leadership.token, &done).await, "CONFLICT");
+    assert_error_code(&locked, "INVALID_STATE");
+    assert_error_code(&submit(&app, &finance.token, &done).await, "INVALID_STATE");
+    assert_error_code(
+        &approve(&app, &leadership.token, &done).await,
+        "INVALID_STATE",
+    );
     assert_error_code(
         &reopen(&app, &leadership.token, &done, " ").await,
         "BAD_USER_INPUT",

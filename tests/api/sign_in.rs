@@ -53,7 +53,7 @@ async fn sign_ins_over_the_rate_of_an_address_are_refused_before_any_work(backen
 
     for attempt in 0..3 {
         let response = login_from(&app, None, &username, &format!("wrong guess {attempt}")).await;
-        assert_error_code(&response, "UNAUTHENTICATED");
+        assert_error_code(&response, "INVALID_CREDENTIALS");
     }
     let failures_before = app.count_rows("login_throttle").await;
     let audited_before = app.count_audit_entries("user.loginFailed").await;
@@ -80,7 +80,7 @@ async fn forwarded_addresses_count_only_from_a_trusted_proxy(backend: Backend) {
     .await;
     for address in ["203.0.113.1", "203.0.113.2"] {
         let response = login_from(&direct, Some(address), "nobody", "a wrong guess").await;
-        assert_error_code(&response, "UNAUTHENTICATED");
+        assert_error_code(&response, "INVALID_CREDENTIALS");
     }
     let response = login_from(&direct, Some("203.0.113.3"), "nobody", "a wrong guess").await;
     assert_refused_for_now(&response);
@@ -101,12 +101,12 @@ async fn forwarded_addresses_count_only_from_a_trusted_proxy(backend: Backend) {
             "a wrong guess",
         )
         .await;
-        assert_error_code(&response, "UNAUTHENTICATED");
+        assert_error_code(&response, "INVALID_CREDENTIALS");
     }
     let response = login_from(&proxied, Some("203.0.113.7"), "nobody", "a wrong guess").await;
     assert_refused_for_now(&response);
     let response = login_from(&proxied, Some("203.0.113.8"), "nobody", "a wrong guess").await;
-    assert_error_code(&response, "UNAUTHENTICATED");
+    assert_error_code(&response, "INVALID_CREDENTIALS");
 
     // The audit trail names the forwarded client.
     let admin = proxied.admin_token().await;
@@ -145,7 +145,7 @@ async fn a_full_hashing_queue_refuses_sign_ins_at_once_unknown_names_included(ba
     assert!(
         codes
             .iter()
-            .all(|code| matches!(code, Some("UNAUTHENTICATED" | "TOO_MANY_REQUESTS"))),
+            .all(|code| matches!(code, Some("INVALID_CREDENTIALS" | "TOO_MANY_REQUESTS"))),
         "{codes:?}"
     );
     let refused: Vec<&Value> = responses
@@ -156,7 +156,7 @@ async fn a_full_hashing_queue_refuses_sign_ins_at_once_unknown_names_included(ba
     for response in refused {
         assert_refused_for_now(response);
     }
-    assert!(codes.contains(&Some("UNAUTHENTICATED")), "{codes:?}");
+    assert!(codes.contains(&Some("INVALID_CREDENTIALS")), "{codes:?}");
 
     // Once the burst is over, signing in works again.
     let response = login_from(&app, None, &username, &password).await;
@@ -179,10 +179,10 @@ async fn failed_sign_ins_are_audited_with_name_address_and_reason_never_the_pass
 
     let secret_guess = "my-secret-guess-1234";
     let unknown = login_from(&app, None, "No.Such.User", secret_guess).await;
-    assert_error_code(&unknown, "UNAUTHENTICATED");
+    assert_error_code(&unknown, "INVALID_CREDENTIALS");
     for _ in 0..2 {
         let wrong = login_from(&app, None, &username, secret_guess).await;
-        assert_error_code(&wrong, "UNAUTHENTICATED");
+        assert_error_code(&wrong, "INVALID_CREDENTIALS");
     }
     let locked = login_from(&app, None, &username, &password).await;
     assert_error_code(&locked, "TOO_MANY_ATTEMPTS");
@@ -262,7 +262,9 @@ async fn requests_without_a_signed_token_wait_their_turn_and_signed_in_ones_do_n
     let (responses, read) = tokio::join!(futures_util::future::join_all(attempts), read);
     let codes: Vec<Option<&str>> = responses.iter().map(error_code).collect();
     assert!(
-        codes.iter().all(|code| *code == Some("UNAUTHENTICATED")),
+        codes
+            .iter()
+            .all(|code| *code == Some("INVALID_CREDENTIALS")),
         "{codes:?}"
     );
     assert_eq!(data(&read)["plans"][0]["key"], "tangshan-2022");

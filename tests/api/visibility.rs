@@ -105,7 +105,7 @@ async fn departments_that_share_an_indicator_work_on_its_one_value(backend: Back
             json!({ "input": { "indicatorId": shared, "period": "2022-Q2", "achieved": false } }),
         )
         .await;
-    assert_error_code(&second, "CONFLICT");
+    assert_error_code(&second, "ALREADY_EXISTS");
     assert_eq!(second["errors"][0]["extensions"]["currentVersion"], 1);
 
     // It revises the value, and its partner's stale copy is refused.
@@ -127,7 +127,7 @@ async fn departments_that_share_an_indicator_work_on_its_one_value(backend: Back
                 "indicatorId": shared, "period": "2022-Q2", "achieved": true } }),
         )
         .await;
-    assert_error_code(&stale, "CONFLICT");
+    assert_error_code(&stale, "STALE_VERSION");
 
     // A department that does not answer for the indicator finds nothing there.
     let seen = app
