@@ -65,6 +65,8 @@ pub enum ItemType {
     User,
     /// A whole plan, for changes that span it (an import).
     Plan,
+    /// A webhook delivery sent again on request.
+    WebhookDelivery,
 }
 
 impl ItemType {
@@ -78,6 +80,7 @@ impl ItemType {
             ItemType::ReportingPeriod => "ReportingPeriod",
             ItemType::User => "User",
             ItemType::Plan => "Plan",
+            ItemType::WebhookDelivery => "WebhookDelivery",
         }
     }
 
@@ -90,6 +93,7 @@ impl ItemType {
             "Indicator" => Some(NodeKind::Indicator),
             "User" => Some(NodeKind::User),
             "Plan" => Some(NodeKind::Plan),
+            "WebhookDelivery" => Some(NodeKind::WebhookDelivery),
             _ => None,
         }
     }

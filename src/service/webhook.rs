@@ -15,12 +15,14 @@ use chrono::{DateTime, TimeDelta, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::NotSet, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select, Set,
+    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
+    TransactionTrait,
 };
 
 use crate::entity::{outbox_event, webhook_delivery};
 use crate::error::{AppError, AppResult};
+use crate::service::audit::{self, Caller, ItemType};
 use crate::service::page::{Page, PageArgs, paginate};
 use crate::service::policy::Viewer;
 
@@ -417,34 +419,36 @@ pub async fn list_deliveries(
 }
 
 /// Sends a delivery again at the next pass, whatever its state (administrators); its
-/// idempotency key stays, so a receiver that has it already can tell.
+/// idempotency key stays, so a receiver that has it already can tell. The request is
+/// recorded in the audit log with the state it was in.
 pub async fn redeliver(
     db: &DatabaseConnection,
-    viewer: &Viewer,
+    caller: &Caller<'_>,
     id: i64,
 ) -> AppResult<webhook_delivery::Model> {
-    viewer.require_admin()?;
-    let now = Utc::now();
-    let updated = webhook_delivery::Entity::update_many()
-        .col_expr(
-            webhook_delivery::Column::State,
-            Expr::value(DeliveryState::Pending.as_str()),
-        )
-        .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(now))
-        .col_expr(
-            webhook_delivery::Column::DeliveredAt,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .filter(webhook_delivery::Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    if updated.rows_affected == 0 {
-        return Err(AppError::not_found("no webhook delivery has this id"));
-    }
-    webhook_delivery::Entity::find_by_id(id)
-        .one(db)
+    caller.viewer.require_admin()?;
+    let txn = db.begin().await?;
+    let current = webhook_delivery::Entity::find_by_id(id)
+        .one(&txn)
         .await?
-        .ok_or_else(|| AppError::not_found("no webhook delivery has this id"))
+        .ok_or_else(|| AppError::not_found("no webhook delivery has this id"))?;
+    let mut row: webhook_delivery::ActiveModel = current.clone().into();
+    row.state = Set(DeliveryState::Pending.as_str().to_owned());
+    row.next_attempt_at = Set(Utc::now());
+    row.delivered_at = Set(None);
+    let updated = row.update(&txn).await?;
+    audit::record(
+        &txn,
+        caller,
+        "webhook.redeliver",
+        ItemType::WebhookDelivery,
+        id,
+        Some(&serde_json::json!({ "state": current.state, "attempts": current.attempts })),
+        Some(&serde_json::json!({ "state": updated.state })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
 }
 
 #[cfg(test)]

@@ -279,6 +279,18 @@ async fn signed_deliveries_arrive_in_order_after_retries(backend: Backend) {
         .to_owned();
     wait_until(|| received(&receiver).len() > before).await;
     assert_eq!(received(&receiver).last().unwrap().delivery, key);
+    // The request is in the audit log, with the state it found.
+    let log = app
+        .graphql_as(
+            &admin,
+            "{ auditLog(first: 5, filter: { action: \"webhook.redeliver\" }) { nodes { actorRole before } } }",
+            json!({}),
+        )
+        .await;
+    let entries = data(&log)["auditLog"]["nodes"].as_array().unwrap().clone();
+    assert_eq!(entries.len(), 1, "{log:#}");
+    assert_eq!(entries[0]["actorRole"], "ADMIN");
+    assert_eq!(entries[0]["before"]["state"], "DELIVERED");
 }
 both!(signed_deliveries_arrive_in_order_after_retries);
 
