@@ -80,6 +80,16 @@ pub struct ServeArgs {
     /// How long a token lasts, in minutes.
     #[arg(long, env = "ECOPLAN_TOKEN_LIFETIME_MINUTES", default_value_t = 480)]
     pub token_lifetime_minutes: u64,
+    /// How long after a sign-in `refreshToken` still gives a new token, in hours.
+    #[arg(long, env = "ECOPLAN_SESSION_MAX_AGE_HOURS", default_value_t = 24)]
+    pub session_max_age_hours: u64,
+    /// How long a signed download link (`Evidence.downloadLink`) works, in minutes.
+    #[arg(long, env = "ECOPLAN_DOWNLOAD_LINK_MINUTES", default_value_t = 10)]
+    pub download_link_minutes: u64,
+    /// The address clients reach the server at (`https://ecoplan.example.gov.cn`), for
+    /// the absolute links it gives; by default, the address each request was sent to.
+    #[arg(long, env = "ECOPLAN_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Failed sign-ins within the window that lock a username.
     #[arg(long, env = "ECOPLAN_LOCKOUT_ATTEMPTS", default_value_t = 5)]
     pub lockout_attempts: u32,
@@ -530,6 +540,10 @@ impl ServeArgs {
             .ok()
             .filter(|s| !s.is_empty());
         settings.auth.token_lifetime = Duration::from_secs(self.token_lifetime_minutes.max(1) * 60);
+        settings.auth.max_session_age =
+            Duration::from_secs(self.session_max_age_hours.clamp(1, 24 * 366) * 3600);
+        settings.auth.download_link_lifetime =
+            Duration::from_secs(self.download_link_minutes.clamp(1, 24 * 60) * 60);
         settings.auth.lockout_attempts = self.lockout_attempts;
         settings.auth.lockout_window = Duration::from_secs(self.lockout_minutes.max(1) * 60);
         if let Some(concurrency) = self.hash_concurrency {
@@ -550,6 +564,13 @@ impl ServeArgs {
         settings.http.anonymous_queue = self.anonymous_queue;
         settings.http.trusted_proxies =
             crate::http::client_address::TrustedProxies::parse(&self.trusted_proxies)?;
+        settings.http.public_url = match self.public_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+                Some(url.trim_end_matches('/').to_owned())
+            }
+            Some(url) => bail!("ECOPLAN_PUBLIC_URL is {url:?}: it starts with https:// or http://"),
+        };
         if self.portal_leeway_seconds > MAX_PORTAL_LEEWAY_SECONDS {
             bail!(
                 "ECOPLAN_PORTAL_LEEWAY_SECONDS is {}: at most {MAX_PORTAL_LEEWAY_SECONDS} seconds",

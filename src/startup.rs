@@ -13,6 +13,7 @@ use crate::db::{self, StatementCounter};
 use crate::error::AppError;
 use crate::graphql::context::ApiSettings;
 use crate::graphql::limits::ShapeLimits;
+use crate::graphql::null_propagation::OutputTypes;
 use crate::graphql::schema::build_schema_with;
 use crate::http::{AppState, routes};
 use crate::metrics::Metrics;
@@ -23,6 +24,30 @@ use crate::service::seed::{SeedOutcome, TANGSHAN_2022, seed_plan};
 use crate::service::user;
 use crate::settings::Settings;
 use crate::storage::{FileStore, open_store};
+
+/// The request headers a configured origin may send: what GraphQL clients send as a
+/// matter of course (Apollo's and urql's among them), and the reader's language.
+const CORS_REQUEST_HEADERS: [&str; 9] = [
+    "authorization",
+    "content-type",
+    "accept",
+    "accept-language",
+    "x-request-id",
+    "apollographql-client-name",
+    "apollographql-client-version",
+    "apollo-require-preflight",
+    "x-apollo-operation-name",
+];
+
+/// The response headers a page of a configured origin may read: the request id, the
+/// file name of a download (`content-disposition`, with its Chinese name) and its size,
+/// and how long to wait when refused.
+const CORS_EXPOSED_HEADERS: [&str; 4] = [
+    crate::http::middleware::REQUEST_ID_HEADER,
+    "content-disposition",
+    "content-length",
+    "retry-after",
+];
 
 /// A running server and what tests need to reach it.
 pub struct Application {
@@ -101,9 +126,11 @@ impl Application {
             .context("the listener has no address")?
             .port();
         let snapshots = Arc::new(crate::service::snapshot::SnapshotStore::default());
+        let schema = build_schema_with(&settings.limits);
         let state = web::Data::new(AppState {
             db: db.clone(),
-            schema: build_schema_with(&settings.limits),
+            output_types: OutputTypes::from_sdl(&crate::graphql::schema::sdl_of(&schema)),
+            schema,
             shape_limits: ShapeLimits::from(&settings.limits),
             token_keys,
             metrics: Arc::new(Metrics::default()),
@@ -163,12 +190,8 @@ impl Application {
         let server = HttpServer::new(move || {
             let mut cors = Cors::default()
                 .allowed_methods(["GET", "POST", "OPTIONS"])
-                .allowed_headers([
-                    actix_web::http::header::AUTHORIZATION,
-                    actix_web::http::header::CONTENT_TYPE,
-                    actix_web::http::header::ACCEPT,
-                ])
-                .expose_headers([crate::http::middleware::REQUEST_ID_HEADER])
+                .allowed_headers(CORS_REQUEST_HEADERS)
+                .expose_headers(CORS_EXPOSED_HEADERS)
                 .max_age(600);
             for origin in &cors_origins {
                 cors = cors.allowed_origin(origin);

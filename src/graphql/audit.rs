@@ -1,17 +1,49 @@
 //! The audit trail over GraphQL: every recorded change, for the leadership group.
 
-use async_graphql::{Context, ID, InputObject, Json, Object, Result};
-use chrono::{DateTime, Utc};
+use async_graphql::{Context, Enum, ID, InputObject, Json, Object, Result};
 
 use crate::entity::audit_log;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::report::{decode, load_user};
+use crate::graphql::types::DateTime;
 use crate::graphql::types::global_id;
 use crate::graphql::user::User;
 use crate::id::{NodeId, NodeKind};
 use crate::service::audit::{AuditFilter, ItemType, list_entries};
 use crate::service::page::PageArgs;
+
+/// Who made a recorded change, as the role they acted in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+pub enum ActorRole {
+    /// An administrator.
+    Admin,
+    /// The leadership group's office.
+    Leadership,
+    /// A municipal department.
+    Department,
+    /// The municipal portal.
+    Portal,
+    /// The server itself: start-up seeding, the command line, scheduled work.
+    System,
+    /// A caller who had not signed in (a refused sign-in).
+    Anonymous,
+}
+
+impl ActorRole {
+    fn parse(raw: &str) -> Self {
+        match raw {
+            "ADMIN" => Self::Admin,
+            "LEADERSHIP" => Self::Leadership,
+            "DEPARTMENT" => Self::Department,
+            "PORTAL" => Self::Portal,
+            "ANONYMOUS" => Self::Anonymous,
+            // The audit trail writes no other value; `SYSTEM` is what the server wrote
+            // for itself.
+            _ => Self::System,
+        }
+    }
+}
 
 /// One recorded change.
 pub struct AuditEntry(pub audit_log::Model);
@@ -21,16 +53,16 @@ impl AuditEntry {
     pub async fn id(&self) -> ID {
         global_id(NodeKind::AuditEntry, self.0.id)
     }
-    pub async fn at(&self) -> DateTime<Utc> {
-        self.0.at
+    pub async fn at(&self) -> DateTime {
+        DateTime(self.0.at)
     }
     /// Who made the change; `null` for the system itself.
     pub async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         load_user(ctx, self.0.actor_id).await
     }
     /// The actor's role at the time.
-    pub async fn actor_role(&self) -> &str {
-        &self.0.actor_role
+    pub async fn actor_role(&self) -> ActorRole {
+        ActorRole::parse(&self.0.actor_role)
     }
     /// What was done, e.g. `progressReport.submit`.
     pub async fn action(&self) -> &str {
@@ -81,7 +113,8 @@ pub struct AuditQuery;
 
 #[Object]
 impl AuditQuery {
-    /// Every recorded change, oldest first (administrators and the leadership group).
+    /// Every recorded change, oldest first (administrators and the leadership group:
+    /// `null`, with a `FORBIDDEN` error, for everyone else).
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
@@ -90,7 +123,7 @@ impl AuditQuery {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> Result<crate::graphql::connection::AuditEntryConnection> {
+    ) -> Result<Option<crate::graphql::connection::AuditEntryConnection>> {
         let request = ctx.request();
         let filter = filter.unwrap_or_default();
         let item = match &filter.item_id {
@@ -137,8 +170,8 @@ impl AuditQuery {
             request.settings.max_page_size,
         )
         .await?;
-        Ok(crate::graphql::connection::AuditEntryConnection::from_page(
-            page, AuditEntry,
+        Ok(Some(
+            crate::graphql::connection::AuditEntryConnection::from_page(page, AuditEntry),
         ))
     }
 }

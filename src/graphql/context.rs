@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_graphql::Context;
 use sea_orm::DatabaseConnection;
 
+use crate::entity::evidence;
 use crate::error::AppResult;
-use crate::graphql::loaders::Loaders;
+use crate::graphql::loaders::{EvidenceOfTask, Loaders};
 use crate::metrics::Metrics;
 use crate::service::auth::TokenKeys;
 use crate::service::clock::Clock;
@@ -61,6 +62,8 @@ impl DatabaseUse {
 pub struct RequestContext {
     db: DatabaseConnection,
     pub viewer: Viewer,
+    /// When the session of the caller's token began, for a token ecoplan issued.
+    pub session_started_at: Option<chrono::DateTime<chrono::Utc>>,
     pub loaders: Loaders,
     pub settings: ApiSettings,
     pub token_keys: Arc<TokenKeys>,
@@ -71,18 +74,27 @@ pub struct RequestContext {
     pub request_id: String,
     /// The client's address (see `TrustedProxies`), for the sign-in limits and the audit.
     pub client_address: Option<std::net::IpAddr>,
+    /// Where clients reach the server (`https://host`), for absolute links.
+    pub public_origin: String,
     snapshots: Arc<SnapshotStore>,
     /// The snapshot this request reads, once it has asked for one.
     snapshot: tokio::sync::OnceCell<Arc<PlanSnapshot>>,
     database_use: DatabaseUse,
     /// The review states of the periods this request judged lights for, read once each.
     period_states: tokio::sync::Mutex<HashMap<(i64, String), Arc<PeriodStates>>>,
+    /// The whole evidence of the tasks this request reads it of, each read once: their
+    /// reports' evidence is a part of it, so it is taken from there rather than read again.
+    task_evidence: std::sync::Mutex<HashMap<i64, Arc<TaskEvidence>>>,
 }
+
+/// A task's evidence within the viewer's scope, read at most once per request.
+type TaskEvidence = tokio::sync::OnceCell<Arc<Vec<evidence::Model>>>;
 
 /// What the HTTP layer hands over to build a request's context.
 pub struct RequestParts {
     pub db: DatabaseConnection,
     pub viewer: Viewer,
+    pub session_started_at: Option<chrono::DateTime<chrono::Utc>>,
     pub settings: ApiSettings,
     pub token_keys: Arc<TokenKeys>,
     pub metrics: Arc<Metrics>,
@@ -90,6 +102,8 @@ pub struct RequestParts {
     pub upload_policy: UploadPolicy,
     pub request_id: String,
     pub client_address: Option<std::net::IpAddr>,
+    /// Where clients reach the server (`https://host`), for absolute links.
+    pub public_origin: String,
     pub snapshots: Arc<SnapshotStore>,
     /// A snapshot already read for this request (to key its answer), if any.
     pub snapshot: Option<Arc<PlanSnapshot>>,
@@ -108,6 +122,7 @@ impl RequestContext {
         Self {
             db: parts.db,
             viewer: parts.viewer,
+            session_started_at: parts.session_started_at,
             loaders,
             settings: parts.settings,
             token_keys: parts.token_keys,
@@ -116,6 +131,7 @@ impl RequestContext {
             upload_policy: parts.upload_policy,
             request_id: parts.request_id,
             client_address: parts.client_address,
+            public_origin: parts.public_origin,
             snapshots: parts.snapshots,
             snapshot: match parts.snapshot {
                 Some(snapshot) => tokio::sync::OnceCell::new_with(Some(snapshot)),
@@ -123,6 +139,7 @@ impl RequestContext {
             },
             database_use,
             period_states: Default::default(),
+            task_evidence: Default::default(),
         }
     }
 
@@ -131,6 +148,33 @@ impl RequestContext {
     pub fn db(&self) -> &DatabaseConnection {
         self.database_use.mark();
         &self.db
+    }
+
+    /// The whole evidence of a task within the viewer's scope, oldest first, read once per
+    /// request. The task is noted before the read is awaited, so a field resolved later in
+    /// the same answer (a report's evidence, deeper down) knows to share it.
+    pub async fn evidence_of_task(
+        &self,
+        task_id: i64,
+    ) -> async_graphql::Result<Arc<Vec<evidence::Model>>> {
+        let read = match self.task_evidence.lock() {
+            Ok(mut tasks) => tasks.entry(task_id).or_default().clone(),
+            Err(_) => Arc::default(),
+        };
+        read.get_or_try_init(|| async {
+            let files = self.loaders.load_one(EvidenceOfTask(task_id)).await?;
+            Ok(Arc::new(files.unwrap_or_default()))
+        })
+        .await
+        .cloned()
+    }
+
+    /// Whether this request reads the whole evidence of a task.
+    pub fn reads_task_evidence(&self, task_id: i64) -> bool {
+        self.task_evidence
+            .lock()
+            .map(|tasks| tasks.contains_key(&task_id))
+            .unwrap_or(false)
     }
 
     /// Whether the request read the database beyond the snapshot.

@@ -209,13 +209,13 @@ pub struct DashboardQuery;
 #[Object]
 impl DashboardQuery {
     /// The plan at a glance (the newest plan when none is named; the current period when
-    /// none is named).
+    /// none is named). `null`, with a `FORBIDDEN` error, for the portal.
     async fn dashboard(
         &self,
         ctx: &Context<'_>,
         plan_id: Option<ID>,
         period: Option<String>,
-    ) -> Result<Dashboard> {
+    ) -> Result<Option<Dashboard>> {
         let request = ctx.request();
         let plan_id = plan_id
             .as_ref()
@@ -223,6 +223,6 @@ impl DashboardQuery {
             .transpose()?;
         let view = request.plan_view().await?;
         let data = dashboard::dashboard(request.db(), &view, plan_id, period.as_deref()).await?;
-        Ok(Dashboard { view, data })
+        Ok(Some(Dashboard { view, data }))
     }
 }

@@ -1,8 +1,7 @@
 //! Evidence over GraphQL: the files that back a report, uploaded with the GraphQL
 //! multipart request specification and downloaded from `/files/{id}`.
 
-use async_graphql::{Context, ID, InputObject, Object, Result, Upload};
-use chrono::{DateTime, Utc};
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject, Upload};
 
 use crate::entity::evidence;
 use crate::error::AppError;
@@ -11,8 +10,11 @@ use crate::graphql::connection::AuditEntryConnection;
 use crate::graphql::context::ContextExt;
 use crate::graphql::department::Department;
 use crate::graphql::loaders::HistoryOfEvidence;
-use crate::graphql::report::{decode, load_department, load_task, load_user, submission_object};
+use crate::graphql::report::{
+    abilities, decode, load_department, load_task, load_user, submission_object,
+};
 use crate::graphql::task::Task;
+use crate::graphql::types::DateTime;
 use crate::graphql::types::global_id;
 use crate::graphql::user::User;
 use crate::id::NodeKind;
@@ -20,7 +22,8 @@ use crate::service::evidence::{
     self as evidences, EvidenceInput as ServiceEvidenceInput, UploadedFile,
 };
 use crate::service::page::page_args;
-use crate::service::submission::ReviewStatus;
+use crate::service::policy::Viewer;
+use crate::service::submission::{ReviewStatus, SubmissionRow};
 
 /// A file that backs a report (佐證材料).
 pub struct Evidence(pub evidence::Model);
@@ -50,9 +53,32 @@ submission_object!(Evidence, NodeKind::Evidence, HistoryOfEvidence, {
     pub async fn sha256(&self) -> &str {
         &self.0.sha256
     }
-    /// Download with the same bearer token.
+    /// Download with the same bearer token (a path on this server).
     pub async fn download_url(&self) -> String {
-        format!("/files/{}", global_id(NodeKind::Evidence, self.0.id).0)
+        download_path(self.0.id)
+    }
+    /// An absolute link that downloads the file without a token, for a plain link or an
+    /// image: it works for the viewer alone, until `expiresAt` (`ECOPLAN_DOWNLOAD_LINK_MINUTES`)
+    /// or until the viewer's tokens are revoked, and the file's access rules still apply.
+    pub async fn download_link(&self, ctx: &Context<'_>) -> Result<DownloadLink> {
+        let request = ctx.request();
+        let Viewer::User(user) = &request.viewer else {
+            return Err(AppError::Unauthenticated.into());
+        };
+        let (query, expires_at) = request.token_keys.download_links().sign(
+            self.0.id,
+            user.user_id,
+            user.token_version,
+            chrono::Utc::now(),
+        );
+        Ok(DownloadLink {
+            url: format!(
+                "{}{}?{query}",
+                request.public_origin,
+                download_path(self.0.id)
+            ),
+            expires_at: DateTime(expires_at),
+        })
     }
     pub async fn progress_report_id(&self) -> Option<ID> {
         self.0
@@ -65,6 +91,19 @@ submission_object!(Evidence, NodeKind::Evidence, HistoryOfEvidence, {
             .map(|id| global_id(NodeKind::IndicatorValue, id))
     }
 });
+
+fn download_path(evidence_id: i64) -> String {
+    format!("/files/{}", global_id(NodeKind::Evidence, evidence_id).0)
+}
+
+/// A signed link to a file.
+#[derive(SimpleObject)]
+pub struct DownloadLink {
+    /// The absolute address, signed for the viewer.
+    pub url: String,
+    /// When it stops working.
+    pub expires_at: DateTime,
+}
 
 #[derive(InputObject)]
 pub struct EvidenceInput {
@@ -124,11 +163,16 @@ impl EvidenceMutation {
         Ok(Evidence(saved))
     }
 
-    /// Deletes draft evidence of your department; returns its id.
-    async fn delete_evidence(&self, ctx: &Context<'_>, id: ID, version: i32) -> Result<ID> {
+    /// Deletes draft evidence of your department.
+    async fn delete_evidence(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        version: i32,
+    ) -> Result<DeleteEvidencePayload> {
         let request = ctx.request();
         let raw = decode(&id, NodeKind::Evidence)?;
-        evidences::delete_evidence(
+        let deleted = evidences::delete_evidence(
             request.db(),
             &request.files,
             &request.caller(),
@@ -136,6 +180,26 @@ impl EvidenceMutation {
             version,
         )
         .await?;
-        Ok(id)
+        Ok(DeleteEvidencePayload {
+            deleted_evidence_id: id,
+            task_id: deleted.task_id,
+        })
+    }
+}
+
+/// What `deleteEvidence` answers: the id that is gone, and the task it was evidence of,
+/// to refresh.
+pub struct DeleteEvidencePayload {
+    deleted_evidence_id: ID,
+    task_id: i64,
+}
+
+#[Object]
+impl DeleteEvidencePayload {
+    async fn deleted_evidence_id(&self) -> &ID {
+        &self.deleted_evidence_id
+    }
+    async fn task(&self, ctx: &Context<'_>) -> Result<Task> {
+        load_task(ctx, self.task_id).await
     }
 }

@@ -15,6 +15,7 @@ use crate::graphql::loaders::ValuesOfIndicator;
 use crate::graphql::plan::{Plan, optional_id};
 use crate::graphql::report::{IndicatorValue, decode, load_user};
 use crate::graphql::task::{Task, department_ref};
+use crate::graphql::types::DateTime;
 use crate::graphql::types::global_id;
 use crate::graphql::user::User;
 use crate::id::{NodeId, NodeKind};
@@ -24,10 +25,10 @@ use crate::service::indicator::{
 use crate::service::light::{Judgement, Light, LightFilter};
 use crate::service::page::{PageArgs, page_args};
 use crate::service::plan::resolve_plan;
+use crate::service::policy;
 use crate::service::report;
 use crate::service::snapshot::{IndicatorNode, PlanView};
 use crate::service::status::IndicatorStatus;
-use chrono::{DateTime, Utc};
 
 /// A target the plan states, measured by a value.
 pub struct Indicator {
@@ -124,6 +125,11 @@ impl Indicator {
             .cloned()
             .map(ExternalTarget)
             .collect()
+    }
+    /// Whether the viewer may give values for it: a department that answers for it, in a
+    /// published plan.
+    async fn viewer_can_report(&self, ctx: &Context<'_>) -> bool {
+        policy::may_report_on_indicator(&ctx.request().viewer, &self.view.snapshot, self.index)
     }
     /// The values the caller may see, newest period first.
     async fn values(
@@ -296,8 +302,8 @@ impl ExternalTarget {
     pub async fn note(&self) -> Option<&str> {
         self.0.note.as_deref()
     }
-    pub async fn set_at(&self) -> DateTime<Utc> {
-        self.0.set_at
+    pub async fn set_at(&self) -> DateTime {
+        DateTime(self.0.set_at)
     }
     pub async fn set_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         load_user(ctx, Some(self.0.set_by)).await

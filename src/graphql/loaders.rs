@@ -20,7 +20,7 @@ use crate::error::AppError;
 use crate::graphql::context::DatabaseUse;
 use crate::service::audit::ItemType;
 use crate::service::policy::ReadScope;
-use crate::service::{audit, evidence as evidences, report, user as users};
+use crate::service::{audit, evidence as evidences, period, report, submission, user as users};
 
 /// Loads the records of one request that the plan snapshot does not hold.
 pub struct PlanLoader {
@@ -141,6 +141,9 @@ batch!(ValuesOfIndicator => Vec<indicator_value::Model>, |l, ids| report::values
 batch!(EvidenceOfTask => Vec<evidence::Model>, |l, ids| evidences::evidence_by_tasks(&l.db, l.scope, &ids));
 batch!(EvidenceOfReport => Vec<evidence::Model>, |l, ids| evidences::evidence_by_reports(&l.db, l.scope, &ids));
 batch!(EvidenceOfValue => Vec<evidence::Model>, |l, ids| evidences::evidence_by_values(&l.db, l.scope, &ids));
+batch!(ClosedPeriodsOfPlan => Vec<String>, |l, ids| period::closed_periods_of_plans(&l.db, &ids));
+batch!(PeriodOfReport => String, |l, ids| submission::periods_of_reports(&l.db, &ids));
+batch!(PeriodOfValue => String, |l, ids| submission::periods_of_values(&l.db, &ids));
 batch!(HistoryOfProgressReport => Vec<audit_log::Model>, |l, ids| audit::history_of(&l.db, l.scope, ItemType::ProgressReport, &ids));
 batch!(HistoryOfIndicatorValue => Vec<audit_log::Model>, |l, ids| audit::history_of(&l.db, l.scope, ItemType::IndicatorValue, &ids));
 batch!(HistoryOfEvidence => Vec<audit_log::Model>, |l, ids| audit::history_of(&l.db, l.scope, ItemType::Evidence, &ids));

@@ -13,6 +13,7 @@ pub mod indicator;
 pub mod limits;
 pub mod loaders;
 pub mod notification;
+pub mod null_propagation;
 pub mod period;
 pub mod plan;
 pub mod plan_document;

@@ -2,12 +2,12 @@
 //! outcomes, and marking them read.
 
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
 
 use crate::entity::notification;
 use crate::graphql::connection::NotificationConnection;
 use crate::graphql::context::ContextExt;
 use crate::graphql::report::decode;
+use crate::graphql::types::DateTime;
 use crate::graphql::types::global_id;
 use crate::id::NodeKind;
 use crate::service::notification::{self as service, NotificationKind};
@@ -48,12 +48,12 @@ impl Notification {
             })
             .collect()
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
     }
     /// When it was marked read; `null` while unread.
-    async fn read_at(&self) -> Option<DateTime<Utc>> {
-        self.0.read_at
+    async fn read_at(&self) -> Option<DateTime> {
+        self.0.read_at.map(DateTime)
     }
     async fn read(&self) -> bool {
         self.0.read_at.is_some()
@@ -66,7 +66,8 @@ pub struct NotificationQuery;
 #[Object]
 impl NotificationQuery {
     /// The caller's notifications (a department's, or the leadership group's), unread
-    /// first, then newest; `unreadOnly` leaves the read ones out.
+    /// first, then newest; `unreadOnly` leaves the read ones out. `null`, with a
+    /// `FORBIDDEN` error, for the portal, which receives none.
     async fn notifications(
         &self,
         ctx: &Context<'_>,
@@ -75,7 +76,7 @@ impl NotificationQuery {
         last: Option<i32>,
         before: Option<String>,
         unread_only: Option<bool>,
-    ) -> Result<NotificationConnection> {
+    ) -> Result<Option<NotificationConnection>> {
         let request = ctx.request();
         let args = page_args(first, after, last, before);
         let page = service::list_notifications(
@@ -86,7 +87,7 @@ impl NotificationQuery {
             request.settings.max_page_size,
         )
         .await?;
-        Ok(NotificationConnection::from_page(page, Notification))
+        Ok(Some(NotificationConnection::from_page(page, Notification)))
     }
 }
 

@@ -1,7 +1,6 @@
 //! Reporting periods over GraphQL: their dates and deadlines, closing and reopening.
 
 use async_graphql::{Context, ID, Object, Result};
-use chrono::{DateTime, Utc};
 
 use crate::entity::reporting_period;
 use crate::error::AppError;
@@ -9,6 +8,7 @@ use crate::graphql::context::ContextExt;
 use crate::graphql::plan::Plan;
 use crate::graphql::report::{decode, load_user};
 use crate::graphql::types::Date;
+use crate::graphql::types::DateTime;
 use crate::graphql::user::User;
 use crate::id::NodeKind;
 use crate::service::period::{self, PeriodState};
@@ -44,8 +44,8 @@ impl ReportingPeriod {
         self.0.row.as_ref().is_some_and(|row| row.closed)
     }
     /// When it was last closed or reopened.
-    pub async fn changed_at(&self) -> Option<DateTime<Utc>> {
-        self.0.row.as_ref().map(|row| row.changed_at)
+    pub async fn changed_at(&self) -> Option<DateTime> {
+        self.0.row.as_ref().map(|row| row.changed_at).map(DateTime)
     }
     pub async fn changed_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         load_user(
@@ -64,18 +64,19 @@ pub struct PeriodQuery;
 
 #[Object]
 impl PeriodQuery {
-    /// A reporting period of a plan: its dates, deadline and whether it is closed.
+    /// A reporting period of a plan: its dates, deadline and whether it is closed;
+    /// `null`, with a `NOT_FOUND` error, when the plan is not visible to the caller.
     async fn reporting_period(
         &self,
         ctx: &Context<'_>,
         plan_id: ID,
         period: String,
-    ) -> Result<ReportingPeriod> {
+    ) -> Result<Option<ReportingPeriod>> {
         let request = ctx.request();
         let plan_id = decode(&plan_id, NodeKind::Plan)?;
-        Ok(ReportingPeriod(
+        Ok(Some(ReportingPeriod(
             period::find_period(request.db(), &request.viewer, plan_id, &period).await?,
-        ))
+        )))
     }
 }
 

@@ -1,13 +1,24 @@
 //! Plans, their goals and sections over GraphQL: thin wrappers over the plan snapshot.
 
-use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 
 use crate::graphql::context::ContextExt;
+use crate::graphql::period::ReportingPeriod;
 use crate::graphql::task::Task;
 use crate::graphql::types::{Date, global_id};
 use crate::id::{NodeId, NodeKind};
+use crate::service::period::{self, Cadence, Period};
 use crate::service::plan;
 use crate::service::snapshot::PlanView;
+
+/// How often a plan's departments report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+pub enum ReportingCadence {
+    /// Four periods a year, written `2022-Q2`.
+    Quarterly,
+    /// Twelve periods a year, written `2022-05`.
+    Monthly,
+}
 
 /// A work plan: one year's tasks for the city.
 pub struct Plan {
@@ -54,9 +65,24 @@ impl Plan {
     async fn published(&self) -> bool {
         self.row().published
     }
-    /// How often departments report: `QUARTERLY` or `MONTHLY`.
-    async fn reporting_cadence(&self) -> &str {
-        &self.row().reporting_cadence
+    /// How often departments report.
+    async fn reporting_cadence(&self) -> ReportingCadence {
+        match Cadence::of(self.row()) {
+            Cadence::Quarterly => ReportingCadence::Quarterly,
+            Cadence::Monthly => ReportingCadence::Monthly,
+        }
+    }
+    /// The reporting periods of the plan's year, in order, each with its dates, deadline
+    /// and whether it is closed.
+    async fn periods(&self, ctx: &Context<'_>) -> Result<Vec<ReportingPeriod>> {
+        let request = ctx.request();
+        let periods = period::plan_periods(request.db(), self.row()).await?;
+        Ok(periods.into_iter().map(ReportingPeriod).collect())
+    }
+    /// The period the plan is read for when none is named (as `dashboard` does): the one
+    /// containing today while the plan's year runs, its first before, its last after.
+    async fn current_period(&self) -> String {
+        Period::current_for(self.row(), self.view.today).to_string()
     }
     /// The overall goals, by year.
     async fn goals(&self) -> Vec<PlanGoal> {

@@ -2,7 +2,6 @@
 //! and the review fields every kind of submission shares.
 
 use async_graphql::{Context, ID, InputObject, Interface, Object, Result};
-use chrono::{DateTime, Utc};
 
 use crate::entity::{indicator_value, progress_report};
 use crate::error::AppError;
@@ -14,10 +13,12 @@ use crate::graphql::evidence::Evidence;
 use crate::graphql::indicator::Indicator;
 use crate::graphql::loaders::*;
 use crate::graphql::task::Task;
+use crate::graphql::types::DateTime;
 use crate::graphql::types::global_id;
 use crate::graphql::user::User;
 use crate::id::{NodeId, NodeKind};
 use crate::service::page::page_args;
+use crate::service::policy::{self, SubmissionAbilities};
 use crate::service::report::{
     self, IndicatorValueInput as ServiceValueInput, ProgressReportInput as ServiceReportInput,
     ProgressStatus,
@@ -46,6 +47,56 @@ pub(crate) async fn load_task(ctx: &Context<'_>, id: i64) -> Result<Task> {
     Task::of_id(&view, id)
 }
 
+/// What the viewer may do with a submission now (see `policy::submission_abilities`).
+pub(crate) async fn abilities(
+    ctx: &Context<'_>,
+    row: &SubmissionRow,
+) -> Result<SubmissionAbilities> {
+    let request = ctx.request();
+    let viewer = &request.viewer;
+    // With the widest assumptions (the viewer answers for the indicator, the period is
+    // open) most answers are already `false`, and nothing needs to be read.
+    if policy::submission_abilities(viewer, row, true, false) == SubmissionAbilities::default() {
+        return Ok(SubmissionAbilities::default());
+    }
+    let answers_for_indicator = match (
+        row,
+        viewer.user().and_then(|user| user.access.department_id()),
+    ) {
+        (SubmissionRow::IndicatorValue(value), Some(department_id)) => {
+            let view = request.plan_view().await?;
+            let snapshot = &view.snapshot;
+            snapshot
+                .indicator_by_id(value.indicator_id)
+                .is_some_and(|indicator| snapshot.indicator_answered_by(indicator, department_id))
+        }
+        _ => false,
+    };
+    let period = match row {
+        SubmissionRow::ProgressReport(report) => Some(report.period.clone()),
+        SubmissionRow::IndicatorValue(value) => Some(value.period.clone()),
+        SubmissionRow::Evidence(file) => match (file.progress_report_id, file.indicator_value_id) {
+            (Some(report_id), _) => request.loaders.load_one(PeriodOfReport(report_id)).await?,
+            (None, Some(value_id)) => request.loaders.load_one(PeriodOfValue(value_id)).await?,
+            (None, None) => None,
+        },
+    };
+    let period_closed = match period {
+        Some(period) => request
+            .loaders
+            .load_one(ClosedPeriodsOfPlan(row.plan_id()))
+            .await?
+            .is_some_and(|closed| closed.contains(&period)),
+        None => false,
+    };
+    Ok(policy::submission_abilities(
+        viewer,
+        row,
+        answers_for_indicator,
+        period_closed,
+    ))
+}
+
 /// Declares a submission type: the review fields every kind shares, then its own.
 macro_rules! submission_object {
     ($type:ident, $kind:expr, $history:ident, { $($own:tt)* }) => {
@@ -69,14 +120,14 @@ macro_rules! submission_object {
             pub async fn late(&self) -> bool {
                 self.0.late
             }
-            pub async fn submitted_at(&self) -> Option<DateTime<Utc>> {
-                self.0.submitted_at
+            pub async fn submitted_at(&self) -> Option<DateTime> {
+                self.0.submitted_at.map(DateTime)
             }
             pub async fn submitted_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
                 load_user(ctx, self.0.submitted_by).await
             }
-            pub async fn reviewed_at(&self) -> Option<DateTime<Utc>> {
-                self.0.reviewed_at
+            pub async fn reviewed_at(&self) -> Option<DateTime> {
+                self.0.reviewed_at.map(DateTime)
             }
             pub async fn reviewed_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
                 load_user(ctx, self.0.reviewed_by).await
@@ -84,11 +135,11 @@ macro_rules! submission_object {
             pub async fn rejection_reason(&self) -> Option<&str> {
                 self.0.rejection_reason.as_deref()
             }
-            pub async fn created_at(&self) -> DateTime<Utc> {
-                self.0.created_at
+            pub async fn created_at(&self) -> DateTime {
+                DateTime(self.0.created_at)
             }
-            pub async fn updated_at(&self) -> DateTime<Utc> {
-                self.0.updated_at
+            pub async fn updated_at(&self) -> DateTime {
+                DateTime(self.0.updated_at)
             }
             /// Every recorded change of this item, oldest first (not in the portal's
             /// public view, which shows no drafts).
@@ -102,6 +153,21 @@ macro_rules! submission_object {
             ) -> Result<AuditEntryConnection> {
                 let args = page_args(first, after, last, before);
                 AuditEntryConnection::load(ctx, $history(self.0.id), args, AuditEntry).await
+            }
+            /// Whether the viewer may change it now: its department (or, for a value, one
+            /// answering for the indicator), while it is a draft or rejected and its
+            /// period is open.
+            pub async fn viewer_can_edit(&self, ctx: &Context<'_>) -> Result<bool> {
+                Ok(abilities(ctx, &SubmissionRow::$type(self.0.clone())).await?.edit)
+            }
+            /// Whether the viewer may send it for review now (as for `viewerCanEdit`).
+            pub async fn viewer_can_submit(&self, ctx: &Context<'_>) -> Result<bool> {
+                Ok(abilities(ctx, &SubmissionRow::$type(self.0.clone())).await?.submit)
+            }
+            /// Whether the viewer may approve or reject it now: the leadership group or an
+            /// administrator, while it is submitted and its period is open.
+            pub async fn viewer_can_review(&self, ctx: &Context<'_>) -> Result<bool> {
+                Ok(abilities(ctx, &SubmissionRow::$type(self.0.clone())).await?.review)
             }
             $($own)*
         }
@@ -140,10 +206,22 @@ submission_object!(
             self.0.next_steps.as_deref()
         }
         pub async fn evidence(&self, ctx: &Context<'_>) -> Result<Vec<Evidence>> {
-            let files = ctx
-                .request()
+            let request = ctx.request();
+            let report_id = self.0.id;
+            // Every file of a report is also a file of its task, read within the same
+            // scope: when the request reads the task's evidence anyway, take it from there.
+            if request.reads_task_evidence(self.0.task_id) {
+                let files = request.evidence_of_task(self.0.task_id).await?;
+                return Ok(files
+                    .iter()
+                    .filter(|file| file.progress_report_id == Some(report_id))
+                    .cloned()
+                    .map(Evidence)
+                    .collect());
+            }
+            let files = request
                 .loaders
-                .load_one(EvidenceOfReport(self.0.id))
+                .load_one(EvidenceOfReport(report_id))
                 .await?;
             Ok(files
                 .unwrap_or_default()
@@ -212,11 +290,14 @@ submission_object!(
     field(name = "review_status", ty = "ReviewStatus"),
     field(name = "version", ty = "i32"),
     field(name = "late", ty = "bool"),
-    field(name = "submitted_at", ty = "Option<DateTime<Utc>>"),
+    field(name = "submitted_at", ty = "Option<DateTime>"),
     field(name = "submitted_by", ty = "Option<User>"),
-    field(name = "reviewed_at", ty = "Option<DateTime<Utc>>"),
+    field(name = "reviewed_at", ty = "Option<DateTime>"),
     field(name = "reviewed_by", ty = "Option<User>"),
     field(name = "rejection_reason", ty = "Option<&str>"),
+    field(name = "viewer_can_edit", ty = "bool"),
+    field(name = "viewer_can_submit", ty = "bool"),
+    field(name = "viewer_can_review", ty = "bool"),
     field(
         name = "history",
         ty = "AuditEntryConnection",

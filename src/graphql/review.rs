@@ -35,9 +35,18 @@ impl ReviewMutation {
         move_submission(ctx, &id, Some(version), Move::Reject(&reason)).await
     }
 
-    /// Unlocks an approved item and sends it back with a reason (leadership).
-    async fn reopen(&self, ctx: &Context<'_>, id: ID, reason: String) -> Result<Submission> {
-        move_submission(ctx, &id, None, Move::Reopen(&reason)).await
+    /// Unlocks an approved item and sends it back with a reason (leadership). Give the
+    /// `version` you read, as for every other change: an older one is refused with
+    /// `STALE_VERSION`. (Without it the item is reopened whatever its version, as clients
+    /// written before it was asked for expect.)
+    async fn reopen(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        version: Option<i32>,
+        reason: String,
+    ) -> Result<Submission> {
+        move_submission(ctx, &id, version, Move::Reopen(&reason)).await
     }
 }
 

@@ -105,7 +105,12 @@ pub fn build_schema() -> AppSchema {
     build_schema_with(&QueryLimits::default())
 }
 
-/// The schema in SDL, as `schema.graphql` holds it.
+/// The schema in SDL, as `schema.graphql` holds it, with each scalar's `@specifiedBy`.
 pub fn schema_sdl() -> String {
-    build_schema().sdl()
+    sdl_of(&build_schema())
+}
+
+/// The SDL of a built schema.
+pub fn sdl_of(schema: &AppSchema) -> String {
+    schema.sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }

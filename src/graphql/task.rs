@@ -12,7 +12,7 @@ use crate::graphql::context::ContextExt;
 use crate::graphql::department::Department;
 use crate::graphql::evidence::Evidence;
 use crate::graphql::indicator::Indicator;
-use crate::graphql::loaders::{EvidenceOfTask, ReportsOfTask};
+use crate::graphql::loaders::ReportsOfTask;
 use crate::graphql::plan::{Plan, Section, optional_id};
 use crate::graphql::report::{ProgressReport, decode};
 use crate::graphql::types::{Date, global_id};
@@ -20,6 +20,7 @@ use crate::id::{NodeId, NodeKind};
 use crate::service::light::{Judgement, Light, LightFilter};
 use crate::service::page::{PageArgs, page_args};
 use crate::service::plan::resolve_plan;
+use crate::service::policy;
 use crate::service::report;
 use crate::service::snapshot::PlanView;
 use crate::service::status::TaskStatus;
@@ -147,6 +148,11 @@ impl Task {
         ProgressReportConnection::load(ctx, ReportsOfTask(self.node().row.id), args, ProgressReport)
             .await
     }
+    /// Whether the viewer may report progress on it: a department that leads it, in a
+    /// published plan, on a task not reported through its parts.
+    async fn viewer_can_report(&self, ctx: &Context<'_>) -> bool {
+        policy::may_report_on_task(&ctx.request().viewer, &self.view.snapshot, self.index)
+    }
     /// The evidence the caller may see.
     async fn evidence(
         &self,
@@ -157,7 +163,15 @@ impl Task {
         before: Option<String>,
     ) -> Result<EvidenceConnection> {
         let args = page_args(first, after, last, before);
-        EvidenceConnection::load(ctx, EvidenceOfTask(self.node().row.id), args, Evidence).await
+        let request = ctx.request();
+        args.validate(request.settings.max_page_size)?;
+        let files = request.evidence_of_task(self.node().row.id).await?;
+        Ok(EvidenceConnection::from_list(
+            files.to_vec(),
+            &args,
+            request.settings.max_page_size,
+            Evidence,
+        )?)
     }
     /// Recorded changes of the task itself (its due date), oldest first; not in the
     /// portal's public view.

@@ -1,8 +1,8 @@
-//! What every area of the API shares: the `Date` scalar, global ids and the `Node`
+//! What every area of the API shares: the `Date` and `DateTime` scalars, global ids and the `Node`
 //! interface.
 
 use async_graphql::{ID, Interface, Scalar, ScalarType, Value};
-use chrono::NaiveDate;
+use chrono::{NaiveDate, SecondsFormat, Utc};
 
 use crate::graphql::audit::AuditEntry;
 use crate::graphql::department::Department;
@@ -13,11 +13,14 @@ use crate::graphql::report::{IndicatorValue, ProgressReport};
 use crate::graphql::task::Task;
 use crate::id::{NodeId, NodeKind};
 
-/// A calendar date, `YYYY-MM-DD`.
 #[derive(Clone, Copy, Debug)]
 pub struct Date(pub NaiveDate);
 
-#[Scalar(name = "Date")]
+#[Scalar(
+    name = "Date",
+    specified_by_url = "https://www.iso.org/iso-8601-date-and-time-format.html"
+)]
+/// A calendar date, `YYYY-MM-DD` (ISO 8601): `2022-06-30`.
 impl ScalarType for Date {
     fn parse(value: Value) -> async_graphql::InputValueResult<Self> {
         match &value {
@@ -32,6 +35,34 @@ impl ScalarType for Date {
 
     fn to_value(&self) -> Value {
         Value::String(self.0.format("%Y-%m-%d").to_string())
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct DateTime(pub chrono::DateTime<Utc>);
+
+#[Scalar(
+    name = "DateTime",
+    specified_by_url = "https://datatracker.ietf.org/doc/html/rfc3339"
+)]
+/// A moment, written in UTC as RFC 3339 to the second: `2022-05-01T08:30:00Z`. An
+/// input may carry any RFC 3339 offset.
+impl ScalarType for DateTime {
+    fn parse(value: Value) -> async_graphql::InputValueResult<Self> {
+        match &value {
+            Value::String(text) => chrono::DateTime::parse_from_rfc3339(text)
+                .map(|at| DateTime(at.with_timezone(&Utc)))
+                .map_err(|_| {
+                    async_graphql::InputValueError::custom(
+                        "a date-time is written as RFC 3339, like 2022-05-01T08:30:00Z",
+                    )
+                }),
+            _ => Err(async_graphql::InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.to_rfc3339_opts(SecondsFormat::Secs, true))
     }
 }
 

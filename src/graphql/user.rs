@@ -1,13 +1,13 @@
 //! Users and signing in.
 
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
 
 use crate::entity::user;
 use crate::error::AppError;
 use crate::graphql::connection::UserConnection;
 use crate::graphql::context::ContextExt;
 use crate::graphql::department::Department;
+use crate::graphql::types::DateTime;
 use crate::graphql::types::global_id;
 use crate::id::{NodeId, NodeKind};
 use crate::service::auth;
@@ -18,6 +18,12 @@ use crate::service::user::{self as users, NewUser, UserChanges};
 
 /// A person or system that signs in.
 pub struct User(pub user::Model);
+
+impl User {
+    fn role_held(&self) -> Role {
+        Role::parse(&self.0.role).unwrap_or(Role::Portal)
+    }
+}
 
 #[Object]
 impl User {
@@ -31,7 +37,7 @@ impl User {
         &self.0.display_name
     }
     async fn role(&self) -> Role {
-        Role::parse(&self.0.role).unwrap_or(Role::Portal)
+        self.role_held()
     }
     /// The department of a department user.
     async fn department(&self, ctx: &Context<'_>) -> Result<Option<Department>> {
@@ -44,11 +50,24 @@ impl User {
     async fn active(&self) -> bool {
         self.0.active
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    /// Whether the user may approve, reject and reopen submissions (and set due dates and
+    /// external targets, and correct and publish plans).
+    async fn can_review(&self) -> bool {
+        self.role_held().reviews()
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    /// Whether the user may create, change and deactivate users.
+    async fn can_manage_users(&self) -> bool {
+        self.role_held().manages_users()
+    }
+    /// Whether the user may close and reopen reporting periods.
+    async fn can_close_periods(&self) -> bool {
+        self.role_held().closes_periods()
+    }
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
+    }
+    async fn updated_at(&self) -> DateTime {
+        DateTime(self.0.updated_at)
     }
 }
 
@@ -57,7 +76,7 @@ impl User {
 pub struct AuthPayload {
     /// Send as `Authorization: Bearer <token>`.
     pub token: String,
-    pub expires_at: DateTime<Utc>,
+    pub expires_at: DateTime,
     pub user: User,
 }
 
@@ -65,7 +84,7 @@ impl From<auth::SignIn> for AuthPayload {
     fn from(sign_in: auth::SignIn) -> Self {
         Self {
             token: sign_in.token,
-            expires_at: sign_in.expires_at,
+            expires_at: DateTime(sign_in.expires_at),
             user: User(sign_in.user),
         }
     }
@@ -110,7 +129,8 @@ impl UserQuery {
             .map(User))
     }
 
-    /// Every user, a page at a time (administrators only).
+    /// Every user, a page at a time (administrators only: `null`, with a `FORBIDDEN`
+    /// error, for everyone else).
     async fn users(
         &self,
         ctx: &Context<'_>,
@@ -118,7 +138,7 @@ impl UserQuery {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> Result<UserConnection> {
+    ) -> Result<Option<UserConnection>> {
         let request = ctx.request();
         let args = PageArgs {
             first,
@@ -133,7 +153,7 @@ impl UserQuery {
             request.settings.max_page_size,
         )
         .await?;
-        Ok(UserConnection::from_page(page, User))
+        Ok(Some(UserConnection::from_page(page, User)))
     }
 }
 
@@ -168,6 +188,22 @@ impl UserMutation {
             request.metrics.failed_logins.inc();
         }
         Ok(sign_in?.into())
+    }
+
+    /// A new token for the caller's session, to be asked for before the current token
+    /// expires (`UNAUTHENTICATED` after). Refreshing never carries a session past the
+    /// longest session from its sign-in (`ECOPLAN_SESSION_MAX_AGE_HOURS`), and a
+    /// revocation (a password change, a deactivation) ends the old token and the new.
+    async fn refresh_token(&self, ctx: &Context<'_>) -> Result<AuthPayload> {
+        let request = ctx.request();
+        let refreshed = auth::refresh_token(
+            request.db(),
+            &request.token_keys,
+            &request.viewer,
+            request.session_started_at,
+        )
+        .await?;
+        Ok(refreshed.into())
     }
 
     /// Changes the caller's own password; other sessions end, and a fresh token is returned.

@@ -2,12 +2,12 @@
 //! endpoint, how often it was tried, and sending one again.
 
 use async_graphql::{Context, ID, Object, Result};
-use chrono::{DateTime, Utc};
 
 use crate::entity::webhook_delivery;
 use crate::graphql::connection::WebhookDeliveryConnection;
 use crate::graphql::context::ContextExt;
 use crate::graphql::report::decode;
+use crate::graphql::types::DateTime;
 use crate::graphql::types::global_id;
 use crate::id::NodeKind;
 use crate::service::page::page_args;
@@ -48,15 +48,16 @@ impl WebhookDelivery {
         self.0.last_error.as_deref()
     }
     /// When the next attempt is due (for a pending delivery).
-    async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
-        (DeliveryState::parse(&self.0.state) == DeliveryState::Pending)
-            .then_some(self.0.next_attempt_at)
+    async fn next_attempt_at(&self) -> Option<DateTime> {
+        ((DeliveryState::parse(&self.0.state) == DeliveryState::Pending)
+            .then_some(self.0.next_attempt_at))
+        .map(DateTime)
     }
-    async fn delivered_at(&self) -> Option<DateTime<Utc>> {
-        self.0.delivered_at
+    async fn delivered_at(&self) -> Option<DateTime> {
+        self.0.delivered_at.map(DateTime)
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
     }
 }
 
@@ -65,7 +66,8 @@ pub struct WebhookQuery;
 
 #[Object]
 impl WebhookQuery {
-    /// The webhook deliveries, oldest first (administrators).
+    /// The webhook deliveries, oldest first (administrators: `null`, with a `FORBIDDEN`
+    /// error, for everyone else).
     async fn webhook_deliveries(
         &self,
         ctx: &Context<'_>,
@@ -74,7 +76,7 @@ impl WebhookQuery {
         last: Option<i32>,
         before: Option<String>,
         state: Option<DeliveryState>,
-    ) -> Result<WebhookDeliveryConnection> {
+    ) -> Result<Option<WebhookDeliveryConnection>> {
         let request = ctx.request();
         let args = page_args(first, after, last, before);
         let page = webhook::list_deliveries(
@@ -85,7 +87,10 @@ impl WebhookQuery {
             request.settings.max_page_size,
         )
         .await?;
-        Ok(WebhookDeliveryConnection::from_page(page, WebhookDelivery))
+        Ok(Some(WebhookDeliveryConnection::from_page(
+            page,
+            WebhookDelivery,
+        )))
     }
 }
 

@@ -10,6 +10,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 
 use crate::http::{AppState, content_disposition, viewer_of};
+use crate::service::auth;
+use crate::service::download_link::{LinkQuery, LinkRefused};
 use crate::service::policy::Viewer;
 
 fn not_found() -> HttpResponse {
@@ -68,25 +70,70 @@ fn representation_digest(sha256_hex: &str) -> Option<String> {
     ))
 }
 
+/// Who downloads: the holder of a signed link when the address carries a signature,
+/// else the caller of the bearer token.
+async fn downloader(
+    state: &AppState,
+    http: &HttpRequest,
+    evidence_id: Option<i64>,
+) -> Result<Viewer, HttpResponse> {
+    let link = web::Query::<LinkQuery>::from_query(http.query_string())
+        .ok()
+        .filter(|link| link.signature.is_some());
+    let viewer = match (link, evidence_id) {
+        (Some(_), None) => return Err(link_refused(LinkRefused::Invalid)),
+        (Some(link), Some(evidence_id)) => {
+            match auth::download_link_holder(
+                &state.db,
+                &state.token_keys,
+                evidence_id,
+                &link,
+                chrono::Utc::now(),
+            )
+            .await
+            {
+                Ok(Ok(viewer)) => Ok(viewer),
+                Ok(Err(refused)) => return Err(link_refused(refused)),
+                Err(error) => Err(error),
+            }
+        }
+        (None, _) => viewer_of(state, http).await,
+    };
+    match viewer {
+        Ok(Viewer::Anonymous) => Err(HttpResponse::Unauthorized()
+            .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
+            .content_type("text/plain")
+            .body("sign in first")),
+        Ok(viewer) => Ok(viewer),
+        Err(error) => {
+            tracing::error!(error = ?error, "cannot check who downloads");
+            Err(HttpResponse::InternalServerError().finish())
+        }
+    }
+}
+
+/// A signed link that does not open: `403`, saying whether it has expired (a new one
+/// comes with the next read of `downloadLink`).
+fn link_refused(refused: LinkRefused) -> HttpResponse {
+    HttpResponse::Forbidden()
+        .content_type("text/plain; charset=utf-8")
+        .body(match refused {
+            LinkRefused::Expired => "the link has expired",
+            LinkRefused::Invalid => "the link is not valid",
+        })
+}
+
 pub(crate) async fn download(
     state: web::Data<AppState>,
     http: HttpRequest,
     path: web::Path<String>,
 ) -> HttpResponse {
-    let viewer = match viewer_of(&state, &http).await {
-        Ok(Viewer::Anonymous) => {
-            return HttpResponse::Unauthorized()
-                .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
-                .content_type("text/plain")
-                .body("sign in first");
-        }
+    let id = crate::id::NodeId::decode_as(&path, crate::id::NodeKind::Evidence).ok();
+    let viewer = match downloader(&state, &http, id).await {
         Ok(viewer) => viewer,
-        Err(error) => {
-            tracing::error!(error = ?error, "cannot check a download's token");
-            return HttpResponse::InternalServerError().finish();
-        }
+        Err(refused) => return refused,
     };
-    let Ok(id) = crate::id::NodeId::decode_as(&path, crate::id::NodeKind::Evidence) else {
+    let Some(id) = id else {
         return not_found();
     };
     let evidence = match crate::service::evidence::find_for_download(&state.db, &viewer, id).await {

@@ -25,6 +25,7 @@ use crate::error::AppError;
 use crate::graphql::context::{ApiSettings, RequestContext, RequestParts};
 use crate::graphql::limits::ShapeLimits;
 use crate::graphql::loaders::run_batched;
+use crate::graphql::null_propagation::OutputTypes;
 use crate::graphql::schema::AppSchema;
 use crate::metrics::Metrics;
 use crate::service::auth::{self, TokenKeys};
@@ -38,6 +39,8 @@ use actix_web::HttpMessage;
 pub struct AppState {
     pub db: DatabaseConnection,
     pub schema: AppSchema,
+    /// The schema's output types, to put the nulls of field errors in their place.
+    pub output_types: OutputTypes,
     /// Checked before an operation runs (see `ShapeLimits::check_request`).
     pub shape_limits: ShapeLimits,
     pub token_keys: Arc<TokenKeys>,
@@ -84,6 +87,9 @@ pub struct HttpSettings {
     pub max_concurrent_operations: usize,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: client_address::TrustedProxies,
+    /// The origin clients reach the server at, for absolute links (no trailing `/`);
+    /// `None`: the scheme and `Host` each request came with.
+    pub public_url: Option<String>,
     /// GraphQL requests without a signed token (sign-ins, mostly) in progress at once;
     /// the others wait their turn, parked, so a flood of them cannot crowd out the
     /// requests of signed-in users.
@@ -111,6 +117,7 @@ impl Default for HttpSettings {
                 .unwrap_or(8)
                 .max(8),
             trusted_proxies: client_address::TrustedProxies::default(),
+            public_url: None,
             anonymous_concurrency: default_anonymous_concurrency(),
             anonymous_queue: DEFAULT_ANONYMOUS_QUEUE,
         }
@@ -160,20 +167,64 @@ pub async fn viewer_of(
     state: &AppState,
     request: &HttpRequest,
 ) -> Result<Viewer, crate::error::AppError> {
-    Ok(caller_of(state, request).await?.0)
+    Ok(caller_of(state, request).await?.viewer)
 }
 
-/// The caller of a request and, for a signed-in one, the data revision read with its
-/// user row (`None` for an anonymous caller).
+/// The origin of the absolute links an answer gives: the configured public address, or
+/// the scheme and `Host` the request came with. Forwarded headers are not read: behind a
+/// proxy, `ECOPLAN_PUBLIC_URL` says the address.
+fn public_origin(settings: &HttpSettings, request: &HttpRequest) -> String {
+    if let Some(url) = &settings.public_url {
+        return url.clone();
+    }
+    let config = request.app_config();
+    let scheme = if config.secure() { "https" } else { "http" };
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .filter(|host| {
+            !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|byte| byte.is_ascii_alphanumeric() || b".-:[]".contains(&byte))
+        })
+        .unwrap_or_else(|| config.host());
+    format!("{scheme}://{host}")
+}
+
+/// Who sent a request.
+#[derive(Clone)]
+struct RequestCaller {
+    viewer: Viewer,
+    /// The data revision read with the user row (`None` for an anonymous caller).
+    revision: Option<i64>,
+    /// When the session of a token ecoplan issued began (for `refreshToken`).
+    session_started_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl RequestCaller {
+    const ANONYMOUS: Self = Self {
+        viewer: Viewer::Anonymous,
+        revision: None,
+        session_started_at: None,
+    };
+}
+
+/// The caller of a request.
 async fn caller_of(
     state: &AppState,
     request: &HttpRequest,
-) -> Result<(Viewer, Option<i64>), crate::error::AppError> {
+) -> Result<RequestCaller, crate::error::AppError> {
     match bearer_token(request) {
-        None => Ok((Viewer::Anonymous, None)),
+        None => Ok(RequestCaller::ANONYMOUS),
         Some(token) => match auth::authenticate(&state.db, &state.token_keys, token).await {
-            Ok(found) => Ok((found.viewer, Some(found.data_revision))),
-            Err(crate::error::AppError::Unauthenticated) => Ok((Viewer::Anonymous, None)),
+            Ok(found) => Ok(RequestCaller {
+                viewer: found.viewer,
+                revision: Some(found.data_revision),
+                session_started_at: found.session_started_at,
+            }),
+            Err(crate::error::AppError::Unauthenticated) => Ok(RequestCaller::ANONYMOUS),
             Err(other) => Err(other),
         },
     }
@@ -224,7 +275,7 @@ async fn execute(
 ) -> HttpResponse {
     let request_id = request_id_of(http);
     let operation_name = operation_label(&mut request);
-    let (viewer, revision) = match caller_of(state, http).await {
+    let caller = match caller_of(state, http).await {
         Ok(caller) => caller,
         Err(error) => {
             let response = async_graphql::Response::from_errors(vec![error.into_server_error()]);
@@ -232,6 +283,7 @@ async fn execute(
         }
     };
     let started = std::time::Instant::now();
+    let revision = caller.revision;
 
     // A query may be answered with the bytes of an earlier, identical one: read the
     // data revision first, then look the answer up under it.
@@ -254,7 +306,7 @@ async fn execute(
                 &request.query,
                 request.operation_name.as_deref(),
                 &variables,
-                viewer.scope(),
+                caller.viewer.scope(),
                 state.api.clock.today(),
                 snapshot.revision,
             );
@@ -273,7 +325,7 @@ async fn execute(
             _ => None,
         };
         let (response, _) =
-            run_operation(state, http, request, viewer, &request_id, snapshot).await;
+            run_operation(state, http, request, caller, &request_id, snapshot).await;
         state.metrics.observe_operation(
             operation_name.as_deref(),
             response.errors.is_empty(),
@@ -302,7 +354,7 @@ async fn execute(
                 state,
                 http,
                 request,
-                viewer.clone(),
+                caller.clone(),
                 &request_id,
                 Some(snapshot.clone()),
             )
@@ -338,7 +390,7 @@ async fn execute(
                 return HttpResponse::InternalServerError().finish();
             };
             let (response, _) =
-                run_operation(state, http, request, viewer, &request_id, Some(snapshot)).await;
+                run_operation(state, http, request, caller, &request_id, Some(snapshot)).await;
             state.metrics.observe_operation(
                 operation_name.as_deref(),
                 response.errors.is_empty(),
@@ -355,17 +407,21 @@ async fn run_operation(
     state: &AppState,
     http: &HttpRequest,
     mut request: async_graphql::Request,
-    viewer: Viewer,
+    caller: RequestCaller,
     request_id: &str,
     snapshot: Option<std::sync::Arc<crate::service::snapshot::PlanSnapshot>>,
 ) -> (async_graphql::Response, bool) {
     if let Err(error) = state.shape_limits.check_request(&mut request) {
         return (async_graphql::Response::from_errors(vec![error]), false);
     }
+    // Kept for the rare answer with field errors, to follow their paths through it.
+    let query = request.query.clone();
+    let operation_name = request.operation_name.clone();
     let database_use = crate::graphql::context::DatabaseUse::default();
     let context = RequestContext::new(RequestParts {
         db: state.db.clone(),
-        viewer,
+        viewer: caller.viewer,
+        session_started_at: caller.session_started_at,
         settings: state.api.clone(),
         token_keys: state.token_keys.clone(),
         metrics: state.metrics.clone(),
@@ -373,6 +429,7 @@ async fn run_operation(
         upload_policy: state.upload_policy.clone(),
         request_id: request_id.to_owned(),
         client_address: state.http.trusted_proxies.client_address(http),
+        public_origin: public_origin(&state.http, http),
         snapshots: state.snapshots.clone(),
         snapshot,
         database_use: database_use.clone(),
@@ -385,7 +442,12 @@ async fn run_operation(
     })
     .await;
     let response = match response {
-        Ok(response) => response,
+        Ok(mut response) => {
+            state
+                .output_types
+                .propagate_nulls(&mut response, &query, operation_name.as_deref());
+            response
+        }
         Err(_) => async_graphql::Response::from_errors(vec![
             AppError::Timeout(format!(
                 "the operation took longer than {} and was stopped",

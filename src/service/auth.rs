@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::entity::{login_throttle, user};
 use crate::error::{AppError, AppResult};
+use crate::service::download_link::{DownloadLinks, LinkQuery, LinkRefused};
 use crate::service::hashing::HashPool;
 use crate::service::policy::{Access, Role, SignedInUser, Viewer};
 use crate::service::portal_keys::{KeyFetchSettings, PortalKey, PortalKeySet, PortalKeySource};
@@ -31,6 +32,8 @@ pub struct AuthSettings {
     /// The HS256 secret; when `None`, a secret file beside the database is used (loopback only).
     pub jwt_secret: Option<String>,
     pub token_lifetime: Duration,
+    /// How long after a sign-in `refreshToken` still gives a new token.
+    pub max_session_age: Duration,
     pub lockout_attempts: u32,
     pub lockout_window: Duration,
     pub portal: Option<PortalSettings>,
@@ -38,6 +41,8 @@ pub struct AuthSettings {
     pub hashing: crate::service::hashing::HashSettings,
     /// Sign-in attempts per client address and minute (0: no limit).
     pub login_rate_per_minute: u32,
+    /// How long a signed download link works.
+    pub download_link_lifetime: Duration,
 }
 
 impl Default for AuthSettings {
@@ -45,11 +50,13 @@ impl Default for AuthSettings {
         Self {
             jwt_secret: None,
             token_lifetime: Duration::from_secs(8 * 3600),
+            max_session_age: Duration::from_secs(24 * 3600),
             lockout_attempts: 5,
             lockout_window: Duration::from_secs(15 * 60),
             portal: None,
             hashing: crate::service::hashing::HashSettings::default(),
             login_rate_per_minute: DEFAULT_LOGIN_RATE_PER_MINUTE,
+            download_link_lifetime: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -190,6 +197,13 @@ struct Claims {
     iat: i64,
     exp: i64,
     iss: String,
+    /// When the session began: the sign-in, kept by every refresh. Tokens from before
+    /// refreshes existed have none; their `iat` stands in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sat: Option<i64>,
+    /// The token's own id, so that two tokens issued in the same second differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    jti: Option<String>,
 }
 
 /// Keys for the tokens the server issues and the ones the portal issues.
@@ -197,6 +211,7 @@ pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     lifetime: Duration,
+    max_session_age: chrono::Duration,
     portal: Option<PortalKeys>,
     lockout_attempts: u32,
     lockout_window: chrono::Duration,
@@ -204,6 +219,7 @@ pub struct TokenKeys {
     hashing: Arc<HashPool>,
     /// Sign-in attempts per client address.
     sign_in_rate: SignInRate,
+    download_links: DownloadLinks,
 }
 
 struct PortalKeys {
@@ -224,26 +240,42 @@ impl TokenKeys {
             decoding: DecodingKey::from_secret(secret)
                 .context("the signing secret is not usable")?,
             lifetime: settings.token_lifetime,
+            max_session_age: chrono::Duration::from_std(settings.max_session_age)
+                .context("the longest session is too long")?,
             portal,
             lockout_attempts: settings.lockout_attempts.max(1),
             lockout_window: chrono::Duration::from_std(settings.lockout_window)
                 .context("the lock-out window is too long")?,
             hashing: Arc::new(HashPool::new(settings.hashing)?),
             sign_in_rate: SignInRate::new(settings.login_rate_per_minute),
+            download_links: DownloadLinks::new(secret, settings.download_link_lifetime)?,
         })
     }
 
     fn issue(&self, user: &user::Model) -> AppResult<(String, DateTime<Utc>)> {
+        self.issue_in_session(user, Utc::now())
+    }
+
+    /// A token for a session that began at `session_started_at`: it lasts the token
+    /// lifetime, but never past the session's end.
+    fn issue_in_session(
+        &self,
+        user: &user::Model,
+        session_started_at: DateTime<Utc>,
+    ) -> AppResult<(String, DateTime<Utc>)> {
         let now = Utc::now();
-        let expires_at = now
-            + chrono::Duration::from_std(self.lifetime)
-                .map_err(|error| AppError::Unexpected(error.into()))?;
+        let lifetime = chrono::Duration::from_std(self.lifetime)
+            .map_err(|error| AppError::Unexpected(error.into()))?;
+        let session_ends_at = session_started_at + self.max_session_age;
+        let expires_at = (now + lifetime).min(session_ends_at.max(now));
         let claims = Claims {
             sub: user.id.to_string(),
             ver: user.token_version,
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
             iss: ISSUER.to_owned(),
+            sat: Some(session_started_at.timestamp()),
+            jti: Some(random_secret(16)),
         };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .context("cannot sign a token")?;
@@ -254,6 +286,11 @@ impl TokenKeys {
     /// address (nothing is taken from it).
     pub fn sign_in_refused(&self, address: Option<IpAddr>) -> AppResult<()> {
         self.sign_in_rate.peek(address)
+    }
+
+    /// Signs and checks download links, under a key derived from the token secret.
+    pub fn download_links(&self) -> &DownloadLinks {
+        &self.download_links
     }
 
     /// The pool sign-ins hash on.
@@ -307,6 +344,35 @@ impl PortalKeys {
     }
 }
 
+/// The caller a signed download link names, when its signature holds, it has not
+/// expired, and its user is still active with the same token version.
+pub async fn download_link_holder(
+    db: &impl ConnectionTrait,
+    keys: &TokenKeys,
+    evidence_id: i64,
+    query: &LinkQuery,
+    now: DateTime<Utc>,
+) -> AppResult<Result<Viewer, LinkRefused>> {
+    let Some(user_id) = query.user else {
+        return Ok(Err(LinkRefused::Invalid));
+    };
+    let user = user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .filter(|user| user.active);
+    let checked = keys.download_links.check(
+        evidence_id,
+        query,
+        user.as_ref().map(|user| user.token_version),
+        now,
+    );
+    match (checked, user) {
+        (Ok(_), Some(user)) => Ok(Ok(viewer_of(&user)?)),
+        (Ok(_), None) => Ok(Err(LinkRefused::Invalid)),
+        (Err(refused), _) => Ok(Err(refused)),
+    }
+}
+
 /// Usernames are compared without regard to case or surrounding spaces.
 pub fn normalize_username(raw: &str) -> String {
     raw.trim().to_lowercase()
@@ -319,6 +385,7 @@ fn viewer_of(user: &user::Model) -> AppResult<Viewer> {
     Ok(Viewer::User(SignedInUser {
         user_id: user.id,
         access: Access::of_account(role, user.department_id)?,
+        token_version: user.token_version,
     }))
 }
 
@@ -367,9 +434,12 @@ pub async fn authenticate(
             let found = with_revision(user::Entity::find_by_id(user_id))
                 .one(db)
                 .await?;
+            let session_started_at = DateTime::from_timestamp(claims.sat.unwrap_or(claims.iat), 0);
             match found {
                 Some(found) if found.user.active && found.user.token_version == claims.ver => {
-                    found.into_authenticated()
+                    let mut authenticated = found.into_authenticated()?;
+                    authenticated.session_started_at = session_started_at;
+                    Ok(authenticated)
                 }
                 _ => Err(AppError::Unauthenticated),
             }
@@ -398,6 +468,9 @@ pub async fn authenticate(
 pub struct Authenticated {
     pub viewer: Viewer,
     pub data_revision: i64,
+    /// When the session of a token ecoplan issued began; `None` for the portal's tokens,
+    /// which the portal renews.
+    pub session_started_at: Option<DateTime<Utc>>,
 }
 
 #[derive(sea_orm::FromQueryResult)]
@@ -412,6 +485,7 @@ impl UserAndRevision {
         Ok(Authenticated {
             viewer: viewer_of(&self.user)?,
             data_revision: self.data_revision,
+            session_started_at: None,
         })
     }
 }
@@ -681,6 +755,39 @@ async fn record_failure(
         row.insert(txn).await?;
     }
     Ok(())
+}
+
+/// A new token for the caller's session, before its token expires: it keeps the session's
+/// start, so refreshing never outlasts the longest session (`max_session_age`), and it
+/// carries the user's token version, so a revocation ends the old and the new alike.
+pub async fn refresh_token(
+    db: &impl ConnectionTrait,
+    keys: &TokenKeys,
+    viewer: &Viewer,
+    session_started_at: Option<DateTime<Utc>>,
+) -> AppResult<SignIn> {
+    viewer.require_signed_in()?;
+    let user_id = viewer
+        .user()
+        .map(|user| user.user_id)
+        .ok_or_else(|| AppError::forbidden("only a signed-in user's token can be refreshed"))?;
+    let session_started_at = session_started_at.ok_or_else(|| {
+        AppError::forbidden("a token of the municipal portal is renewed by the portal")
+    })?;
+    if Utc::now() >= session_started_at + keys.max_session_age {
+        return Err(AppError::Unauthenticated);
+    }
+    let user = user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .filter(|user| user.active)
+        .ok_or(AppError::Unauthenticated)?;
+    let (token, expires_at) = keys.issue_in_session(&user, session_started_at)?;
+    Ok(SignIn {
+        token,
+        expires_at,
+        user,
+    })
 }
 
 /// Issues a fresh token for a user (after a password change, say).

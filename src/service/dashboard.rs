@@ -5,15 +5,15 @@
 use std::collections::{HashMap, HashSet};
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, ExprTrait},
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    sea_query::{Expr, ExprTrait, SelectStatement, UnionType},
 };
 
 use crate::entity::{evidence, indicator_value, progress_report};
 use crate::error::{AppError, AppResult};
 use crate::service::indicator::indicators_of_plan;
 use crate::service::light::{Light, PeriodLights};
-use crate::service::period::{Cadence, Period};
+use crate::service::period::Period;
 use crate::service::plan::resolve_plan;
 use crate::service::policy::ReadScope;
 use crate::service::snapshot::PlanView;
@@ -98,6 +98,7 @@ const INDICATOR_STATUSES: [IndicatorStatus; 4] = [
 type CountsByDepartment = HashMap<i64, u64>;
 
 /// What the period's submissions say, counted by the database within the scope.
+#[derive(Default)]
 struct SubmissionCounts {
     /// (task, department) pairs with a submitted or approved report for the period.
     reported: HashSet<(i64, i64)>,
@@ -105,116 +106,131 @@ struct SubmissionCounts {
     awaiting_review: CountsByDepartment,
 }
 
-/// Counts the rows of `select` per department, in SQL, adding them into `into`.
-async fn count_per_department<E>(
-    db: &impl ConnectionTrait,
+/// What one row of the combined count stands for (its first column).
+const REPORTED: i64 = 1;
+const LATE: i64 = 2;
+const AWAITING_REVIEW: i64 = 3;
+
+/// One part of the combined count: `select` grouped by `department` (and by `task`, when
+/// given), as `(tally, task, department, count)`.
+fn tally<E>(
     select: sea_orm::Select<E>,
+    tally: i64,
+    task: Option<E::Column>,
     department: E::Column,
     id: E::Column,
-    into: &mut CountsByDepartment,
-) -> AppResult<()>
+) -> SelectStatement
 where
     E: EntityTrait,
 {
-    let rows: Vec<(i64, i64)> = select
+    // Literals, not bound values: PostgreSQL cannot type a parameter in a UNION's column.
+    let mut select = select
         .select_only()
-        .column(department)
+        .column_as(Expr::cust(format!("CAST({tally} AS BIGINT)")), "tally");
+    select = match task {
+        Some(task) => select.column_as(task, "task").group_by(task),
+        None => select.column_as(Expr::cust("CAST(0 AS BIGINT)"), "task"),
+    };
+    select
+        .column_as(department, "department")
         .column_as(Expr::col(id).count(), "count")
         .group_by(department)
-        .into_tuple()
-        .all(db)
-        .await?;
-    for (department_id, count) in rows {
-        *into.entry(department_id).or_default() += u64::try_from(count).unwrap_or(0);
-    }
-    Ok(())
+        .into_query()
 }
 
-/// What the dashboard counts of a plan's submissions, for a period, within the scope:
-/// each a `GROUP BY` over an index, so its cost follows the period, not the history.
+/// What the dashboard counts of a plan's submissions, for a period, within the scope, in
+/// one statement: a `UNION ALL` of `GROUP BY`s, each over an index, so its cost follows
+/// the period, not the history, and it crosses to the database once.
 async fn count_submissions(
     db: &impl ConnectionTrait,
     scope: ReadScope,
     plan_id: i64,
     period: &str,
 ) -> AppResult<SubmissionCounts> {
-    use progress_report::Column as Report;
-    let reports = progress_report::Entity::find()
-        .filter(Report::PlanId.eq(plan_id))
-        .filter(scope.report_condition());
-    let reported: Vec<(i64, i64)> = reports
-        .clone()
-        .select_only()
-        .column(Report::TaskId)
-        .column(Report::DepartmentId)
-        .filter(Report::Period.eq(period))
-        .filter(Report::ReviewStatus.is_in([
-            ReviewStatus::Submitted.as_str(),
-            ReviewStatus::Approved.as_str(),
-        ]))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut counts = SubmissionCounts {
-        reported: reported.into_iter().collect(),
-        late: CountsByDepartment::new(),
-        awaiting_review: CountsByDepartment::new(),
-    };
-    count_late(db, scope, plan_id, period, &mut counts.late).await?;
-    count_awaiting_review(db, scope, plan_id, &mut counts.awaiting_review).await?;
-    Ok(counts)
-}
-
-/// Reports and values of the period that came in after their deadline, per department.
-async fn count_late(
-    db: &impl ConnectionTrait,
-    scope: ReadScope,
-    plan_id: i64,
-    period: &str,
-    late: &mut CountsByDepartment,
-) -> AppResult<()> {
-    use indicator_value::Column as Value;
-    use progress_report::Column as Report;
-    let late_reports = progress_report::Entity::find()
-        .filter(Report::PlanId.eq(plan_id))
-        .filter(scope.report_condition())
-        .filter(Report::Period.eq(period))
-        .filter(Report::Late.eq(true));
-    count_per_department(db, late_reports, Report::DepartmentId, Report::Id, late).await?;
-    let late_values = indicator_value::Entity::find()
-        .filter(Value::PlanId.eq(plan_id))
-        .filter(scope.value_condition())
-        .filter(Value::Period.eq(period))
-        .filter(Value::Late.eq(true));
-    count_per_department(db, late_values, Value::DepartmentId, Value::Id, late).await
-}
-
-/// Submissions of any period waiting for the leadership group, per department.
-async fn count_awaiting_review(
-    db: &impl ConnectionTrait,
-    scope: ReadScope,
-    plan_id: i64,
-    awaiting: &mut CountsByDepartment,
-) -> AppResult<()> {
     use evidence::Column as File;
     use indicator_value::Column as Value;
     use progress_report::Column as Report;
     let submitted = ReviewStatus::Submitted.as_str();
-    let reports = progress_report::Entity::find()
-        .filter(Report::PlanId.eq(plan_id))
-        .filter(Report::ReviewStatus.eq(submitted))
-        .filter(scope.report_condition());
-    count_per_department(db, reports, Report::DepartmentId, Report::Id, awaiting).await?;
-    let values = indicator_value::Entity::find()
-        .filter(Value::PlanId.eq(plan_id))
-        .filter(Value::ReviewStatus.eq(submitted))
-        .filter(scope.value_condition());
-    count_per_department(db, values, Value::DepartmentId, Value::Id, awaiting).await?;
-    let files = evidence::Entity::find()
+    let reports = || {
+        progress_report::Entity::find()
+            .filter(Report::PlanId.eq(plan_id))
+            .filter(scope.report_condition())
+    };
+    let values = || {
+        indicator_value::Entity::find()
+            .filter(Value::PlanId.eq(plan_id))
+            .filter(scope.value_condition())
+    };
+    let reported = reports()
+        .filter(Report::Period.eq(period))
+        .filter(Report::ReviewStatus.is_in([submitted, ReviewStatus::Approved.as_str()]));
+    let late_reports = reports()
+        .filter(Report::Period.eq(period))
+        .filter(Report::Late.eq(true));
+    let late_values = values()
+        .filter(Value::Period.eq(period))
+        .filter(Value::Late.eq(true));
+    let reports_awaiting = reports().filter(Report::ReviewStatus.eq(submitted));
+    let values_awaiting = values().filter(Value::ReviewStatus.eq(submitted));
+    let files_awaiting = evidence::Entity::find()
         .filter(File::PlanId.eq(plan_id))
         .filter(File::ReviewStatus.eq(submitted))
         .filter(scope.evidence_condition());
-    count_per_department(db, files, File::DepartmentId, File::Id, awaiting).await
+
+    let mut statement = tally(
+        reported,
+        REPORTED,
+        Some(Report::TaskId),
+        Report::DepartmentId,
+        Report::Id,
+    );
+    for part in [
+        tally(late_reports, LATE, None, Report::DepartmentId, Report::Id),
+        tally(late_values, LATE, None, Value::DepartmentId, Value::Id),
+        tally(
+            reports_awaiting,
+            AWAITING_REVIEW,
+            None,
+            Report::DepartmentId,
+            Report::Id,
+        ),
+        tally(
+            values_awaiting,
+            AWAITING_REVIEW,
+            None,
+            Value::DepartmentId,
+            Value::Id,
+        ),
+        tally(
+            files_awaiting,
+            AWAITING_REVIEW,
+            None,
+            File::DepartmentId,
+            File::Id,
+        ),
+    ] {
+        statement.union(UnionType::All, part);
+    }
+    let rows = db.query_all(&statement).await?;
+
+    let mut counts = SubmissionCounts::default();
+    for row in rows {
+        let tally: i64 = row.try_get("", "tally")?;
+        let task: i64 = row.try_get("", "task")?;
+        let department: i64 = row.try_get("", "department")?;
+        let count = u64::try_from(row.try_get::<i64>("", "count")?).unwrap_or(0);
+        match tally {
+            REPORTED => {
+                counts.reported.insert((task, department));
+            }
+            LATE => *counts.late.entry(department).or_default() += count,
+            AWAITING_REVIEW => *counts.awaiting_review.entry(department).or_default() += count,
+            other => {
+                return Err(anyhow::anyhow!("the dashboard's count has no tally {other}").into());
+            }
+        }
+    }
+    Ok(counts)
 }
 
 /// Builds the dashboard of a plan (the newest when none is named) for the viewer, for a
@@ -238,7 +254,7 @@ pub async fn dashboard(
     let plan_row = &snapshot.plans[plan].row;
     let period = match period {
         Some(raw) => Period::parse_for(raw, plan_row)?,
-        None => Period::containing(view.today, Cadence::of(plan_row)),
+        None => Period::current_for(plan_row, view.today),
     }
     .to_string();
     let counts = count_submissions(db, scope, plan_row.id, &period).await?;

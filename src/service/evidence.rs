@@ -685,14 +685,15 @@ async fn insert_row(
     Ok(row)
 }
 
-/// Deletes draft evidence of the caller's department, then its file.
+/// Deletes draft evidence of the caller's department, then its file; answers the row as
+/// it was.
 pub async fn delete_evidence(
     db: &DatabaseConnection,
     store: &Arc<dyn FileStore>,
     caller: &Caller<'_>,
     id: i64,
     version: i32,
-) -> AppResult<i64> {
+) -> AppResult<evidence::Model> {
     let txn = crate::db::begin_write(db).await?;
     let row = submission::check_update(
         &txn,
@@ -731,7 +732,7 @@ pub async fn delete_evidence(
     if let Err(error) = store.delete(&current.storage_key).await {
         tracing::error!(error = ?error, "cannot remove the file of deleted evidence");
     }
-    Ok(id)
+    Ok(current)
 }
 
 /// Evidence the viewer may download, with the key of its bytes.

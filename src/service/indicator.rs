@@ -125,7 +125,9 @@ impl TargetKind {
 /// Which way an indicator's value gets better.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
 pub enum Direction {
+    /// Higher values are better (a coverage rate).
     Higher,
+    /// Lower values are better (an emission intensity).
     Lower,
 }
 

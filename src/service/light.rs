@@ -28,7 +28,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelec
 
 use crate::entity::{indicator_value, progress_report};
 use crate::error::AppResult;
-use crate::service::period::{Cadence, Period};
+use crate::service::period::Period;
 use crate::service::policy::ReadScope;
 use crate::service::snapshot::PlanView;
 use crate::service::status::{IndicatorStatus, TaskStatus};
@@ -179,13 +179,13 @@ pub struct PeriodLights {
     states: Arc<PeriodStates>,
 }
 
-/// The period the lights of a plan are judged for: the one named, or the one containing
-/// today (as the dashboard does).
+/// The period the lights of a plan are judged for: the one named, or the plan's current
+/// one (as the dashboard does, see `Period::current_for`).
 pub fn light_period(view: &PlanView, plan: usize, raw: Option<&str>) -> AppResult<Period> {
     let row = &view.snapshot.plans[plan].row;
     match raw {
         Some(raw) => Period::parse_for(raw, row),
-        None => Ok(Period::containing(view.today, Cadence::of(row))),
+        None => Ok(Period::current_for(row, view.today)),
     }
 }
 

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod clock;
 pub mod dashboard;
 pub mod department;
+pub mod download_link;
 pub(crate) mod draft;
 pub mod evidence;
 pub mod hashing;

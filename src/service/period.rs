@@ -1,5 +1,7 @@
 //! Reporting periods (`2022-Q2`, `2022-05`), their deadlines, and closing them.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -113,6 +115,34 @@ impl Period {
         }
     }
 
+    /// A plan's periods: those of the plan's year, in order.
+    pub fn of_plan(plan: &plan::Model) -> Vec<Self> {
+        let cadence = Cadence::of(plan);
+        let count = match cadence {
+            Cadence::Monthly => 12,
+            Cadence::Quarterly => 4,
+        };
+        (1..=count)
+            .map(|index| Self {
+                year: plan.year,
+                index,
+                cadence_is_monthly: cadence == Cadence::Monthly,
+            })
+            .collect()
+    }
+
+    /// The period a plan is read for when none is named: the one containing `today`
+    /// while the plan's year runs, its first before it, its last once the year is over.
+    pub fn current_for(plan: &plan::Model, today: NaiveDate) -> Self {
+        let periods = Self::of_plan(plan);
+        let current = Self::containing(today, Cadence::of(plan));
+        match (periods.first(), periods.last()) {
+            (Some(first), _) if current < *first => *first,
+            (_, Some(last)) if current > *last => *last,
+            _ => current,
+        }
+    }
+
     pub fn first_day(self) -> NaiveDate {
         let month = if self.cadence_is_monthly {
             self.index
@@ -164,6 +194,24 @@ pub async fn is_closed(db: &impl ConnectionTrait, plan_id: i64, period: &str) ->
         .one(db)
         .await?
         .is_some_and(|row| row.closed))
+}
+
+/// The closed periods of each of the plans, by the plans' ids (a plan with none is left
+/// out), for telling a viewer which moves would be refused.
+pub async fn closed_periods_of_plans(
+    db: &impl ConnectionTrait,
+    plan_ids: &[i64],
+) -> AppResult<HashMap<i64, Vec<String>>> {
+    let mut closed: HashMap<i64, Vec<String>> = HashMap::new();
+    for row in reporting_period::Entity::find()
+        .filter(reporting_period::Column::PlanId.is_in(plan_ids.iter().copied()))
+        .filter(reporting_period::Column::Closed.eq(true))
+        .all(db)
+        .await?
+    {
+        closed.entry(row.plan_id).or_default().push(row.period);
+    }
+    Ok(closed)
 }
 
 /// Refuses a change in a closed period.
@@ -228,6 +276,28 @@ pub async fn find_period(
         return Err(AppError::not_found("no plan has this id"));
     }
     period_state(db, &plan, raw).await
+}
+
+/// Every period of a plan (those of its year, see `Period::of_plan`) with its state, for
+/// a viewer who sees the plan.
+pub async fn plan_periods(
+    db: &impl ConnectionTrait,
+    plan: &plan::Model,
+) -> AppResult<Vec<PeriodState>> {
+    let mut changed: HashMap<String, reporting_period::Model> = list_changed_periods(db, plan.id)
+        .await?
+        .into_iter()
+        .map(|row| (row.period.clone(), row))
+        .collect();
+    Ok(Period::of_plan(plan)
+        .into_iter()
+        .map(|period| PeriodState {
+            plan_id: plan.id,
+            period,
+            deadline_days: plan.submission_deadline_days,
+            row: changed.remove(&period.to_string()),
+        })
+        .collect())
 }
 
 /// The periods of a plan that have been closed or reopened, in order.

@@ -52,6 +52,89 @@ impl Role {
             _ => None,
         }
     }
+
+    /// Approving, rejecting and reopening submissions, due dates, external targets,
+    /// correcting and publishing plans: administrators and the leadership group.
+    pub fn reviews(self) -> bool {
+        matches!(self, Role::Admin | Role::Leadership)
+    }
+
+    /// Creating, changing and deactivating users: administrators.
+    pub fn manages_users(self) -> bool {
+        self == Role::Admin
+    }
+
+    /// Closing and reopening reporting periods: the roles that review.
+    pub fn closes_periods(self) -> bool {
+        self.reviews()
+    }
+}
+
+/// What a viewer may do now with a submission it reads, by the rules the mutations apply:
+/// for the UI to show only the actions that would succeed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SubmissionAbilities {
+    /// Change its content (`save…` with its id, `updateEvidence`, `deleteEvidence`).
+    pub edit: bool,
+    /// Send it for review.
+    pub submit: bool,
+    /// Approve or reject it.
+    pub review: bool,
+}
+
+/// What `viewer` may do with `row` now. `answers_for_indicator` says whether the viewer's
+/// department answers for the row's indicator (for a value); `period_closed` whether the
+/// row's period is closed, which stops every move.
+pub fn submission_abilities(
+    viewer: &Viewer,
+    row: &SubmissionRow,
+    answers_for_indicator: bool,
+    period_closed: bool,
+) -> SubmissionAbilities {
+    if period_closed {
+        return SubmissionAbilities::default();
+    }
+    let status = row.review().status;
+    // The department that made it, or, for a value, any department answering for its
+    // indicator (as `sees_submission` reads it for a department).
+    let changes = status.is_editable()
+        && match viewer.user().map(|user| user.access) {
+            Some(Access::Department(department_id)) => match row {
+                SubmissionRow::IndicatorValue(value) => {
+                    value.department_id == department_id || answers_for_indicator
+                }
+                row => row.department_id() == department_id,
+            },
+            _ => false,
+        };
+    SubmissionAbilities {
+        edit: changes,
+        submit: changes,
+        review: status == ReviewStatus::Submitted && viewer.is_reviewer(),
+    }
+}
+
+/// Whether a viewer may report progress on a task of a snapshot: a department that leads
+/// it, in a published plan, on a task not reported through its parts.
+pub fn may_report_on_task(viewer: &Viewer, plan: &PlanSnapshot, task: usize) -> bool {
+    let Some(Access::Department(department_id)) = viewer.user().map(|user| user.access) else {
+        return false;
+    };
+    let node = &plan.tasks[task];
+    plan.plans[node.plan as usize].row.published
+        && plan.task_led_by(task, department_id)
+        && !plan.has_parts(task)
+}
+
+/// Whether a viewer may give values for an indicator of a snapshot: a department that
+/// answers for it, in a published plan.
+pub fn may_report_on_indicator(viewer: &Viewer, plan: &PlanSnapshot, indicator: usize) -> bool {
+    let Some(Access::Department(department_id)) = viewer.user().map(|user| user.access) else {
+        return false;
+    };
+    let node = &plan.indicators[indicator];
+    plan.plans[node.plan as usize].row.published
+        && plan.indicator_answered_by(indicator, department_id)
 }
 
 /// What a signed-in account is, with the department a department account belongs to.
@@ -101,6 +184,9 @@ impl Access {
 pub struct SignedInUser {
     pub user_id: i64,
     pub access: Access,
+    /// The user's token version when the token was checked: signed download links carry
+    /// it, so that revoking the user's tokens ends them too.
+    pub token_version: i32,
 }
 
 impl SignedInUser {
@@ -193,17 +279,12 @@ impl Viewer {
     }
 
     pub fn is_admin(&self) -> bool {
-        matches!(self, Viewer::System)
-            || matches!(self.user().map(|user| user.access), Some(Access::Admin))
+        matches!(self, Viewer::System) || self.role().is_some_and(Role::manages_users)
     }
 
     /// Admin and leadership: the roles that review and steer the plan.
     pub fn is_reviewer(&self) -> bool {
-        self.is_admin()
-            || matches!(
-                self.user().map(|user| user.access),
-                Some(Access::Leadership)
-            )
+        matches!(self, Viewer::System) || self.role().is_some_and(Role::reviews)
     }
 
     /// Managing users is for administrators.

@@ -22,9 +22,13 @@ use crate::service::submission::{ReviewStatus, SubmissionKind, SubmissionRow};
 /// What a department says about a task.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum, serde::Serialize)]
 pub enum ProgressStatus {
+    /// Work has not begun.
     NotStarted,
+    /// Work is under way.
     InProgress,
+    /// The task's work is done.
     Completed,
+    /// Work cannot go on (the report's `problems` say why).
     Blocked,
 }
 

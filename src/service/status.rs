@@ -16,7 +16,9 @@ use crate::service::submission::{ReviewStatus, SubmissionRow};
 /// Where a task stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
 pub enum TaskStatus {
+    /// No lead department has an approved report yet, and it is not overdue.
     NotStarted,
+    /// Approved reports say work is under way, and it is not overdue.
     InProgress,
     /// Every lead department's latest approved report says completed (for a task with
     /// parts: every part is completed).
@@ -28,7 +30,9 @@ pub enum TaskStatus {
 /// Whether an indicator meets its target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
 pub enum IndicatorStatus {
+    /// The latest approved value meets the target.
     Met,
+    /// The latest approved value falls short of the target.
     NotMet,
     /// No approved value yet.
     NoData,

@@ -2,8 +2,12 @@
 //! `DRAFT → SUBMITTED → APPROVED | REJECTED`, with optimistic versions and an audit entry
 //! for every move.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set,
+};
 use serde::Serialize;
 
 use crate::entity::{evidence, indicator_value, progress_report};
@@ -16,9 +20,13 @@ use crate::service::policy::{self, Viewer};
 /// Where a submission is in its review.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum, Serialize)]
 pub enum ReviewStatus {
+    /// Being written by its department; only it sees and changes it.
     Draft,
+    /// Sent for review; locked until the leadership group decides.
     Submitted,
+    /// Accepted by the leadership group; counts towards status and figures.
     Approved,
+    /// Sent back with a reason; its department may change and submit it again.
     Rejected,
 }
 
@@ -305,6 +313,39 @@ pub async fn period_of(
             }
         }
     })
+}
+
+/// The periods of progress reports, by their ids: the period of the evidence attached to
+/// one. Read only for evidence the viewer already sees.
+pub async fn periods_of_reports(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, String>> {
+    let rows: Vec<(i64, String)> = ProgressReport::Entity::find()
+        .select_only()
+        .column(ProgressReport::Column::Id)
+        .column(ProgressReport::Column::Period)
+        .filter(ProgressReport::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The periods of indicator values, by their ids (see `periods_of_reports`).
+pub async fn periods_of_values(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, String>> {
+    let rows: Vec<(i64, String)> = IndicatorValue::Entity::find()
+        .select_only()
+        .column(IndicatorValue::Column::Id)
+        .column(IndicatorValue::Column::Period)
+        .filter(IndicatorValue::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// Loads a submission for a change: it must exist, the viewer must be allowed to touch it

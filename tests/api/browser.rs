@@ -17,7 +17,7 @@ async fn preflight(app: &TestApp, origin: &str) -> reqwest::Response {
         .header("access-control-request-method", "POST")
         .header(
             "access-control-request-headers",
-            "authorization, content-type",
+            "authorization, content-type, apollographql-client-name, apollographql-client-version, accept-language",
         )
         .send()
         .await
@@ -67,8 +67,15 @@ async fn a_configured_origin_may_call_the_api_and_read_the_request_id(backend: B
         .to_str()
         .unwrap()
         .to_ascii_lowercase();
-    assert!(headers.contains("authorization"), "{headers}");
-    assert!(headers.contains("content-type"), "{headers}");
+    for header in [
+        "authorization",
+        "content-type",
+        "apollographql-client-name",
+        "apollographql-client-version",
+        "accept-language",
+    ] {
+        assert!(headers.contains(header), "{header} in {headers}");
+    }
 
     let token = app.token_for(Role::Leadership, None).await;
     let response = app
@@ -86,7 +93,10 @@ async fn a_configured_origin_may_call_the_api_and_read_the_request_id(backend: B
         .to_str()
         .unwrap()
         .to_ascii_lowercase();
-    assert!(exposed.contains("x-request-id"), "{exposed}");
+    // A page reads the request id, and a download's file name.
+    for header in ["x-request-id", "content-disposition"] {
+        assert!(exposed.contains(header), "{header} in {exposed}");
+    }
 
     for stranger in [
         "https://evil.example",

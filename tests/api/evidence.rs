@@ -12,8 +12,7 @@ use crate::steps::{
     submitted, text_file, upload,
 };
 
-const DELETE: &str =
-    "mutation($id: ID!, $version: Int!) { deleteEvidence(id: $id, version: $version) }";
+const DELETE: &str = "mutation($id: ID!, $version: Int!) { deleteEvidence(id: $id, version: $version) { deletedEvidenceId task { code } } }";
 
 async fn delete(app: &TestApp, token: &str, item: &Item) -> Value {
     app.graphql_as(
@@ -366,7 +365,10 @@ async fn a_department_deletes_its_draft_evidence_and_the_file_goes_with_it(
     assert_error_code(&stale, "STALE_VERSION");
     let response = delete(&app, &finance, &draft).await;
 
-    assert_eq!(data(&response)["deleteEvidence"], draft.id.as_str());
+    assert_eq!(
+        data(&response)["deleteEvidence"],
+        json!({ "deletedEvidenceId": draft.id, "task": { "code": "36" } })
+    );
     assert_eq!(app.count_rows("evidence").await, 0);
     assert!(app.stored_objects().await.is_empty());
     let url = format!("/files/{}", draft.id);
@@ -526,3 +528,140 @@ async fn a_large_file_comes_back_whole_with_its_length_and_checksum_or_by_range(
     );
 }
 stores!(a_large_file_comes_back_whole_with_its_length_and_checksum_or_by_range);
+
+const LINK: &str =
+    "query($id: ID!) { node(id: $id) { ... on Evidence { downloadLink { url expiresAt } } } }";
+
+async fn download_link(app: &TestApp, token: &str, evidence: &str) -> (String, String) {
+    let response = app.graphql_as(token, LINK, json!({ "id": evidence })).await;
+    let link = &data(&response)["node"]["downloadLink"];
+    (
+        link["url"].as_str().unwrap().to_owned(),
+        link["expiresAt"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// A plain GET, as a browser follows a link: no token.
+async fn follow(url: &str) -> reqwest::Response {
+    reqwest::get(url).await.expect("the server answers")
+}
+
+async fn a_signed_link_downloads_without_a_token_for_its_user_and_file_alone(
+    backend: Backend,
+    store: Store,
+) {
+    let app = TestApp::spawn_on(backend, store).await;
+    let finance = app.account(Role::Department, Some("finance")).await;
+    let task = app.task_id("36").await;
+    let bytes = pdf();
+    let mut files = Vec::new();
+    for name in ["通知.pdf", "附件.pdf"] {
+        let response = upload(
+            &app,
+            Some(&finance.token),
+            json!({ "taskId": task, "title": "採購通知" }),
+            name,
+            bytes.clone(),
+        )
+        .await;
+        files.push(
+            data(&response)["uploadEvidence"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+
+    let (url, expires_at) = download_link(&app, &finance.token, &files[0]).await;
+    assert!(
+        url.starts_with(&app.url("/files/")),
+        "{url} is not absolute"
+    );
+    let expires_at = chrono::DateTime::parse_from_rfc3339(&expires_at).unwrap();
+    let minutes = (expires_at.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_minutes();
+    assert!(
+        (9..=10).contains(&minutes),
+        "the link lasts {minutes} minutes"
+    );
+    let answer = follow(&url).await;
+    assert_eq!(answer.status(), 200);
+    assert!(
+        answer.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("filename*=UTF-8''%E9%80%9A%E7%9F%A5.pdf")
+    );
+    assert_eq!(answer.bytes().await.unwrap().to_vec(), bytes);
+
+    // The signature opens that file alone, for that user alone, until that time.
+    let (_, query) = url.split_once('?').unwrap();
+    let other_file = format!("{}?{query}", app.url(&format!("/files/{}", files[1])));
+    assert_eq!(follow(&other_file).await.status(), 403);
+    let user = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("user="))
+        .unwrap();
+    let other_user = url.replace(
+        &format!("user={user}"),
+        &format!("user={}", user.parse::<i64>().unwrap() + 1),
+    );
+    assert_eq!(follow(&other_user).await.status(), 403);
+    let expires = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("expires="))
+        .unwrap();
+    let longer = url.replace(
+        &format!("expires={expires}"),
+        &format!("expires={}", expires.parse::<i64>().unwrap() + 86_400),
+    );
+    assert_eq!(follow(&longer).await.status(), 403);
+    let forged = format!("{}signature=AAAA", &url[..url.find("signature=").unwrap()]);
+    assert_eq!(follow(&forged).await.status(), 403);
+
+    // The file's access rules still hold: a link of another department's user opens
+    // nothing of finance's.
+    let audit = app.token_for(Role::Department, Some("audit")).await;
+    let response = app
+        .graphql_as(&audit, LINK, json!({ "id": files[0] }))
+        .await;
+    assert!(response["data"]["node"].is_null(), "{response}");
+
+    // The leadership group's link opens it; submitted or not, drafts are theirs to see.
+    let leadership = app.token_for(Role::Leadership, None).await;
+    let (url_of_leadership, _) = download_link(&app, &leadership, &files[0]).await;
+    assert_eq!(follow(&url_of_leadership).await.status(), 200);
+
+    // Revoking the user's tokens (here, moving them to another department) ends the link.
+    let admin = app.admin_token().await;
+    let audit_id = global_id(NodeKind::Department, app.department_id("audit").await);
+    let response = app
+        .graphql_as(
+            &admin,
+            "mutation($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { id } }",
+            json!({ "id": finance.id, "input": { "departmentId": audit_id } }),
+        )
+        .await;
+    data(&response);
+    assert_eq!(follow(&url).await.status(), 403);
+    assert_eq!(follow(&url_of_leadership).await.status(), 200);
+}
+stores!(a_signed_link_downloads_without_a_token_for_its_user_and_file_alone);
+
+async fn a_signed_link_stops_working_when_it_expires(backend: Backend, store: Store) {
+    let app = TestApp::spawn_on_with(backend, store, |settings| {
+        settings.auth.download_link_lifetime = std::time::Duration::from_secs(2);
+    })
+    .await;
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+    let evidence = draft_evidence(&app, &finance, &app.task_id("36").await).await;
+    let (url, _) = download_link(&app, &finance, &evidence.id).await;
+    assert_eq!(follow(&url).await.status(), 200);
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let answer = follow(&url).await;
+    assert_eq!(answer.status(), 403);
+    assert_eq!(answer.text().await.unwrap(), "the link has expired");
+    // A new read gives a new link.
+    let (renewed, _) = download_link(&app, &finance, &evidence.id).await;
+    assert_eq!(follow(&renewed).await.status(), 200);
+}
+stores!(a_signed_link_stops_working_when_it_expires);

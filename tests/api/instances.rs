@@ -59,7 +59,7 @@ async fn a_file_uploaded_through_one_instance_downloads_through_the_other() {
     let deleted = first
         .graphql_as(
             &finance,
-            "mutation($id: ID!) { deleteEvidence(id: $id, version: 1) }",
+            "mutation($id: ID!) { deleteEvidence(id: $id, version: 1) { deletedEvidenceId } }",
             json!({ "id": draft.id }),
         )
         .await;

@@ -243,6 +243,11 @@ const MATRIX: &[Row] = &[
         [U, A, A, A, A, A],
     ),
     mutation(
+        "refreshToken",
+        "mutation { refreshToken { token expiresAt } }",
+        [U, A, A, A, A, A],
+    ),
+    mutation(
         "createUser",
         r#"mutation($newName: String!) {
             createUser(input: { username: $newName, password: "long enough password", role: PORTAL }) { id } }"#,
@@ -288,7 +293,7 @@ const MATRIX: &[Row] = &[
     ),
     mutation(
         "deleteEvidence",
-        "mutation($draftEvidence: ID!) { deleteEvidence(id: $draftEvidence, version: 1) }",
+        "mutation($draftEvidence: ID!) { deleteEvidence(id: $draftEvidence, version: 1) { deletedEvidenceId } }",
         [U, F, F, A, N, F],
     ),
     mutation(
@@ -525,6 +530,14 @@ async fn webhook_delivery(app: &TestApp) -> String {
 /// What a response amounts to, or why it amounts to none of the outcomes.
 fn outcome_of(response: &Value, field: &str) -> Result<Outcome, String> {
     if let Some(code) = error_code(response) {
+        // A refused field is `null` in its place, or, when its type forbids `null`, takes
+        // `data` with it: never a key missing that the schema promises.
+        if let Some(data) = response.get("data")
+            && !data.is_null()
+            && !data.get(field).is_some_and(Value::is_null)
+        {
+            return Err(format!("a refused `{field}` must be null: {response}"));
+        }
         return match code {
             "UNAUTHENTICATED" => Ok(U),
             "FORBIDDEN" => Ok(F),

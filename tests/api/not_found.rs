@@ -121,7 +121,7 @@ async fn another_departments_items_answer_as_ids_that_name_nothing(backend: Back
         async move {
             app.graphql_as(
                 finance,
-                "mutation($id: ID!) { deleteEvidence(id: $id, version: 1) }",
+                "mutation($id: ID!) { deleteEvidence(id: $id, version: 1) { deletedEvidenceId } }",
                 json!({ "id": id }),
             )
             .await

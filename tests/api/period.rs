@@ -214,7 +214,7 @@ async fn a_closed_period_takes_no_evidence_for_its_reports(backend: Backend) {
     let response = app
         .graphql_as(
             &finance,
-            "mutation($id: ID!) { deleteEvidence(id: $id, version: 1) }",
+            "mutation($id: ID!) { deleteEvidence(id: $id, version: 1) { deletedEvidenceId } }",
             json!({ "id": attached.id }),
         )
         .await;

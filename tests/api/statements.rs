@@ -10,6 +10,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, both, data, global_id};
+use crate::steps::{draft_report, text_file, upload};
 
 /// A plan's whole tree, every relation the API offers on the way down.
 const TREE: &str = r#"
@@ -311,3 +312,63 @@ async fn lights_take_one_grouped_statement_whatever_they_are_asked_of(backend: B
     );
 }
 both!(lights_take_one_grouped_statement_whatever_they_are_asked_of);
+
+/// A task page asks for the task's evidence and for each report's evidence: the
+/// reports' evidence is taken from the task's, not read again.
+async fn a_task_page_reads_its_evidence_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+    let task = app.task_id("36").await;
+    for period in ["2022-Q1", "2022-Q2", "2022-Q3"] {
+        let report = draft_report(&app, &finance, &task, period, "IN_PROGRESS").await;
+        for name in ["說明一.txt", "說明二.txt"] {
+            let response = upload(
+                &app,
+                Some(&finance),
+                json!({ "taskId": task, "title": "佐證材料", "progressReportId": report.id }),
+                name,
+                text_file(),
+            )
+            .await;
+            data(&response);
+        }
+    }
+
+    let page = r#"{ task(code: "36") { code evidence(first: 50) { nodes { id fileName } }
+        progressReports(first: 20) { nodes { id workDone } } } }"#;
+    let page_with_report_evidence = r#"{ task(code: "36") { code evidence(first: 50) { nodes { id fileName } }
+        progressReports(first: 20) { nodes { id workDone evidence { id fileName } } } } }"#;
+    let answer = app
+        .graphql_as(&finance, page_with_report_evidence, json!({}))
+        .await;
+    let reports = data(&answer)["task"]["progressReports"]["nodes"]
+        .as_array()
+        .unwrap();
+    assert_eq!(reports.len(), 3);
+    for report in reports {
+        assert_eq!(report["evidence"].as_array().unwrap().len(), 2, "{report}");
+    }
+
+    let without = statements_of(&app, &finance, page, &json!({})).await;
+    let with = statements_of(&app, &finance, page_with_report_evidence, &json!({})).await;
+    assert_eq!(
+        with, without,
+        "the reports' evidence took {with} statements, {without} without"
+    );
+}
+both!(a_task_page_reads_its_evidence_once);
+
+/// The dashboard's counts of submissions (late, awaiting review, per department and in
+/// all) come from one grouped statement.
+async fn the_dashboard_counts_submissions_in_one_statement(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let token = app.token_for(Role::Leadership, None).await;
+    data(&app.graphql_as(&token, "{ plans { id } }", json!({})).await);
+
+    let counts =
+        "{ dashboard(period: \"2022-Q2\") { tasksByStatus { status count } awaitingReviewCount
+        departments { led reportedThisPeriod late overdue awaitingReview } } }";
+    let used = statements_of(&app, &token, counts, &json!({})).await;
+    assert!(used <= 1, "the dashboard's counts took {used} statements");
+}
+both!(the_dashboard_counts_submissions_in_one_statement);
