@@ -40,6 +40,9 @@ pub enum ErrorCode {
     /// Stands last in an answer whose errors were cut short: `extensions.leftOut` is how
     /// many more there were.
     TooManyErrors,
+    /// The server holds no document for the hash the request sent
+    /// (`extensions.persistedQuery.sha256Hash`): send it again with its `query`.
+    PersistedQueryNotFound,
     /// The operation ran past its time limit.
     Timeout,
     /// Something failed inside the server; the message says nothing of the cause, the log
@@ -116,6 +119,8 @@ pub enum AppError {
     LengthRequired,
     /// The request used a method its operation may not be sent with.
     MethodNotAllowed(String),
+    /// A request sent the hash of a persisted document the server does not hold.
+    PersistedQueryNotFound,
     /// Stands last in an answer whose errors were cut short, saying how many were left out.
     ErrorsLeftOut {
         count: usize,
@@ -197,6 +202,8 @@ impl AppError {
                 format!("the request body is {length} bytes; the limit is {limit} bytes")
             }
             Self::LengthRequired => "send the request body with a Content-Length".into(),
+            // The words Apollo's clients look for.
+            Self::PersistedQueryNotFound => "PersistedQueryNotFound".into(),
             Self::ErrorsLeftOut { count } => format!(
                 "{count} more error{} left out of this answer; correct the ones above and send it again",
                 if *count == 1 { " was" } else { "s were" }
@@ -239,6 +246,7 @@ impl AppError {
             Self::Timeout(_) => ErrorCode::Timeout,
             Self::TooManyRequests { .. } => ErrorCode::TooManyRequests,
             Self::ErrorsLeftOut { .. } => ErrorCode::TooManyErrors,
+            Self::PersistedQueryNotFound => ErrorCode::PersistedQueryNotFound,
             Self::Unexpected(_) => ErrorCode::Internal,
         }
     }
@@ -287,6 +295,8 @@ impl AppError {
                 StatusCode::TOO_MANY_REQUESTS
             }
             Self::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
+            // Part of the protocol, not a failure: the client sends the document next.
+            Self::PersistedQueryNotFound => StatusCode::OK,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -397,6 +407,7 @@ mod tests {
             AppError::LengthRequired,
             AppError::MethodNotAllowed("x".into()),
             AppError::ErrorsLeftOut { count: 1 },
+            AppError::PersistedQueryNotFound,
             AppError::Unexpected(anyhow::anyhow!("x")),
         ]
     }

@@ -64,11 +64,14 @@ pub async fn read_post(
 pub fn read_get(http: &HttpRequest) -> Result<Request, AppError> {
     let request = async_graphql::http::parse_query_string(http.query_string())
         .map_err(|error| malformed(format!("the query string cannot be read: {error}")))?;
-    if request.query.is_empty() {
+    if request.query.is_empty() && !request.extensions.contains_key(PERSISTED_QUERY) {
         return Err(missing_query());
     }
     Ok(request)
 }
+
+/// The extension of an automatic persisted query.
+const PERSISTED_QUERY: &str = "persistedQuery";
 
 fn malformed(message: String) -> AppError {
     AppError::MalformedRequest(message)
@@ -136,8 +139,15 @@ fn parse_json(body: &[u8]) -> Result<Request, AppError> {
             _ => malformed(format!("the request body is not valid JSON: {error}")),
         }
     })?;
-    let Some(query) = body.query else {
-        return Err(missing_query());
+    let sends_a_hash = body
+        .extensions
+        .as_ref()
+        .is_some_and(|extensions| extensions.contains_key(PERSISTED_QUERY));
+    let query = match body.query {
+        Some(query) => query,
+        // The document comes from the persisted ones (see `persisted_queries`).
+        None if sends_a_hash => String::new(),
+        None => return Err(missing_query()),
     };
     let mut request = Request::new(query);
     request.operation_name = body.operation_name;

@@ -36,6 +36,7 @@ fn the_schema_lists_and_describes_every_error_code() {
         "TOO_MANY_ATTEMPTS",
         "TOO_MANY_REQUESTS",
         "TOO_MANY_ERRORS",
+        "PERSISTED_QUERY_NOT_FOUND",
         "TIMEOUT",
         "INTERNAL",
     ] {
