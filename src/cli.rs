@@ -161,6 +161,9 @@ pub struct ServeArgs {
     /// How much memory shared answers may take, in MiB.
     #[arg(long, env = "ECOPLAN_RESPONSE_CACHE_MIB", default_value_t = 16)]
     pub response_cache_mib: usize,
+    /// How much text of persisted documents (automatic persisted queries) is kept, in MiB.
+    #[arg(long, env = "ECOPLAN_PERSISTED_QUERIES_MIB", default_value_t = 4)]
+    pub persisted_queries_mib: usize,
     /// How many GraphQL operations may run at once (others wait their turn); by default
     /// four per processor core, at least eight.
     #[arg(long, env = "ECOPLAN_MAX_CONCURRENT_OPERATIONS")]
@@ -497,6 +500,8 @@ impl ServeArgs {
         } else {
             self.response_cache_mib.saturating_mul(1024 * 1024)
         };
+        settings.http.persisted_query_bytes =
+            self.persisted_queries_mib.saturating_mul(1024 * 1024);
         if let Some(operations) = self.max_concurrent_operations {
             settings.http.max_concurrent_operations = operations.max(1);
         }

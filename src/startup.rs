@@ -151,6 +151,13 @@ impl Application {
             responses: crate::http::response_cache::ResponseCache::new(
                 settings.http.response_cache_bytes,
             ),
+            submission_feed: crate::service::submission_events::SubmissionFeed::start(
+                db.clone(),
+                settings.http.subscription_poll,
+            ),
+            persisted_queries: crate::http::persisted_queries::PersistedQueries::new(
+                settings.http.persisted_query_bytes,
+            ),
             operations: tokio::sync::Semaphore::new(settings.http.max_concurrent_operations),
             anonymous: Arc::new(tokio::sync::Semaphore::new(
                 settings.http.anonymous_concurrency.max(1),

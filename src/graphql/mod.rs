@@ -20,6 +20,7 @@ pub mod plan_document;
 pub mod report;
 pub mod review;
 pub mod schema;
+pub mod subscription;
 pub mod task;
 pub mod types;
 pub mod user;

@@ -1,6 +1,6 @@
 //! Builds the schema that the HTTP layer serves and `ecoplan schema` prints.
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, Schema};
 
 use crate::graphql::audit::AuditQuery;
 use crate::graphql::dashboard::DashboardQuery;
@@ -15,6 +15,7 @@ use crate::graphql::plan::PlanQuery;
 use crate::graphql::plan_document::PlanDocumentMutation;
 use crate::graphql::report::ReportMutation;
 use crate::graphql::review::ReviewMutation;
+use crate::graphql::subscription::SubscriptionRoot;
 use crate::graphql::task::TaskMutation;
 use crate::graphql::task::TaskQuery;
 use crate::graphql::types::NodeQuery;
@@ -50,7 +51,7 @@ pub struct Mutation(
     WebhookMutation,
 );
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, SubscriptionRoot>;
 
 /// Limits every operation must keep; checked before any resolver runs.
 #[derive(Clone, Debug)]
@@ -77,7 +78,7 @@ impl Default for QueryLimits {
 }
 
 pub fn build_schema_with(limits: &QueryLimits) -> AppSchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    let mut builder = Schema::build(Query::default(), Mutation::default(), SubscriptionRoot)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(64)

@@ -7,8 +7,10 @@ mod files;
 pub mod graphiql;
 pub mod graphql_request;
 pub mod head;
+mod live;
 
 pub mod middleware;
+pub mod persisted_queries;
 
 pub mod response_cache;
 
@@ -54,6 +56,10 @@ pub struct AppState {
     pub snapshots: Arc<SnapshotStore>,
     /// Shared answers; `None` when switched off.
     pub responses: Option<response_cache::ResponseCache>,
+    /// Submission events as they commit, for subscriptions.
+    pub submission_feed: Arc<crate::service::submission_events::SubmissionFeed>,
+    /// The documents of automatic persisted queries, by their hash.
+    pub persisted_queries: persisted_queries::PersistedQueries,
     /// Operations that may run at once.
     pub operations: tokio::sync::Semaphore,
     /// Places for the requests without a signed token (see `anonymous_concurrency`).
@@ -83,6 +89,12 @@ pub struct HttpSettings {
     pub metrics_on_main: bool,
     /// The memory shared answers may take; 0 switches sharing off.
     pub response_cache_bytes: usize,
+    /// The text of the persisted documents kept at once.
+    pub persisted_query_bytes: usize,
+    /// How often the live feed reads new events while someone subscribes.
+    pub subscription_poll: std::time::Duration,
+    /// How often a subscription checks its token again between events.
+    pub subscription_recheck: std::time::Duration,
     /// GraphQL operations that may run at once.
     pub max_concurrent_operations: usize,
     /// Proxies whose `X-Forwarded-For` names the client.
@@ -112,6 +124,9 @@ impl Default for HttpSettings {
             metrics_token: None,
             metrics_on_main: true,
             response_cache_bytes: 16 * 1024 * 1024,
+            persisted_query_bytes: 4 * 1024 * 1024,
+            subscription_poll: std::time::Duration::from_millis(250),
+            subscription_recheck: std::time::Duration::from_secs(5),
             max_concurrent_operations: std::thread::available_parallelism()
                 .map(|cores| cores.get() * 4)
                 .unwrap_or(8)
@@ -141,6 +156,12 @@ impl HttpSettings {
 pub fn routes(config: &mut web::ServiceConfig) {
     config
         .route("/graphql", web::post().to(graphql))
+        .route(
+            "/graphql",
+            web::get()
+                .guard(actix_web::guard::Header("upgrade", "websocket"))
+                .to(live::subscriptions),
+        )
         .route("/graphql", web::get().to(graphql_get))
         .route("/files/{id}", web::get().to(files::download))
         .route("/metrics", web::get().to(metrics_on_main))
@@ -173,7 +194,7 @@ pub async fn viewer_of(
 /// The origin of the absolute links an answer gives: the configured public address, or
 /// the scheme and `Host` the request came with. Forwarded headers are not read: behind a
 /// proxy, `ECOPLAN_PUBLIC_URL` says the address.
-fn public_origin(settings: &HttpSettings, request: &HttpRequest) -> String {
+pub(crate) fn public_origin(settings: &HttpSettings, request: &HttpRequest) -> String {
     if let Some(url) = &settings.public_url {
         return url.clone();
     }
@@ -603,11 +624,14 @@ async fn graphql(
 ) -> HttpResponse {
     // The body is read before a place is taken: a client sending it slowly must not hold
     // one of the few places of the requests without a token.
-    let request = match graphql_request::read_post(&http, payload, state.http.max_body_bytes).await
-    {
-        Ok(request) => request,
-        Err(error) => return refuse(error, &request_id_of(&http), http.headers()),
-    };
+    let mut request =
+        match graphql_request::read_post(&http, payload, state.http.max_body_bytes).await {
+            Ok(request) => request,
+            Err(error) => return refuse(error, &request_id_of(&http), http.headers()),
+        };
+    if let Err(error) = state.persisted_queries.resolve(&mut request) {
+        return refuse(error, &request_id_of(&http), http.headers());
+    }
     let _place = anonymous_place(&state, &http).await;
     execute(&state, &http, request).await
 }
@@ -672,10 +696,13 @@ fn is_mutation(request: &async_graphql::Request) -> bool {
 }
 
 async fn graphql_get(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {
-    let request = match graphql_request::read_get(&http) {
+    let mut request = match graphql_request::read_get(&http) {
         Ok(request) => request,
         Err(error) => return refuse(error, &request_id_of(&http), http.headers()),
     };
+    if let Err(error) = state.persisted_queries.resolve(&mut request) {
+        return refuse(error, &request_id_of(&http), http.headers());
+    }
     if is_mutation(&request) {
         let mut refusal = refuse(
             AppError::MethodNotAllowed("mutations must be sent with POST".to_owned()),

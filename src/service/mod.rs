@@ -30,6 +30,7 @@ pub mod seed;
 pub mod snapshot;
 pub mod status;
 pub mod submission;
+pub mod submission_events;
 pub mod task;
 pub mod user;
 pub mod webhook;

@@ -19,6 +19,7 @@ use crate::entity::{
 use crate::error::{AppError, AppResult};
 use crate::service::snapshot::PlanSnapshot;
 use crate::service::submission::{self, ReviewStatus, SubmissionKind, SubmissionRow};
+use crate::service::submission_events::SubmissionEventKind;
 
 /// The roles a user can hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
@@ -529,6 +530,13 @@ impl ReadScope {
     /// Drafts, files, people, history and the audit trail: not for the public view.
     pub fn sees_internal_records(self) -> bool {
         matches!(self, ReadScope::Everything | ReadScope::Department(_))
+    }
+
+    /// Whether the scope hears an event of a submission it may see now. The public view
+    /// hears of approvals alone: a draft, a submission or a review is not its to know of,
+    /// even of an item approved since.
+    pub fn hears_submission_event(self, kind: SubmissionEventKind) -> bool {
+        self.sees_review_states() || kind == SubmissionEventKind::Approved
     }
 
     /// Whether the scope reads the review states of submissions (submitted, rejected, …),

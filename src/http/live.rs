@@ -1,0 +1,272 @@
+//! `GET /graphql` with `Upgrade: websocket`: subscriptions over the `graphql-transport-ws`
+//! protocol (and the older `graphql-ws` one). The caller signs in with the token in
+//! `connection_init` (`{"authorization": "Bearer …"}`); a connection whose token is
+//! refused is closed with 4403, and a subscription ends when the token stops holding.
+
+use std::sync::Arc;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use async_graphql::Data;
+use async_graphql::http::{WebSocket, WebSocketProtocols, WsMessage};
+use futures_util::StreamExt;
+
+use crate::error::AppError;
+use crate::graphql::context::{DatabaseUse, RequestContext, RequestParts};
+use crate::graphql::limits::ShapeLimits;
+use crate::graphql::schema::AppSchema;
+use crate::graphql::subscription::LiveCaller;
+use crate::http::{AppState, new_request_id, public_origin};
+use crate::service::auth;
+
+/// What runs the operations of a connection: subscriptions only (queries and mutations go
+/// over HTTP, with its limits, timeouts and request ids), within the same shape limits.
+#[derive(Clone)]
+struct LiveExecutor {
+    schema: AppSchema,
+    shape_limits: ShapeLimits,
+}
+
+impl async_graphql::Executor for LiveExecutor {
+    async fn execute(&self, _request: async_graphql::Request) -> async_graphql::Response {
+        refusal(AppError::bad_input(
+            "send queries and mutations over HTTP: the WebSocket carries subscriptions",
+        ))
+    }
+
+    fn execute_stream(
+        &self,
+        mut request: async_graphql::Request,
+        session_data: Option<Arc<Data>>,
+    ) -> futures_util::stream::BoxStream<'static, async_graphql::Response> {
+        let single = |response| futures_util::stream::once(std::future::ready(response)).boxed();
+        if !is_subscription(&mut request) {
+            return single(refusal(AppError::bad_input(
+                "send queries and mutations over HTTP: the WebSocket carries subscriptions",
+            )));
+        }
+        if let Err(error) = self.shape_limits.check_request(&mut request) {
+            return single(coded(async_graphql::Response::from_errors(vec![error])));
+        }
+        self.schema
+            .execute_stream_with_session_data(request, session_data.unwrap_or_default())
+            .map(coded)
+            .boxed()
+    }
+}
+
+fn is_subscription(request: &mut async_graphql::Request) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let operation_name = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else {
+        // Not a document: the schema says why.
+        return true;
+    };
+    let operation = match &document.operations {
+        DocumentOperations::Single(operation) => Some(operation),
+        DocumentOperations::Multiple(operations) => match &operation_name {
+            Some(name) => operations.get(name.as_str()),
+            None if operations.len() == 1 => operations.values().next(),
+            None => None,
+        },
+    };
+    operation.is_none_or(|operation| operation.node.ty == OperationType::Subscription)
+}
+
+fn refusal(error: AppError) -> async_graphql::Response {
+    async_graphql::Response::from_errors(vec![error.into_server_error()])
+}
+
+/// Every error with a code, as over HTTP: those of parsing and validation are the
+/// caller's to fix.
+fn coded(mut response: async_graphql::Response) -> async_graphql::Response {
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", AppError::code_of_uncoded_errors());
+        }
+    }
+    response
+}
+
+/// The close code of a connection whose `connection_init` was refused (graphql-ws's
+/// `Forbidden`).
+const REFUSED_CLOSE_CODE: u16 = 4403;
+
+/// The protocol the client asks for, the newer first.
+fn protocol_of(http: &HttpRequest) -> Option<WebSocketProtocols> {
+    let offered = http
+        .headers()
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let offered: Vec<&str> = offered.split(',').map(str::trim).collect();
+    [
+        WebSocketProtocols::GraphQLWS,
+        WebSocketProtocols::SubscriptionsTransportWS,
+    ]
+    .into_iter()
+    .find(|protocol| offered.contains(&protocol.sec_websocket_protocol()))
+}
+
+/// The bearer token of a `connection_init` payload: `authorization` (or `Authorization`)
+/// as in an HTTP header, or a bare `token`.
+fn token_of(payload: &serde_json::Value) -> Option<String> {
+    let field = |name: &str| payload.get(name).and_then(|value| value.as_str());
+    if let Some(header) = field("authorization").or_else(|| field("Authorization")) {
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .unwrap_or(header);
+        return Some(token.trim().to_owned());
+    }
+    field("token").map(|token| token.trim().to_owned())
+}
+
+pub(crate) async fn subscriptions(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Payload,
+) -> HttpResponse {
+    let Some(protocol) = protocol_of(&http) else {
+        return HttpResponse::BadRequest()
+            .content_type("text/plain")
+            .body("send Sec-WebSocket-Protocol: graphql-transport-ws");
+    };
+    let (mut response, mut session, messages) = match actix_ws::handle(&http, body) {
+        Ok(parts) => parts,
+        Err(error) => return error.error_response(),
+    };
+    response.headers_mut().insert(
+        header::SEC_WEBSOCKET_PROTOCOL,
+        header::HeaderValue::from_static(protocol.sec_websocket_protocol()),
+    );
+
+    let client_address = state.http.trusted_proxies.client_address(&http);
+    let origin = public_origin(&state.http, &http);
+    let init_state = state.clone();
+    let refused = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let refused_at_init = refused.clone();
+    let on_init = move |payload: serde_json::Value| async move {
+        let signed_in = sign_in(&init_state, &payload, client_address, origin).await;
+        if signed_in.is_err() {
+            refused_at_init.store(true, std::sync::atomic::Ordering::Release);
+        }
+        signed_in
+    };
+
+    let pong_session = session.clone();
+    let incoming = messages
+        .take_while(|message| {
+            std::future::ready(!matches!(message, Err(_) | Ok(actix_ws::Message::Close(_))))
+        })
+        .filter_map(move |message| {
+            let mut pongs = pong_session.clone();
+            async move {
+                match message {
+                    Ok(actix_ws::Message::Text(text)) => Some(text.into_bytes()),
+                    Ok(actix_ws::Message::Binary(bytes)) => Some(bytes),
+                    Ok(actix_ws::Message::Ping(bytes)) => {
+                        let _ = pongs.pong(&bytes).await;
+                        None
+                    }
+                    _ => None,
+                }
+            }
+        });
+    let executor = LiveExecutor {
+        schema: state.schema.clone(),
+        shape_limits: state.shape_limits,
+    };
+    let connection = WebSocket::new(executor, incoming, protocol).on_connection_init(on_init);
+    actix_web::rt::spawn(async move {
+        let mut connection = std::pin::pin!(connection);
+        while let Some(message) = connection.next().await {
+            match message {
+                WsMessage::Text(text) => {
+                    if session.text(text).await.is_err() {
+                        return;
+                    }
+                }
+                WsMessage::Close(code, reason) => {
+                    let code = if refused.load(std::sync::atomic::Ordering::Acquire) {
+                        REFUSED_CLOSE_CODE
+                    } else {
+                        code
+                    };
+                    let _ = session
+                        .close(Some(actix_ws::CloseReason {
+                            code: code.into(),
+                            description: Some(reason),
+                        }))
+                        .await;
+                    return;
+                }
+            }
+        }
+        let _ = session.close(None).await;
+    });
+    response
+}
+
+/// Signs a connection in with the token of its `connection_init`: the data its
+/// subscriptions run with.
+async fn sign_in(
+    state: &AppState,
+    payload: &serde_json::Value,
+    client_address: Option<std::net::IpAddr>,
+    public_origin: String,
+) -> async_graphql::Result<Data> {
+    use async_graphql::ErrorExtensions;
+    let token = token_of(payload).ok_or_else(|| AppError::Unauthenticated.extend())?;
+    let found = auth::authenticate(&state.db, &state.token_keys, &token)
+        .await
+        .map_err(|error| error.extend())?;
+    let caller = Arc::new(LiveCaller {
+        db: state.db.clone(),
+        token_keys: state.token_keys.clone(),
+        token,
+        viewer: found.viewer.clone(),
+        feed: state.submission_feed.clone(),
+        recheck_every: state.http.subscription_recheck,
+    });
+    let context = RequestContext::new(RequestParts {
+        db: state.db.clone(),
+        viewer: found.viewer,
+        session_started_at: found.session_started_at,
+        settings: state.api.clone(),
+        token_keys: state.token_keys.clone(),
+        metrics: state.metrics.clone(),
+        files: state.files.clone(),
+        upload_policy: state.upload_policy.clone(),
+        request_id: new_request_id(),
+        client_address,
+        public_origin,
+        snapshots: state.snapshots.clone(),
+        snapshot: None,
+        database_use: DatabaseUse::default(),
+    });
+    let mut data = Data::default();
+    data.insert(caller);
+    data.insert(context);
+    Ok(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_comes_from_the_connection_params() {
+        for payload in [
+            serde_json::json!({ "authorization": "Bearer abc" }),
+            serde_json::json!({ "Authorization": "Bearer abc" }),
+            serde_json::json!({ "authorization": "abc" }),
+            serde_json::json!({ "token": "abc" }),
+        ] {
+            assert_eq!(token_of(&payload).as_deref(), Some("abc"), "{payload}");
+        }
+        assert_eq!(token_of(&serde_json::json!({})), None);
+        assert_eq!(token_of(&serde_json::Value::Null), None);
+    }
+}
