@@ -11,6 +11,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod id;
+pub mod messages;
 pub mod metrics;
 pub mod service;
 pub mod settings;

@@ -72,7 +72,7 @@ impl PlanQuery {
 
 /// An error as the JSON the GraphQL API would carry in `extensions`:
 /// `{"code": "...", "message": "..."}`, with the matching HTTP status.
-fn error_response(error: &AppError, request_id: &str) -> HttpResponse {
+fn error_response(error: &AppError, request_id: &str, http: &HttpRequest) -> HttpResponse {
     if let AppError::Unexpected(cause) = error {
         tracing::error!(error = ?cause, request_id, "a spreadsheet request failed");
     }
@@ -85,7 +85,10 @@ fn error_response(error: &AppError, request_id: &str) -> HttpResponse {
         .insert_header(("x-request-id", request_id))
         .json(serde_json::json!({
             "code": error.code(),
-            "message": error.message(),
+            "message": crate::messages::translate(
+                &error.message(),
+                crate::http::language_of(http.headers()),
+            ),
             "requestId": request_id,
         }))
 }
@@ -142,16 +145,17 @@ async fn export_xlsx(
     let request_id = new_request_id();
     let (ledger, paper) = match ledger_of(&state, &http, &query).await {
         Ok(found) => found,
-        Err(error) => return error_response(&error, &request_id),
+        Err(error) => return error_response(&error, &request_id, &http),
     };
     let file_name = ledger.file_name("xlsx");
     // Compressing the workbook is CPU work: keep it off the threads that serve requests.
     match web::block(move || ledger.to_xlsx(paper)).await {
         Ok(Ok(bytes)) => attachment(&request_id, XLSX, &file_name, bytes),
-        Ok(Err(error)) => error_response(&error, &request_id),
+        Ok(Err(error)) => error_response(&error, &request_id, &http),
         Err(error) => error_response(
             &AppError::Unexpected(anyhow::anyhow!("the workbook writer stopped: {error}")),
             &request_id,
+            &http,
         ),
     }
 }
@@ -173,7 +177,7 @@ async fn export_csv(
         Ok((file_name, bytes)) => {
             attachment(&request_id, "text/csv; charset=utf-8", &file_name, bytes)
         }
-        Err(error) => error_response(&error, &request_id),
+        Err(error) => error_response(&error, &request_id, &http),
     }
 }
 
@@ -221,7 +225,7 @@ async fn import_values(
     let request_id = new_request_id();
     let viewer = match signed_in(&state, &http).await {
         Ok(viewer) => viewer,
-        Err(error) => return error_response(&error, &request_id),
+        Err(error) => return error_response(&error, &request_id, &http),
     };
     let caller = Caller {
         viewer: &viewer,
@@ -238,7 +242,19 @@ async fn import_values(
     }
     .await;
     match result {
-        Ok(report) => {
+        Ok(mut report) => {
+            let language = crate::http::language_of(http.headers());
+            for error in report
+                .errors
+                .iter_mut()
+                .chain(report.rows.iter_mut().flat_map(|row| row.errors.iter_mut()))
+            {
+                if let std::borrow::Cow::Owned(translated) =
+                    crate::messages::translate(&error.reason, language)
+                {
+                    error.reason = translated;
+                }
+            }
             let status = if report.dry_run || report.applied {
                 StatusCode::OK
             } else {
@@ -248,6 +264,6 @@ async fn import_values(
                 .insert_header(("x-request-id", request_id.as_str()))
                 .json(report)
         }
-        Err(error) => error_response(&error, &request_id),
+        Err(error) => error_response(&error, &request_id, &http),
     }
 }

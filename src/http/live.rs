@@ -16,7 +16,8 @@ use crate::graphql::context::{DatabaseUse, RequestContext, RequestParts};
 use crate::graphql::limits::ShapeLimits;
 use crate::graphql::schema::AppSchema;
 use crate::graphql::subscription::LiveCaller;
-use crate::http::{AppState, new_request_id, public_origin};
+use crate::http::{AppState, language_of, new_request_id, public_origin};
+use crate::messages::{self, Language};
 use crate::service::auth;
 
 /// What runs the operations of a connection: subscriptions only (queries and mutations go
@@ -25,13 +26,15 @@ use crate::service::auth;
 struct LiveExecutor {
     schema: AppSchema,
     shape_limits: ShapeLimits,
+    /// The language of the messages, from the upgrade request's `Accept-Language`.
+    language: Language,
 }
 
 impl async_graphql::Executor for LiveExecutor {
     async fn execute(&self, _request: async_graphql::Request) -> async_graphql::Response {
-        refusal(AppError::bad_input(
+        self.coded(refusal(AppError::bad_input(
             "send queries and mutations over HTTP: the WebSocket carries subscriptions",
-        ))
+        )))
     }
 
     fn execute_stream(
@@ -41,16 +44,17 @@ impl async_graphql::Executor for LiveExecutor {
     ) -> futures_util::stream::BoxStream<'static, async_graphql::Response> {
         let single = |response| futures_util::stream::once(std::future::ready(response)).boxed();
         if !is_subscription(&mut request) {
-            return single(refusal(AppError::bad_input(
+            return single(self.coded(refusal(AppError::bad_input(
                 "send queries and mutations over HTTP: the WebSocket carries subscriptions",
-            )));
+            ))));
         }
         if let Err(error) = self.shape_limits.check_request(&mut request) {
-            return single(coded(async_graphql::Response::from_errors(vec![error])));
+            return single(self.coded(async_graphql::Response::from_errors(vec![error])));
         }
+        let this = self.clone();
         self.schema
             .execute_stream_with_session_data(request, session_data.unwrap_or_default())
-            .map(coded)
+            .map(move |response| this.coded(response))
             .boxed()
     }
 }
@@ -77,16 +81,23 @@ fn refusal(error: AppError) -> async_graphql::Response {
     async_graphql::Response::from_errors(vec![error.into_server_error()])
 }
 
-/// Every error with a code, as over HTTP: those of parsing and validation are the
-/// caller's to fix.
-fn coded(mut response: async_graphql::Response) -> async_graphql::Response {
-    for error in &mut response.errors {
-        let extensions = error.extensions.get_or_insert_with(Default::default);
-        if extensions.get("code").is_none() {
-            extensions.set("code", AppError::code_of_uncoded_errors());
+impl LiveExecutor {
+    /// Every error with a code and in the reader's language, as over HTTP: those of
+    /// parsing and validation are the caller's to fix.
+    fn coded(&self, mut response: async_graphql::Response) -> async_graphql::Response {
+        for error in &mut response.errors {
+            if let std::borrow::Cow::Owned(translated) =
+                messages::translate(&error.message, self.language)
+            {
+                error.message = translated;
+            }
+            let extensions = error.extensions.get_or_insert_with(Default::default);
+            if extensions.get("code").is_none() {
+                extensions.set("code", AppError::code_of_uncoded_errors());
+            }
         }
+        response
     }
-    response
 }
 
 /// The close code of a connection whose `connection_init` was refused (graphql-ws's
@@ -177,6 +188,7 @@ pub(crate) async fn subscriptions(
     let executor = LiveExecutor {
         schema: state.schema.clone(),
         shape_limits: state.shape_limits,
+        language: language_of(http.headers()),
     };
     let connection = WebSocket::new(executor, incoming, protocol).on_connection_init(on_init);
     actix_web::rt::spawn(async move {

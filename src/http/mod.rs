@@ -14,6 +14,7 @@ pub mod persisted_queries;
 
 pub mod response_cache;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use actix_web::http::header;
@@ -29,6 +30,7 @@ use crate::graphql::limits::ShapeLimits;
 use crate::graphql::loaders::run_batched;
 use crate::graphql::null_propagation::OutputTypes;
 use crate::graphql::schema::AppSchema;
+use crate::messages::{self, Language};
 use crate::metrics::Metrics;
 use crate::service::auth::{self, TokenKeys};
 use crate::service::evidence::UploadPolicy;
@@ -521,7 +523,11 @@ fn respond(
     http: &HttpRequest,
 ) -> HttpResponse {
     crate::graphql::limits::cap_errors(&mut response.errors);
+    let language = language_of(http.headers());
     for error in &mut response.errors {
+        if let Cow::Owned(translated) = messages::translate(&error.message, language) {
+            error.message = translated;
+        }
         let extensions = error.extensions.get_or_insert_with(Default::default);
         // Errors from parsing, validation and the limits carry no code of their own: they
         // are all the caller's to fix.
@@ -539,6 +545,15 @@ fn respond(
         Some(body) => respond_with_body(body, request_id, http, request_error),
         None => HttpResponse::InternalServerError().finish(),
     }
+}
+
+/// The language the client reads messages in (see `messages`).
+pub(crate) fn language_of(headers: &header::HeaderMap) -> Language {
+    Language::from_accept_language(
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|value| value.to_str().ok()),
+    )
 }
 
 /// Whether the client asked for `application/graphql-response+json`, the newer media type
@@ -590,6 +605,10 @@ pub fn refuse(error: AppError, request_id: &str, headers: &header::HeaderMap) ->
     let status = error.http_status();
     let retry_after = error.retry_after_seconds();
     let mut server_error = error.into_server_error();
+    if let Cow::Owned(translated) = messages::translate(&server_error.message, language_of(headers))
+    {
+        server_error.message = translated;
+    }
     server_error
         .extensions
         .get_or_insert_with(Default::default)

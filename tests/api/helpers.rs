@@ -397,6 +397,20 @@ async fn create_empty(admin_url: &str, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A client that reads messages in English, which the tests compare (`languages` tests
+/// the other languages, and the default).
+fn english_client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::ACCEPT_LANGUAGE,
+        reqwest::header::HeaderValue::from_static("en"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("a client")
+}
+
 /// A running server, its database, and a client for it.
 pub struct TestApp {
     pub port: u16,
@@ -517,7 +531,7 @@ impl TestApp {
         let server = tokio::spawn(app.run_until_stopped());
         Self {
             port,
-            client: reqwest::Client::new(),
+            client: english_client(),
             db,
             backend,
             jwt_secret,

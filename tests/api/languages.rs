@@ -1,0 +1,151 @@
+//! Messages in the reader's language: Traditional Chinese by default (the plan's script),
+//! Simplified Chinese for `zh-CN`/`zh-Hans`, English for `en`; the code never changes.
+
+use ecoplan::service::policy::Role;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, both};
+
+async fn graphql_in(
+    app: &TestApp,
+    language: Option<&str>,
+    token: Option<&str>,
+    query: &str,
+) -> Value {
+    // A client of its own: the tests' client asks for English.
+    let mut request = reqwest::Client::new()
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": query }));
+    if let Some(language) = language {
+        request = request.header("accept-language", language);
+    }
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request
+        .send()
+        .await
+        .expect("the server answers")
+        .json()
+        .await
+        .expect("a JSON answer")
+}
+
+fn first_error(answer: &Value) -> (&str, &str) {
+    let error = &answer["errors"][0];
+    (
+        error["message"].as_str().unwrap_or_default(),
+        error["extensions"]["code"].as_str().unwrap_or_default(),
+    )
+}
+
+async fn every_message_comes_in_the_readers_language_with_the_same_code(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+
+    // A wrong value: its varying part is kept in every language.
+    let bad_period = r#"{ dashboard(period: "2022-Q9") { awaitingReviewCount } }"#;
+    for (language, expected) in [
+        (None, "`2022-Q9` 不是本計畫的報告期：請寫作如 `2022-Q2`"),
+        (
+            Some("zh-TW"),
+            "`2022-Q9` 不是本計畫的報告期：請寫作如 `2022-Q2`",
+        ),
+        (
+            Some("zh-CN,zh;q=0.9"),
+            "`2022-Q9` 不是本计划的报告期：请写作如 `2022-Q2`",
+        ),
+        (
+            Some("zh-Hans"),
+            "`2022-Q9` 不是本计划的报告期：请写作如 `2022-Q2`",
+        ),
+        (
+            Some("en-US,en;q=0.9"),
+            "`2022-Q9` is not a reporting period of this plan: write it like `2022-Q2`",
+        ),
+    ] {
+        let answer = graphql_in(&app, language, Some(&finance), bad_period).await;
+        assert_eq!(
+            first_error(&answer),
+            (expected, "BAD_USER_INPUT"),
+            "{language:?}: {answer}"
+        );
+    }
+
+    // A field refused to the role, and a request without a token.
+    let refused = "{ me { username } auditLog(first: 1) { totalCount } }";
+    let answer = graphql_in(&app, None, Some(&finance), refused).await;
+    assert_eq!(
+        first_error(&answer),
+        ("只有領導小組辦公室可以執行此操作", "FORBIDDEN"),
+        "{answer}"
+    );
+    let answer = graphql_in(&app, Some("zh-CN"), None, "{ plans { key } }").await;
+    assert_eq!(
+        first_error(&answer),
+        ("请先登入：此操作需要有效的权杖", "UNAUTHENTICATED"),
+        "{answer}"
+    );
+
+    // A sign-in that fails, and a request the server cannot read at all.
+    let answer = graphql_in(
+        &app,
+        None,
+        None,
+        r#"mutation { login(username: "finance", password: "wrong") { token } }"#,
+    )
+    .await;
+    assert_eq!(
+        first_error(&answer),
+        ("使用者名稱或密碼錯誤", "INVALID_CREDENTIALS")
+    );
+    let unreadable: Value = reqwest::Client::new()
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .body("[]")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        first_error(&unreadable),
+        (
+            "不支援批次請求（操作的 JSON 陣列）；每個請求請只送一項操作",
+            "BAD_USER_INPUT"
+        )
+    );
+}
+both!(every_message_comes_in_the_readers_language_with_the_same_code);
+
+async fn a_spreadsheets_errors_come_in_the_readers_language(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+    let plan = app.plan_id().await;
+    for (language, expected) in [
+        (
+            "zh-TW",
+            "請求內容不是 Excel 活頁簿（.xlsx）：請送出由 /export/plan.xlsx 匯出並填妥的檔案",
+        ),
+        (
+            "en",
+            "the body is not an Excel workbook (.xlsx): send the file exported from /export/plan.xlsx, filled in",
+        ),
+    ] {
+        let answer: Value = reqwest::Client::new()
+            .post(app.url(&format!("/import/indicator-values?planId={plan}")))
+            .bearer_auth(&finance)
+            .header("accept-language", language)
+            .body("not a workbook")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer["code"], "BAD_USER_INPUT", "{answer}");
+        assert_eq!(answer["message"], expected, "{language}: {answer}");
+    }
+}
+both!(a_spreadsheets_errors_come_in_the_readers_language);
