@@ -9,9 +9,10 @@ use crate::graphql::audit::AuditEntry;
 use crate::graphql::connection::AuditEntryConnection;
 use crate::graphql::context::ContextExt;
 use crate::graphql::department::Department;
-use crate::graphql::loaders::HistoryOfEvidence;
+use crate::graphql::loaders::{HistoryOfEvidence, ReportById, ValueById};
 use crate::graphql::report::{
-    abilities, decode, load_department, load_task, load_user, submission_object,
+    IndicatorValue, ProgressReport, abilities, decode, load_department, load_task, load_user,
+    submission_object,
 };
 use crate::graphql::task::Task;
 use crate::graphql::types::DateTime;
@@ -80,11 +81,39 @@ submission_object!(Evidence, NodeKind::Evidence, HistoryOfEvidence, {
             expires_at: DateTime(expires_at),
         })
     }
+    /// The report it backs, if any (and if the viewer may see it).
+    pub async fn progress_report(&self, ctx: &Context<'_>) -> Result<Option<ProgressReport>> {
+        let Some(id) = self.0.progress_report_id else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .request()
+            .loaders
+            .load_one(ReportById(id))
+            .await?
+            .map(ProgressReport))
+    }
+    /// The indicator value it backs, if any (and if the viewer may see it).
+    pub async fn indicator_value(&self, ctx: &Context<'_>) -> Result<Option<IndicatorValue>> {
+        let Some(id) = self.0.indicator_value_id else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .request()
+            .loaders
+            .load_one(ValueById(id))
+            .await?
+            .map(IndicatorValue))
+    }
+    /// The id of `progressReport`.
+    #[graphql(deprecation = "use `progressReport { id }`")]
     pub async fn progress_report_id(&self) -> Option<ID> {
         self.0
             .progress_report_id
             .map(|id| global_id(NodeKind::ProgressReport, id))
     }
+    /// The id of `indicatorValue`.
+    #[graphql(deprecation = "use `indicatorValue { id }`")]
     pub async fn indicator_value_id(&self) -> Option<ID> {
         self.0
             .indicator_value_id

@@ -136,6 +136,8 @@ macro_rules! batch {
 }
 
 batch!(UserById => user::Model, |l, ids| users::users_by_ids(&l.db, l.scope, &ids));
+batch!(ReportById => progress_report::Model, |l, ids| report::reports_by_ids(&l.db, l.scope, &ids));
+batch!(ValueById => indicator_value::Model, |l, ids| report::values_by_ids(&l.db, l.scope, &ids));
 batch!(ReportsOfTask => Vec<progress_report::Model>, |l, ids| report::reports_by_tasks(&l.db, l.scope, &ids));
 batch!(ValuesOfIndicator => Vec<indicator_value::Model>, |l, ids| report::values_by_indicators(&l.db, l.scope, &ids));
 batch!(EvidenceOfTask => Vec<evidence::Model>, |l, ids| evidences::evidence_by_tasks(&l.db, l.scope, &ids));

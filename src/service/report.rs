@@ -593,6 +593,38 @@ pub async fn values_by_indicators(
     Ok(grouped)
 }
 
+/// Reports by id, those the scope may read.
+pub async fn reports_by_ids(
+    db: &impl ConnectionTrait,
+    scope: ReadScope,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, progress_report::Model>> {
+    Ok(progress_report::Entity::find()
+        .filter(progress_report::Column::Id.is_in(ids.iter().copied()))
+        .filter(scope.report_condition())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| (row.id, row))
+        .collect())
+}
+
+/// Values by id, those the scope may read.
+pub async fn values_by_ids(
+    db: &impl ConnectionTrait,
+    scope: ReadScope,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, indicator_value::Model>> {
+    Ok(indicator_value::Entity::find()
+        .filter(indicator_value::Column::Id.is_in(ids.iter().copied()))
+        .filter(scope.value_condition())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| (row.id, row))
+        .collect())
+}
+
 /// A task's due date: set by the leadership group, or the end of the plan's year.
 pub fn due_on(task: &task::Model, plan: &plan::Model) -> NaiveDate {
     task.due_on

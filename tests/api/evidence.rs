@@ -665,3 +665,57 @@ async fn a_signed_link_stops_working_when_it_expires(backend: Backend, store: St
     assert_eq!(follow(&renewed).await.status(), 200);
 }
 stores!(a_signed_link_stops_working_when_it_expires);
+
+async fn evidence_names_the_report_or_value_it_backs_as_objects(backend: Backend, store: Store) {
+    let app = TestApp::spawn_on(backend, store).await;
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+    let task = app.task_id("36").await;
+    let report = draft_report(&app, &finance, &task, "2022-Q2", "IN_PROGRESS").await;
+    let value = draft_value(
+        &app,
+        &finance,
+        &app.indicator_id("36", 0).await,
+        "2022-Q2",
+        85.0,
+    )
+    .await;
+    let query = "query($task: ID!) { node(id: $task) { ... on Task { evidence(first: 10) { nodes {
+        title progressReport { id period reviewStatus } indicatorValue { id value } } } } } }";
+    for (title, backs) in [
+        ("報告佐證", json!({ "progressReportId": report.id })),
+        ("數值佐證", json!({ "indicatorValueId": value.id })),
+        ("任務佐證", json!({})),
+    ] {
+        let mut input = json!({ "taskId": task, "title": title });
+        input
+            .as_object_mut()
+            .unwrap()
+            .extend(backs.as_object().unwrap().clone());
+        data(&upload(&app, Some(&finance), input, "說明.txt", text_file()).await);
+    }
+    for viewer in [&finance, &app.token_for(Role::Leadership, None).await] {
+        let answer = app.graphql_as(viewer, query, json!({ "task": task })).await;
+        let nodes = data(&answer)["node"]["evidence"]["nodes"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let by_title = |title: &str| {
+            nodes
+                .iter()
+                .find(|node| node["title"] == title)
+                .unwrap_or_else(|| panic!("no {title} in {answer}"))
+                .clone()
+        };
+        let of_report = by_title("報告佐證");
+        assert_eq!(of_report["progressReport"]["id"], report.id.as_str());
+        assert_eq!(of_report["progressReport"]["period"], "2022-Q2");
+        assert!(of_report["indicatorValue"].is_null());
+        let of_value = by_title("數值佐證");
+        assert_eq!(of_value["indicatorValue"]["id"], value.id.as_str());
+        assert_eq!(of_value["indicatorValue"]["value"], 85.0);
+        assert!(of_value["progressReport"].is_null());
+        let of_task = by_title("任務佐證");
+        assert!(of_task["progressReport"].is_null() && of_task["indicatorValue"].is_null());
+    }
+}
+stores!(evidence_names_the_report_or_value_it_backs_as_objects);
