@@ -16,7 +16,7 @@ use crate::graphql::context::{DatabaseUse, RequestContext, RequestParts};
 use crate::graphql::limits::ShapeLimits;
 use crate::graphql::schema::AppSchema;
 use crate::graphql::subscription::LiveCaller;
-use crate::http::{AppState, language_of, new_request_id, public_origin};
+use crate::http::{AppState, language_of, new_request_id, operation_type, public_origin};
 use crate::messages::{self, Language};
 use crate::service::auth;
 
@@ -59,22 +59,11 @@ impl async_graphql::Executor for LiveExecutor {
     }
 }
 
+/// Whether a request may run over the WebSocket: a subscription, or a document the schema
+/// refuses with its own reason (one that does not parse or names no operation).
 fn is_subscription(request: &mut async_graphql::Request) -> bool {
-    use async_graphql::parser::types::{DocumentOperations, OperationType};
-    let operation_name = request.operation_name.clone();
-    let Ok(document) = request.parsed_query() else {
-        // Not a document: the schema says why.
-        return true;
-    };
-    let operation = match &document.operations {
-        DocumentOperations::Single(operation) => Some(operation),
-        DocumentOperations::Multiple(operations) => match &operation_name {
-            Some(name) => operations.get(name.as_str()),
-            None if operations.len() == 1 => operations.values().next(),
-            None => None,
-        },
-    };
-    operation.is_none_or(|operation| operation.node.ty == OperationType::Subscription)
+    use async_graphql::parser::types::OperationType;
+    operation_type(request).is_none_or(|kind| kind == OperationType::Subscription)
 }
 
 fn refusal(error: AppError) -> async_graphql::Response {

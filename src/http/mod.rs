@@ -273,13 +273,11 @@ fn operation_label(request: &mut async_graphql::Request) -> Option<String> {
     }
 }
 
-/// Whether the operation a request runs is a query (the only kind whose answer may be
-/// shared).
-fn is_query(request: &mut async_graphql::Request) -> bool {
+/// The type of the operation a request runs; `None` when its document does not parse or
+/// does not say which operation to run (the schema then says why).
+pub(crate) fn operation_type(request: &mut async_graphql::Request) -> Option<OperationType> {
     let operation_name = request.operation_name.clone();
-    let Ok(document) = request.parsed_query() else {
-        return false;
-    };
+    let document = request.parsed_query().ok()?;
     let operation = match &document.operations {
         DocumentOperations::Single(operation) => Some(operation),
         DocumentOperations::Multiple(operations) => match &operation_name {
@@ -288,7 +286,13 @@ fn is_query(request: &mut async_graphql::Request) -> bool {
             None => None,
         },
     };
-    operation.is_some_and(|operation| operation.node.ty == OperationType::Query)
+    operation.map(|operation| operation.node.ty)
+}
+
+/// Whether the operation a request runs is a query (the only kind whose answer may be
+/// shared).
+fn is_query(request: &mut async_graphql::Request) -> bool {
+    operation_type(request) == Some(OperationType::Query)
 }
 
 async fn execute(
