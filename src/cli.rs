@@ -164,6 +164,18 @@ pub struct ServeArgs {
     /// How much text of persisted documents (automatic persisted queries) is kept, in MiB.
     #[arg(long, env = "ECOPLAN_PERSISTED_QUERIES_MIB", default_value_t = 4)]
     pub persisted_queries_mib: usize,
+    /// How many WebSocket connections (subscriptions) may be open at once; beyond, an
+    /// upgrade is refused with 429 and `Retry-After`.
+    #[arg(long, env = "ECOPLAN_MAX_LIVE_CONNECTIONS", default_value_t = 1024)]
+    pub max_live_connections: usize,
+    /// How many WebSocket connections one user may have open at once; beyond, the
+    /// `connection_init` is refused and the connection closed with 4429.
+    #[arg(
+        long,
+        env = "ECOPLAN_MAX_LIVE_CONNECTIONS_PER_USER",
+        default_value_t = 8
+    )]
+    pub max_live_connections_per_user: usize,
     /// How many GraphQL operations may run at once (others wait their turn); by default
     /// four per processor core, at least eight.
     #[arg(long, env = "ECOPLAN_MAX_CONCURRENT_OPERATIONS")]
@@ -502,6 +514,8 @@ impl ServeArgs {
         };
         settings.http.persisted_query_bytes =
             self.persisted_queries_mib.saturating_mul(1024 * 1024);
+        settings.http.max_live_connections = self.max_live_connections.max(1);
+        settings.http.max_live_connections_per_user = self.max_live_connections_per_user.max(1);
         if let Some(operations) = self.max_concurrent_operations {
             settings.http.max_concurrent_operations = operations.max(1);
         }

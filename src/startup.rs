@@ -151,6 +151,8 @@ impl Application {
             responses: crate::http::response_cache::ResponseCache::new(
                 settings.http.response_cache_bytes,
             ),
+            // Kept counts are switched with the shared answers (`ECOPLAN_RESPONSE_CACHE`).
+            kept_counts: (settings.http.response_cache_bytes > 0).then(Default::default),
             submission_feed: crate::service::submission_events::SubmissionFeed::start(
                 db.clone(),
                 settings.http.subscription_poll,
@@ -158,6 +160,10 @@ impl Application {
             persisted_queries: crate::http::persisted_queries::PersistedQueries::new(
                 settings.http.persisted_query_bytes,
             ),
+            live_connections: Arc::new(crate::http::live::LiveConnections::new(
+                settings.http.max_live_connections,
+                settings.http.max_live_connections_per_user,
+            )),
             operations: tokio::sync::Semaphore::new(settings.http.max_concurrent_operations),
             anonymous: Arc::new(tokio::sync::Semaphore::new(
                 settings.http.anonymous_concurrency.max(1),

@@ -10,6 +10,8 @@ mod m20261201_000010_add_read_state;
 mod m20261202_000011_add_plan_published;
 mod m20261202_000012_index_submissions_by_period;
 mod m20261202_000013_create_notification_tables;
+mod m20261203_000014_add_submission_revision;
+mod m20261203_000015_add_task_and_period_versions;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -26,6 +28,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000011_add_plan_published::Migration),
             Box::new(m20261202_000012_index_submissions_by_period::Migration),
             Box::new(m20261202_000013_create_notification_tables::Migration),
+            Box::new(m20261203_000014_add_submission_revision::Migration),
+            Box::new(m20261203_000015_add_task_and_period_versions::Migration),
         ]
     }
 }

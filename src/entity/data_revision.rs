@@ -1,5 +1,5 @@
-//! The `data_revision` table: one counter, raised in the transaction of every write
-//! that changes the plan snapshot, so every instance knows when to reload it.
+//! The `data_revision` table: one row of counters, raised in the transaction of a write,
+//! so every instance knows when what it keeps in memory is out of date.
 
 use sea_orm::entity::prelude::*;
 
@@ -11,6 +11,9 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: i32,
     pub revision: i64,
+    /// Raised by every write that changes what is counted of the submissions (a review
+    /// move, a removal), so the dashboard's counts can be kept between requests.
+    pub submission_revision: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

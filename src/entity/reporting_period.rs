@@ -14,6 +14,8 @@ pub struct Model {
     pub closed: bool,
     pub changed_at: DateTimeUtc,
     pub changed_by: i64,
+    /// Raised by every close and reopening; a period never changed is at version 0.
+    pub version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

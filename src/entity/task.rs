@@ -21,6 +21,9 @@ pub struct Model {
     pub search_text: String,
     /// Set by the leadership group; `None` means the end of the plan's year.
     pub due_on: Option<Date>,
+    /// Raised by every change of the row, so a change made against an older state is
+    /// refused (`STALE_VERSION`).
+    pub version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

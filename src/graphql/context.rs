@@ -14,6 +14,7 @@ use crate::graphql::loaders::{EvidenceOfTask, Loaders};
 use crate::metrics::Metrics;
 use crate::service::auth::TokenKeys;
 use crate::service::clock::Clock;
+use crate::service::dashboard::{CountsSource, KeptCounts, Revisions};
 use crate::service::evidence::UploadPolicy;
 use crate::service::light::{
     LightRules, PeriodLights, PeriodStates, light_period, read_period_states,
@@ -85,6 +86,7 @@ pub struct RequestContext {
     /// The whole evidence of the tasks this request reads it of, each read once: their
     /// reports' evidence is a part of it, so it is taken from there rather than read again.
     task_evidence: std::sync::Mutex<HashMap<i64, Arc<TaskEvidence>>>,
+    kept_counts: Option<(Arc<KeptCounts>, Revisions)>,
 }
 
 /// A task's evidence within the viewer's scope, read at most once per request.
@@ -109,6 +111,9 @@ pub struct RequestParts {
     pub snapshot: Option<Arc<PlanSnapshot>>,
     /// Told when the request reads the database beyond the snapshot.
     pub database_use: DatabaseUse,
+    /// The dashboard's kept counts and the revisions read with the user row, when the
+    /// request has both (a signed-in caller, with keeping switched on).
+    pub kept_counts: Option<(Arc<KeptCounts>, Revisions)>,
 }
 
 impl RequestContext {
@@ -140,7 +145,15 @@ impl RequestContext {
             database_use,
             period_states: Default::default(),
             task_evidence: Default::default(),
+            kept_counts: parts.kept_counts,
         }
+    }
+
+    /// Where the dashboard may take its counts from instead of counting them.
+    pub fn kept_counts(&self) -> Option<CountsSource<'_>> {
+        self.kept_counts
+            .as_ref()
+            .map(|(kept, at)| CountsSource { kept, at: *at })
     }
 
     /// The database, for everything the plan snapshot does not hold. Asking for it marks

@@ -222,7 +222,14 @@ impl DashboardQuery {
             .map(|id| decode(id, NodeKind::Plan))
             .transpose()?;
         let view = request.plan_view().await?;
-        let data = dashboard::dashboard(request.db(), &view, plan_id, period.as_deref()).await?;
+        let data = dashboard::dashboard(
+            request.db(),
+            request.kept_counts(),
+            &view,
+            plan_id,
+            period.as_deref(),
+        )
+        .await?;
         Ok(Some(Dashboard { view, data }))
     }
 }

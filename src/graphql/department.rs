@@ -5,6 +5,7 @@ use async_graphql::{Context, ID, Object, Result};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::plan::optional_id;
+use crate::graphql::report::decode;
 use crate::graphql::task::Task;
 use crate::graphql::types::global_id;
 use crate::id::NodeKind;
@@ -80,7 +81,11 @@ impl DepartmentQuery {
             .collect())
     }
 
-    /// One department by id, code, or name (full name or alias, in either script).
+    /// One department by id, code, or name (full name or alias, in either script);
+    /// exactly one of them, checked when it runs.
+    #[graphql(
+        deprecation = "Use `departmentById`, `departmentByCode` or `departmentByName`, whose arguments say what is required."
+    )]
     async fn department(
         &self,
         ctx: &Context<'_>,
@@ -88,7 +93,6 @@ impl DepartmentQuery {
         code: Option<String>,
         name: Option<String>,
     ) -> Result<Option<Department>> {
-        let view = ctx.request().plan_view().await?;
         let id = optional_id(id.as_ref(), NodeKind::Department)?;
         let key = match (id, code.as_deref(), name.as_deref()) {
             (Some(id), None, None) => DepartmentKey::Id(id),
@@ -100,6 +104,36 @@ impl DepartmentQuery {
                 );
             }
         };
-        Ok(department::find_department(&view, key)?.map(|index| Department::new(&view, index)))
+        find(ctx, key).await
     }
+
+    /// One department by its id.
+    async fn department_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Department>> {
+        let id = decode(&id, NodeKind::Department)?;
+        find(ctx, DepartmentKey::Id(id)).await
+    }
+
+    /// One department by its code (`finance`).
+    async fn department_by_code(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+    ) -> Result<Option<Department>> {
+        find(ctx, DepartmentKey::Code(&code)).await
+    }
+
+    /// One department by its full name or an alias, in Traditional or Simplified
+    /// characters.
+    async fn department_by_name(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+    ) -> Result<Option<Department>> {
+        find(ctx, DepartmentKey::Name(&name)).await
+    }
+}
+
+async fn find(ctx: &Context<'_>, key: DepartmentKey<'_>) -> Result<Option<Department>> {
+    let view = ctx.request().plan_view().await?;
+    Ok(department::find_department(&view, key)?.map(|index| Department::new(&view, index)))
 }

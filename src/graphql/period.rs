@@ -11,7 +11,7 @@ use crate::graphql::types::Date;
 use crate::graphql::types::DateTime;
 use crate::graphql::user::User;
 use crate::id::NodeKind;
-use crate::service::period::{self, PeriodState};
+use crate::service::period::{self, PeriodChange, PeriodState};
 
 /// A reporting period of a plan.
 pub struct ReportingPeriod(pub PeriodState);
@@ -38,6 +38,11 @@ impl ReportingPeriod {
     /// The last day a submission is on time.
     pub async fn deadline(&self) -> Date {
         Date(self.0.period.deadline(self.0.deadline_days))
+    }
+    /// 0 until the period is first closed, then raised by every close and reopening:
+    /// give it to `closePeriod` or `reopenPeriod`.
+    pub async fn version(&self) -> i32 {
+        self.0.version()
     }
     /// A closed period takes no more changes.
     pub async fn closed(&self) -> bool {
@@ -85,46 +90,52 @@ pub struct PeriodMutation;
 
 #[Object]
 impl PeriodMutation {
-    /// Closes a reporting period: nothing in it can change (leadership).
+    /// Closes a reporting period: nothing in it can change (leadership). With `version`
+    /// (the period's, as read), a change made meanwhile is not overwritten:
+    /// `STALE_VERSION` with `currentVersion`.
     async fn close_period(
         &self,
         ctx: &Context<'_>,
         plan_id: ID,
         period: String,
+        version: Option<i32>,
     ) -> Result<ReportingPeriod> {
-        let request = ctx.request();
-        let plan_id = decode(&plan_id, NodeKind::Plan)?;
-        let state = period::set_period_closed(
-            request.db(),
-            &request.caller(),
-            plan_id,
-            &period,
-            true,
-            None,
-        )
-        .await?;
-        Ok(ReportingPeriod(state))
+        let change = PeriodChange {
+            closed: true,
+            reason: None,
+            version,
+        };
+        change_period(ctx, plan_id, &period, change).await
     }
 
-    /// Reopens a closed reporting period, with a reason (leadership).
+    /// Reopens a closed reporting period, with a reason (leadership). With `version`, as
+    /// for `closePeriod`.
     async fn reopen_period(
         &self,
         ctx: &Context<'_>,
         plan_id: ID,
         period: String,
         reason: String,
+        version: Option<i32>,
     ) -> Result<ReportingPeriod> {
-        let request = ctx.request();
-        let plan_id = decode(&plan_id, NodeKind::Plan)?;
-        let state = period::set_period_closed(
-            request.db(),
-            &request.caller(),
-            plan_id,
-            &period,
-            false,
-            Some(&reason),
-        )
-        .await?;
-        Ok(ReportingPeriod(state))
+        let change = PeriodChange {
+            closed: false,
+            reason: Some(&reason),
+            version,
+        };
+        change_period(ctx, plan_id, &period, change).await
     }
+}
+
+async fn change_period(
+    ctx: &Context<'_>,
+    plan_id: ID,
+    period: &str,
+    change: PeriodChange<'_>,
+) -> Result<ReportingPeriod> {
+    let request = ctx.request();
+    let plan_id = decode(&plan_id, NodeKind::Plan)?;
+    let state =
+        period::set_period_closed(request.db(), &request.caller(), plan_id, period, change).await?;
+    Ok(ReportingPeriod(state))
 }

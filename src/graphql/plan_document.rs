@@ -334,12 +334,14 @@ impl PlanDocumentMutation {
     }
 
     /// Corrects a task of a draft plan: its title or lead departments (administrators and
-    /// the leadership group).
+    /// the leadership group). With `version` (the task's, as read), a change made
+    /// meanwhile is not overwritten: `STALE_VERSION` with `currentVersion`.
     async fn update_draft_task(
         &self,
         ctx: &Context<'_>,
         id: ID,
         input: DraftTaskInput,
+        version: Option<i32>,
     ) -> Result<Task> {
         let request = ctx.request();
         let id = NodeId::decode_as(&id, NodeKind::Task)?;
@@ -347,8 +349,14 @@ impl PlanDocumentMutation {
             title: input.title,
             lead_codes: input.lead_department_codes,
         };
-        let row =
-            plan_import::update_draft_task(request.db(), &request.caller(), id, correction).await?;
+        let row = plan_import::update_draft_task(
+            request.db(),
+            &request.caller(),
+            id,
+            version,
+            correction,
+        )
+        .await?;
         let view = request.fresh_plan_view().await?;
         let index = view.snapshot.task_index(row.id).ok_or_else(|| {
             AppError::Unexpected(anyhow::anyhow!("the corrected task is not in the snapshot"))

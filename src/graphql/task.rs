@@ -123,6 +123,11 @@ impl Task {
     async fn due_on(&self) -> Date {
         Date(self.node().due_on)
     }
+    /// Raised by every change of the task (its due date, a correction of a draft plan):
+    /// give it to `setTaskDueDate` so that a change made meanwhile is not overwritten.
+    async fn version(&self) -> i32 {
+        self.node().row.version
+    }
     /// From the lead departments' latest approved reports and the due date.
     async fn status(&self) -> TaskStatus {
         self.view.snapshot.task_status(self.index, self.view.today)
@@ -289,7 +294,11 @@ impl TaskQuery {
         }))
     }
 
-    /// One task by id, or by code (`12`, `2.3`) in a plan (the newest when none is named).
+    /// One task by id, or by code (`12`, `2.3`) in a plan (the newest when none is named);
+    /// exactly one of `id` and `code`, checked when it runs.
+    #[graphql(
+        deprecation = "Use `taskById` or `taskByCode`, whose arguments say what is required."
+    )]
     async fn task(
         &self,
         ctx: &Context<'_>,
@@ -309,6 +318,26 @@ impl TaskQuery {
         };
         Ok(found.map(|index| Task::new(&view, index)))
     }
+
+    /// One task by its id; `null` when the caller may not see it.
+    async fn task_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Task>> {
+        let view = ctx.request().plan_view().await?;
+        let id = NodeId::decode_as(&id, NodeKind::Task)?;
+        Ok(task::find_task(&view, id)?.map(|index| Task::new(&view, index)))
+    }
+
+    /// One task by its code (`12`, `2.3`) in a plan (the newest when none is named);
+    /// `null` when the caller may not see it.
+    async fn task_by_code(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+        plan_id: Option<ID>,
+    ) -> Result<Option<Task>> {
+        let plan_id = optional_id(plan_id.as_ref(), NodeKind::Plan)?;
+        let view = ctx.request().plan_view().await?;
+        Ok(task::find_task_by_code(&view, plan_id, &code)?.map(|index| Task::new(&view, index)))
+    }
 }
 
 #[derive(Default)]
@@ -316,17 +345,20 @@ pub struct TaskMutation;
 
 #[Object]
 impl TaskMutation {
-    /// Sets a task's due date (leadership).
+    /// Sets a task's due date (leadership). With `version` (the task's, as read), a
+    /// change made meanwhile is not overwritten: `STALE_VERSION` with `currentVersion`.
     async fn set_task_due_date(
         &self,
         ctx: &Context<'_>,
         task_id: ID,
         due_on: Date,
+        version: Option<i32>,
     ) -> Result<Task> {
         let request = ctx.request();
         let task_id = decode(&task_id, NodeKind::Task)?;
         let saved =
-            report::set_task_due_date(request.db(), &request.caller(), task_id, due_on.0).await?;
+            report::set_task_due_date(request.db(), &request.caller(), task_id, due_on.0, version)
+                .await?;
         let view = request.fresh_plan_view().await?;
         Task::of_id(&view, saved.id)
     }

@@ -92,6 +92,86 @@ impl LiveExecutor {
 /// The close code of a connection whose `connection_init` was refused (graphql-ws's
 /// `Forbidden`).
 const REFUSED_CLOSE_CODE: u16 = 4403;
+/// The close code of a connection whose user has as many open as allowed.
+const TOO_MANY_CLOSE_CODE: u16 = 4429;
+/// The close code of a connection that sent no `connection_init` in time (graphql-ws's
+/// `ConnectionInitialisationTimeout`).
+const INIT_TIMEOUT_CLOSE_CODE: u16 = 4408;
+
+/// The WebSocket connections open: a bounded number in all, taken before the upgrade, and
+/// a bounded number per user, taken at `connection_init`, so that neither many clients
+/// nor one user's leaked tabs hold the server's memory and feed without end.
+pub struct LiveConnections {
+    open: Arc<tokio::sync::Semaphore>,
+    per_user: std::sync::Mutex<std::collections::HashMap<i64, usize>>,
+    max_per_user: usize,
+}
+
+/// One user's place among the open connections, given back when the connection ends
+/// (its session data is dropped).
+struct UserPlace {
+    connections: Arc<LiveConnections>,
+    user_id: i64,
+}
+
+impl Drop for UserPlace {
+    fn drop(&mut self) {
+        if let Ok(mut per_user) = self.connections.per_user.lock()
+            && let Some(open) = per_user.get_mut(&self.user_id)
+        {
+            *open = open.saturating_sub(1);
+            if *open == 0 {
+                per_user.remove(&self.user_id);
+            }
+        }
+    }
+}
+
+impl LiveConnections {
+    pub fn new(max_open: usize, max_per_user: usize) -> Self {
+        Self {
+            open: Arc::new(tokio::sync::Semaphore::new(max_open.max(1))),
+            per_user: Default::default(),
+            max_per_user: max_per_user.max(1),
+        }
+    }
+
+    /// A place for one more connection, if there is one.
+    fn open(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.open.clone().try_acquire_owned().ok()
+    }
+
+    /// A place for one more connection of the user, if they have fewer than allowed.
+    fn sign_in(self: &Arc<Self>, user_id: i64) -> Option<UserPlace> {
+        let mut per_user = self.per_user.lock().ok()?;
+        let open = per_user.entry(user_id).or_default();
+        if *open >= self.max_per_user {
+            return None;
+        }
+        *open += 1;
+        Some(UserPlace {
+            connections: self.clone(),
+            user_id,
+        })
+    }
+}
+
+/// Why a connection's `connection_init` was refused, for its close code.
+#[derive(Default)]
+struct Refusal(std::sync::atomic::AtomicU16);
+
+impl Refusal {
+    fn set(&self, code: u16) {
+        self.0.store(code, std::sync::atomic::Ordering::Release);
+    }
+
+    fn code(&self) -> Option<u16> {
+        match self.0.load(std::sync::atomic::Ordering::Acquire) {
+            0 => None,
+            code => Some(code),
+        }
+    }
+}
 
 /// The protocol the client asks for, the newer first.
 fn protocol_of(http: &HttpRequest) -> Option<WebSocketProtocols> {
@@ -133,6 +213,12 @@ pub(crate) async fn subscriptions(
             .content_type("text/plain")
             .body("send Sec-WebSocket-Protocol: graphql-transport-ws");
     };
+    let Some(place) = state.live_connections.open() else {
+        let refusal = AppError::TooManyRequests {
+            retry_after_seconds: LIVE_RETRY_SECONDS,
+        };
+        return crate::http::refuse(refusal, &crate::http::request_id_of(&http), http.headers());
+    };
     let (mut response, mut session, messages) = match actix_ws::handle(&http, body) {
         Ok(parts) => parts,
         Err(error) => return error.error_response(),
@@ -145,12 +231,26 @@ pub(crate) async fn subscriptions(
     let client_address = state.http.trusted_proxies.client_address(&http);
     let origin = public_origin(&state.http, &http);
     let init_state = state.clone();
-    let refused = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let refused = Arc::new(Refusal::default());
     let refused_at_init = refused.clone();
+    let initialised = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let initialised_at_init = initialised.clone();
     let on_init = move |payload: serde_json::Value| async move {
+        initialised_at_init.store(true, std::sync::atomic::Ordering::Release);
         let signed_in = sign_in(&init_state, &payload, client_address, origin).await;
-        if signed_in.is_err() {
-            refused_at_init.store(true, std::sync::atomic::Ordering::Release);
+        if let Err(error) = &signed_in {
+            let too_many = error
+                .extensions
+                .as_ref()
+                .and_then(|extensions| extensions.get("code"))
+                == Some(&async_graphql::Value::from(
+                    crate::error::ErrorCode::TooManyRequests.as_str(),
+                ));
+            refused_at_init.set(if too_many {
+                TOO_MANY_CLOSE_CODE
+            } else {
+                REFUSED_CLOSE_CODE
+            });
         }
         signed_in
     };
@@ -180,9 +280,29 @@ pub(crate) async fn subscriptions(
         language: language_of(http.headers()),
     };
     let connection = WebSocket::new(executor, incoming, protocol).on_connection_init(on_init);
+    let init_timeout = state.http.live_init_timeout;
     actix_web::rt::spawn(async move {
+        // Held for as long as the connection is open.
+        let _place = place;
         let mut connection = std::pin::pin!(connection);
-        while let Some(message) = connection.next().await {
+        let init_deadline = tokio::time::sleep(init_timeout);
+        let mut init_deadline = std::pin::pin!(init_deadline);
+        loop {
+            let message = tokio::select! {
+                message = connection.next() => message,
+                () = &mut init_deadline,
+                    if !initialised.load(std::sync::atomic::Ordering::Acquire) =>
+                {
+                    let _ = session
+                        .close(Some(actix_ws::CloseReason {
+                            code: INIT_TIMEOUT_CLOSE_CODE.into(),
+                            description: Some("Connection initialisation timeout".to_owned()),
+                        }))
+                        .await;
+                    return;
+                }
+            };
+            let Some(message) = message else { break };
             match message {
                 WsMessage::Text(text) => {
                     if session.text(text).await.is_err() {
@@ -190,11 +310,7 @@ pub(crate) async fn subscriptions(
                     }
                 }
                 WsMessage::Close(code, reason) => {
-                    let code = if refused.load(std::sync::atomic::Ordering::Acquire) {
-                        REFUSED_CLOSE_CODE
-                    } else {
-                        code
-                    };
+                    let code = refused.code().unwrap_or(code);
                     let _ = session
                         .close(Some(actix_ws::CloseReason {
                             code: code.into(),
@@ -210,6 +326,9 @@ pub(crate) async fn subscriptions(
     response
 }
 
+/// How long a client refused a connection for want of places is told to wait.
+const LIVE_RETRY_SECONDS: u64 = 30;
+
 /// Signs a connection in with the token of its `connection_init`: the data its
 /// subscriptions run with.
 async fn sign_in(
@@ -223,6 +342,20 @@ async fn sign_in(
     let found = auth::authenticate(&state.db, &state.token_keys, &token)
         .await
         .map_err(|error| error.extend())?;
+    let place = match found.viewer.user() {
+        Some(user) => Some(
+            state
+                .live_connections
+                .sign_in(user.user_id)
+                .ok_or_else(|| {
+                    AppError::TooManyRequests {
+                        retry_after_seconds: LIVE_RETRY_SECONDS,
+                    }
+                    .extend()
+                })?,
+        ),
+        None => None,
+    };
     let caller = Arc::new(LiveCaller {
         db: state.db.clone(),
         token_keys: state.token_keys.clone(),
@@ -246,10 +379,15 @@ async fn sign_in(
         snapshots: state.snapshots.clone(),
         snapshot: None,
         database_use: DatabaseUse::default(),
+        // A subscription runs for hours: the revisions read at its start would not do.
+        kept_counts: None,
     });
     let mut data = Data::default();
     data.insert(caller);
     data.insert(context);
+    if let Some(place) = place {
+        data.insert(place);
+    }
     Ok(data)
 }
 

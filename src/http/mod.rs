@@ -7,7 +7,7 @@ mod files;
 pub mod graphiql;
 pub mod graphql_request;
 pub mod head;
-mod live;
+pub mod live;
 
 pub mod middleware;
 pub mod persisted_queries;
@@ -58,10 +58,15 @@ pub struct AppState {
     pub snapshots: Arc<SnapshotStore>,
     /// Shared answers; `None` when switched off.
     pub responses: Option<response_cache::ResponseCache>,
+    /// The dashboard's counts kept between requests; `None` when switched off with the
+    /// shared answers.
+    pub kept_counts: Option<Arc<crate::service::dashboard::KeptCounts>>,
     /// Submission events as they commit, for subscriptions.
     pub submission_feed: Arc<crate::service::submission_events::SubmissionFeed>,
     /// The documents of automatic persisted queries, by their hash.
     pub persisted_queries: persisted_queries::PersistedQueries,
+    /// The WebSocket connections open, in all and per user.
+    pub live_connections: Arc<live::LiveConnections>,
     /// Operations that may run at once.
     pub operations: tokio::sync::Semaphore,
     /// Places for the requests without a signed token (see `anonymous_concurrency`).
@@ -97,6 +102,12 @@ pub struct HttpSettings {
     pub subscription_poll: std::time::Duration,
     /// How often a subscription checks its token again between events.
     pub subscription_recheck: std::time::Duration,
+    /// WebSocket connections open at once, in all.
+    pub max_live_connections: usize,
+    /// WebSocket connections one user may have open at once.
+    pub max_live_connections_per_user: usize,
+    /// How long a WebSocket connection may stay open without its `connection_init`.
+    pub live_init_timeout: std::time::Duration,
     /// GraphQL operations that may run at once.
     pub max_concurrent_operations: usize,
     /// Proxies whose `X-Forwarded-For` names the client.
@@ -129,6 +140,9 @@ impl Default for HttpSettings {
             persisted_query_bytes: 4 * 1024 * 1024,
             subscription_poll: std::time::Duration::from_millis(250),
             subscription_recheck: std::time::Duration::from_secs(5),
+            max_live_connections: 1024,
+            max_live_connections_per_user: 8,
+            live_init_timeout: std::time::Duration::from_secs(10),
             max_concurrent_operations: std::thread::available_parallelism()
                 .map(|cores| cores.get() * 4)
                 .unwrap_or(8)
@@ -222,6 +236,8 @@ struct RequestCaller {
     viewer: Viewer,
     /// The data revision read with the user row (`None` for an anonymous caller).
     revision: Option<i64>,
+    /// The submission revision read with it.
+    submission_revision: Option<i64>,
     /// When the session of a token ecoplan issued began (for `refreshToken`).
     session_started_at: Option<chrono::DateTime<chrono::Utc>>,
 }
@@ -230,6 +246,7 @@ impl RequestCaller {
     const ANONYMOUS: Self = Self {
         viewer: Viewer::Anonymous,
         revision: None,
+        submission_revision: None,
         session_started_at: None,
     };
 }
@@ -245,6 +262,7 @@ async fn caller_of(
             Ok(found) => Ok(RequestCaller {
                 viewer: found.viewer,
                 revision: Some(found.data_revision),
+                submission_revision: Some(found.submission_revision),
                 session_started_at: found.session_started_at,
             }),
             Err(crate::error::AppError::Unauthenticated) => Ok(RequestCaller::ANONYMOUS),
@@ -445,6 +463,17 @@ async fn run_operation(
     let query = request.query.clone();
     let operation_name = request.operation_name.clone();
     let database_use = crate::graphql::context::DatabaseUse::default();
+    let kept_counts = match (
+        &state.kept_counts,
+        caller.revision,
+        caller.submission_revision,
+    ) {
+        (Some(kept), Some(data), Some(submissions)) => Some((
+            kept.clone(),
+            crate::service::dashboard::Revisions { data, submissions },
+        )),
+        _ => None,
+    };
     let context = RequestContext::new(RequestParts {
         db: state.db.clone(),
         viewer: caller.viewer,
@@ -460,6 +489,7 @@ async fn run_operation(
         snapshots: state.snapshots.clone(),
         snapshot,
         database_use: database_use.clone(),
+        kept_counts,
     });
     let response = tokio::time::timeout(state.http.request_timeout, async {
         // Large answers are built one at a time per permit, so memory does not grow with

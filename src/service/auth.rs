@@ -468,6 +468,8 @@ pub async fn authenticate(
 pub struct Authenticated {
     pub viewer: Viewer,
     pub data_revision: i64,
+    /// The submission revision read in the same statement (see `bump_submission_revision`).
+    pub submission_revision: i64,
     /// When the session of a token ecoplan issued began; `None` for the portal's tokens,
     /// which the portal renews.
     pub session_started_at: Option<DateTime<Utc>>,
@@ -478,6 +480,7 @@ struct UserAndRevision {
     #[sea_orm(nested)]
     user: user::Model,
     data_revision: i64,
+    submission_revision: i64,
 }
 
 impl UserAndRevision {
@@ -485,6 +488,7 @@ impl UserAndRevision {
         Ok(Authenticated {
             viewer: viewer_of(&self.user)?,
             data_revision: self.data_revision,
+            submission_revision: self.submission_revision,
             session_started_at: None,
         })
     }
@@ -499,6 +503,12 @@ fn with_revision(
         .column_as(
             sea_orm::sea_query::Expr::cust("(SELECT revision FROM data_revision WHERE id = 1)"),
             "data_revision",
+        )
+        .column_as(
+            sea_orm::sea_query::Expr::cust(
+                "(SELECT submission_revision FROM data_revision WHERE id = 1)",
+            ),
+            "submission_revision",
         )
         .into_model::<UserAndRevision>()
 }

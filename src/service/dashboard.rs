@@ -1,8 +1,10 @@
 //! The dashboard: the whole plan for the leadership group, a department's own items for
 //! a department. Statuses come from the plan snapshot; what the submissions say is
-//! counted by the database (`GROUP BY`), so the cost follows the plan, not its history.
+//! counted by the database (`GROUP BY`), so the cost follows the plan, not its history,
+//! and the counts are kept until a review move changes them (`KeptCounts`).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
@@ -99,7 +101,7 @@ type CountsByDepartment = HashMap<i64, u64>;
 
 /// What the period's submissions say, counted by the database within the scope.
 #[derive(Default)]
-struct SubmissionCounts {
+pub struct SubmissionCounts {
     /// (task, department) pairs with a submitted or approved report for the period.
     reported: HashSet<(i64, i64)>,
     late: CountsByDepartment,
@@ -233,10 +235,109 @@ async fn count_submissions(
     Ok(counts)
 }
 
+/// The two counters of the `data_revision` row, as read with a request's user row.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Revisions {
+    /// Raised by every write that changes the plan snapshot (a plan loaded, a due date).
+    pub data: i64,
+    /// Raised by every write that changes what is counted of the submissions (a review
+    /// move, a removal: see `bump_submission_revision`).
+    pub submissions: i64,
+}
+
+impl Revisions {
+    /// Whether `self` was read after `other`: both counters only ever rise, so of two
+    /// readings one is at least the other in both.
+    fn is_newer_than(self, other: Revisions) -> bool {
+        self != other && self.data >= other.data && self.submissions >= other.submissions
+    }
+}
+
+/// How many sets of counts are kept at most: one per plan, period and scope asked for
+/// since the last review move; beyond, they are all dropped and counted again.
+const KEPT_COUNTS: usize = 512;
+
+/// The dashboard's counts kept between requests. They are valid exactly while the
+/// revisions they were counted at are the database's: every write that changes a count
+/// raises the submission revision in its own transaction, and every request reads both
+/// revisions with its user row, so a request never answers with counts older than a
+/// write it saw succeed, on this instance or another.
+#[derive(Default)]
+pub struct KeptCounts {
+    kept: std::sync::Mutex<CountsAt>,
+}
+
+#[derive(Default)]
+struct CountsAt {
+    revisions: Revisions,
+    counts: HashMap<(i64, String, ReadScope), Arc<SubmissionCounts>>,
+}
+
+impl KeptCounts {
+    fn find(&self, at: Revisions, key: &(i64, String, ReadScope)) -> Option<Arc<SubmissionCounts>> {
+        let kept = self.kept.lock().ok()?;
+        if kept.revisions != at {
+            return None;
+        }
+        kept.counts.get(key).cloned()
+    }
+
+    /// Keeps counts made after reading `at`. Counts of an older reading than the newest
+    /// seen are not kept: no request at the newest revision may use them.
+    fn keep(&self, at: Revisions, key: (i64, String, ReadScope), counts: Arc<SubmissionCounts>) {
+        let Ok(mut kept) = self.kept.lock() else {
+            return;
+        };
+        if at.is_newer_than(kept.revisions) {
+            kept.revisions = at;
+            kept.counts.clear();
+        }
+        if kept.revisions != at {
+            return;
+        }
+        if kept.counts.len() >= KEPT_COUNTS {
+            kept.counts.clear();
+        }
+        kept.counts.insert(key, counts);
+    }
+}
+
+/// Where a request may take the dashboard's counts from instead of counting: the kept
+/// counts and the revisions read with its user row.
+#[derive(Clone, Copy)]
+pub struct CountsSource<'a> {
+    pub kept: &'a KeptCounts,
+    pub at: Revisions,
+}
+
+/// The period's counts within the scope: kept ones when they are current, else counted
+/// (and kept).
+async fn submission_counts(
+    db: &impl ConnectionTrait,
+    source: Option<CountsSource<'_>>,
+    scope: ReadScope,
+    plan_id: i64,
+    period: &str,
+) -> AppResult<Arc<SubmissionCounts>> {
+    let key = (plan_id, period.to_owned(), scope);
+    if let Some(source) = source
+        && let Some(counts) = source.kept.find(source.at, &key)
+    {
+        return Ok(counts);
+    }
+    let counts = Arc::new(count_submissions(db, scope, plan_id, period).await?);
+    if let Some(source) = source {
+        source.kept.keep(source.at, key, counts.clone());
+    }
+    Ok(counts)
+}
+
 /// Builds the dashboard of a plan (the newest when none is named) for the viewer, for a
-/// period (the current one when none is named).
+/// period (the current one when none is named). Its counts come from `kept` when they
+/// are current.
 pub async fn dashboard(
     db: &impl ConnectionTrait,
+    kept: Option<CountsSource<'_>>,
     view: &PlanView,
     plan_id: Option<i64>,
     period: Option<&str>,
@@ -257,7 +358,7 @@ pub async fn dashboard(
         None => Period::current_for(plan_row, view.today),
     }
     .to_string();
-    let counts = count_submissions(db, scope, plan_row.id, &period).await?;
+    let counts = submission_counts(db, kept, scope, plan_row.id, &period).await?;
 
     let (by_status, sections) = task_progress(view, plan);
     let departments = department_progress(view, plan, &counts);

@@ -717,6 +717,9 @@ pub async fn delete_evidence(
     if result.rows_affected == 0 {
         return Err(submission::stale(version + 1));
     }
+    // Only editable evidence is removed, which no count holds; raised all the same, so
+    // that no removal can leave a kept count behind.
+    crate::service::snapshot::bump_submission_revision(&txn).await?;
     audit::record(
         &txn,
         caller,

@@ -325,7 +325,10 @@ pub async fn build_ledger(
         .map(|index| &view.snapshot.indicators[index])
         .collect();
     // The summary is the dashboard's, so the sheet and the screen never disagree.
-    let summary = summarise(view, dashboard(db, view, Some(plan.id), period).await?);
+    let summary = summarise(
+        view,
+        dashboard(db, None, view, Some(plan.id), period).await?,
+    );
     let exported_by = exporter_name(db, viewer).await?;
 
     let tallies = Tallies::count(&rows, &indicators);

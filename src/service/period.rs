@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    QueryOrder, Set, sea_query::Expr,
 };
 
 use crate::entity::{plan, reporting_period};
@@ -236,6 +236,13 @@ pub struct PeriodState {
     pub row: Option<reporting_period::Model>,
 }
 
+impl PeriodState {
+    /// 0 for a period never closed or reopened, then raised by each change.
+    pub fn version(&self) -> i32 {
+        self.row.as_ref().map_or(0, |row| row.version)
+    }
+}
+
 pub async fn load_plan(db: &impl ConnectionTrait, plan_id: i64) -> AppResult<plan::Model> {
     plan::Entity::find_by_id(plan_id)
         .one(db)
@@ -312,6 +319,17 @@ pub async fn list_changed_periods(
         .await?)
 }
 
+/// What a close or a reopening asks for.
+#[derive(Clone, Copy, Debug)]
+pub struct PeriodChange<'a> {
+    pub closed: bool,
+    /// Why a period is reopened (required then).
+    pub reason: Option<&'a str>,
+    /// The period's version as the caller read it; the change is refused with
+    /// `STALE_VERSION` when the period has changed since.
+    pub version: Option<i32>,
+}
+
 /// Closes or reopens a period (leadership and administrators); recorded in the audit log,
 /// in one transaction.
 pub async fn set_period_closed(
@@ -319,11 +337,10 @@ pub async fn set_period_closed(
     caller: &Caller<'_>,
     plan_id: i64,
     raw: &str,
-    closed: bool,
-    reason: Option<&str>,
+    change: PeriodChange<'_>,
 ) -> AppResult<PeriodState> {
     let txn = crate::db::begin_write(db).await?;
-    let state = change_period(&txn, caller, plan_id, raw, closed, reason).await?;
+    let state = change_period(&txn, caller, plan_id, raw, change).await?;
     txn.commit().await?;
     Ok(state)
 }
@@ -333,9 +350,13 @@ async fn change_period(
     caller: &Caller<'_>,
     plan_id: i64,
     raw: &str,
-    closed: bool,
-    reason: Option<&str>,
+    change: PeriodChange<'_>,
 ) -> AppResult<PeriodState> {
+    let PeriodChange {
+        closed,
+        reason,
+        version,
+    } = change;
     caller.viewer.require_reviewer()?;
     let actor = caller.actor_id()?;
     if !closed && reason.is_none_or(|reason| reason.trim().is_empty()) {
@@ -347,6 +368,10 @@ async fn change_period(
     let plan = load_plan(db, plan_id).await?;
     let state = period_state(db, &plan, raw).await?;
     let before = state.row.clone();
+    let current_version = state.version();
+    if version.is_some_and(|expected| expected != current_version) {
+        return Err(crate::service::submission::stale(current_version));
+    }
     if before.as_ref().map(|row| row.closed).unwrap_or(false) == closed {
         let state_name = if closed { "closed" } else { "open" };
         return Err(AppError::InvalidState {
@@ -356,25 +381,58 @@ async fn change_period(
         });
     }
     let now = caller.clock.now();
+    // Both writes are conditional on the state read: the update on its version, the
+    // insert on there being no row (the unique index), so of two changes made against
+    // the same state one is refused.
     let row = match before.clone() {
         Some(existing) => {
-            let mut row: reporting_period::ActiveModel = existing.into();
-            row.closed = Set(closed);
-            row.changed_at = Set(now);
-            row.changed_by = Set(actor);
-            row.update(db).await?
+            let changed = reporting_period::Entity::update_many()
+                .col_expr(reporting_period::Column::Closed, Expr::value(closed))
+                .col_expr(reporting_period::Column::ChangedAt, Expr::value(now))
+                .col_expr(reporting_period::Column::ChangedBy, Expr::value(actor))
+                .col_expr(
+                    reporting_period::Column::Version,
+                    Expr::value(existing.version + 1),
+                )
+                .filter(reporting_period::Column::Id.eq(existing.id))
+                .filter(reporting_period::Column::Version.eq(existing.version))
+                .exec(db)
+                .await?;
+            if changed.rows_affected == 0 {
+                return Err(crate::service::submission::stale(existing.version + 1));
+            }
+            reporting_period::Model {
+                closed,
+                changed_at: now,
+                changed_by: actor,
+                version: existing.version + 1,
+                ..existing
+            }
         }
         None => {
-            reporting_period::ActiveModel {
+            let inserted = reporting_period::ActiveModel {
                 plan_id: Set(plan.id),
                 period: Set(state.period.to_string()),
                 closed: Set(closed),
                 changed_at: Set(now),
                 changed_by: Set(actor),
+                version: Set(1),
                 ..Default::default()
             }
             .insert(db)
-            .await?
+            .await;
+            match inserted {
+                Ok(row) => row,
+                Err(error)
+                    if matches!(
+                        error.sql_err(),
+                        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+                    ) =>
+                {
+                    return Err(crate::service::submission::stale(1));
+                }
+                Err(error) => return Err(error.into()),
+            }
         }
     };
     let action = if closed {

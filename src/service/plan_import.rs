@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionSession, TransactionTrait,
+    TransactionSession, TransactionTrait, sea_query::Expr,
 };
 
 use crate::entity::{department, department_alias, indicator, plan, task, task_lead};
@@ -251,11 +251,13 @@ pub struct DraftTaskCorrection {
     pub lead_codes: Option<Vec<String>>,
 }
 
-/// Corrects a task of a draft plan: its title or its lead departments.
+/// Corrects a task of a draft plan: its title or its lead departments. With `version`,
+/// only if the task is still at that version (`STALE_VERSION` otherwise).
 pub async fn update_draft_task<C>(
     db: &C,
     caller: &Caller<'_>,
     task_id: i64,
+    version: Option<i32>,
     correction: DraftTaskCorrection,
 ) -> AppResult<task::Model>
 where
@@ -268,8 +270,23 @@ where
         .await?
         .ok_or_else(|| AppError::not_found("no task has this id"))?;
     draft_plan_of(&txn, row.plan_id).await?;
+    if version.is_some_and(|expected| expected != row.version) {
+        return Err(crate::service::submission::stale(row.version));
+    }
+    // The version is raised first and only from the one read, so of two corrections made
+    // against the same version one is refused.
+    let raised = task::Entity::update_many()
+        .col_expr(task::Column::Version, Expr::value(row.version + 1))
+        .filter(task::Column::Id.eq(row.id))
+        .filter(task::Column::Version.eq(row.version))
+        .exec(&txn)
+        .await?;
+    if raised.rows_affected == 0 {
+        return Err(crate::service::submission::stale(row.version + 1));
+    }
     let before_leads = lead_codes_of(&txn, row.id).await?;
     let mut active: task::ActiveModel = row.clone().into();
+    active.version = Set(row.version + 1);
     if let Some(title) = &correction.title {
         let title = title.trim();
         if title.is_empty() || title.chars().count() > 200 {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    QueryOrder, Set, sea_query::Expr,
 };
 
 use crate::entity::{external_target, indicator, indicator_value, plan, progress_report, task};
@@ -432,12 +432,14 @@ impl draft::DraftChange for ValueDraft {
     }
 }
 
-/// Sets a task's due date (leadership and administrators).
+/// Sets a task's due date (leadership and administrators). With `version`, the change
+/// is made only if the task is still at that version (`STALE_VERSION` otherwise).
 pub async fn set_task_due_date(
     db: &DatabaseConnection,
     caller: &Caller<'_>,
     task_id: i64,
     due_on: NaiveDate,
+    version: Option<i32>,
 ) -> AppResult<task::Model> {
     caller.viewer.require_reviewer()?;
     let txn = crate::db::begin_write(db).await?;
@@ -451,9 +453,27 @@ pub async fn set_task_due_date(
             "a due date cannot lie before the plan's year",
         ));
     }
-    let mut row: task::ActiveModel = current.clone().into();
-    row.due_on = Set(Some(due_on));
-    let updated = row.update(&txn).await?;
+    if let Some(expected) = version
+        && expected != current.version
+    {
+        return Err(crate::service::submission::stale(current.version));
+    }
+    // Conditional on the version read, so two reviewers' changes cannot both land.
+    let changed = task::Entity::update_many()
+        .col_expr(task::Column::DueOn, Expr::value(Some(due_on)))
+        .col_expr(task::Column::Version, Expr::value(current.version + 1))
+        .filter(task::Column::Id.eq(task_id))
+        .filter(task::Column::Version.eq(current.version))
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected == 0 {
+        return Err(crate::service::submission::stale(current.version + 1));
+    }
+    let updated = task::Model {
+        due_on: Some(due_on),
+        version: current.version + 1,
+        ..current.clone()
+    };
     bump_revision(&txn).await?;
     audit::record(
         &txn,

@@ -735,6 +735,21 @@ pub async fn bump_revision(db: &impl ConnectionTrait) -> AppResult<()> {
     Ok(())
 }
 
+/// Marks what is counted of the submissions out of date, inside the transaction of the
+/// write that changes it (a review move, a removal), so that every instance's kept counts
+/// are replaced when the change becomes visible.
+pub async fn bump_submission_revision(db: &impl ConnectionTrait) -> AppResult<()> {
+    data_revision::Entity::update_many()
+        .col_expr(
+            data_revision::Column::SubmissionRevision,
+            Expr::col(data_revision::Column::SubmissionRevision).add(1),
+        )
+        .filter(data_revision::Column::Id.eq(1))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Holds the newest snapshot this process has read and replaces it when the database's
 /// revision moves on. One reload runs at a time; requests that need it wait for it.
 pub struct SnapshotStore {

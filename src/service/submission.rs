@@ -449,6 +449,8 @@ pub async fn transition(
     if before.status == ReviewStatus::Approved || state.status == ReviewStatus::Approved {
         crate::service::status::refresh_standing(&txn, &updated).await?;
     }
+    // Every move changes what the dashboard counts (reported, late, awaiting review).
+    crate::service::snapshot::bump_submission_revision(&txn).await?;
     announce_move(
         &txn,
         step,

@@ -197,3 +197,85 @@ async fn a_mutations_answer_shows_its_own_change(backend: Backend) {
     );
 }
 both!(a_mutations_answer_shows_its_own_change);
+
+const COUNTS: &str = r#"{ dashboard(period: "2022-Q2") { awaitingReviewCount
+    departments { department { code } reportedThisPeriod awaitingReview } } }"#;
+
+/// What the dashboard counts for one department: (reported this period, awaiting
+/// review), and the whole dashboard's awaiting review.
+fn counts_of(answer: &Value, code: &str) -> (u64, u64, u64) {
+    let dashboard = &answer["dashboard"];
+    let department = dashboard["departments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["department"]["code"] == code)
+        .unwrap_or_else(|| panic!("the dashboard has no row for {code}: {answer}"));
+    (
+        department["reportedThisPeriod"].as_u64().unwrap(),
+        department["awaitingReview"].as_u64().unwrap(),
+        dashboard["awaitingReviewCount"].as_u64().unwrap(),
+    )
+}
+
+/// The dashboard's counts are kept between requests: after every review move, made on
+/// either instance, both instances count it, for the leadership group and for the
+/// department, and another department's counts stay its own.
+async fn the_dashboards_counts_follow_every_review_move_on_both_instances(backend: Backend) {
+    use crate::steps::{draft_evidence, draft_report, reopen, submitted};
+    let first = TestApp::spawn(backend).await;
+    let second = first.spawn_second_server().await;
+    let servers = [&first, &second];
+    let leadership = first.token_for(Role::Leadership, None).await;
+    let finance = first.token_for(Role::Department, Some("finance")).await;
+    let audit = first.token_for(Role::Department, Some("audit")).await;
+    let task = first.task_id("36").await;
+
+    // Each server counts, and keeps, what every viewer sees before the moves.
+    let expect =
+        |step: &'static str, leadership_sees: (u64, u64, u64), finance_sees: (u64, u64)| {
+            let (leadership, finance, audit) = (&leadership, &finance, &audit);
+            async move {
+                for server in servers {
+                    for _ in 0..2 {
+                        let all = read(server, leadership, COUNTS, json!({})).await;
+                        assert_eq!(counts_of(&all, "finance"), leadership_sees, "{step}: {all}");
+                        let own = read(server, finance, COUNTS, json!({})).await;
+                        let (reported, awaiting, total) = counts_of(&own, "finance");
+                        assert_eq!((reported, awaiting), finance_sees, "{step}: {own}");
+                        assert_eq!(total, finance_sees.1, "{step}: {own}");
+                        let other = read(server, audit, COUNTS, json!({})).await;
+                        assert_eq!(
+                            other["dashboard"]["awaitingReviewCount"], 0,
+                            "{step}: another department counts only its own: {other}"
+                        );
+                    }
+                }
+            }
+        };
+    expect("before", (0, 0, 0), (0, 0)).await;
+
+    let draft = draft_report(&first, &finance, &task, "2022-Q2", "IN_PROGRESS").await;
+    expect("a draft counts for nothing", (0, 0, 0), (0, 0)).await;
+
+    let sent = submitted(&second, &finance, &draft).await;
+    expect("submitted", (1, 1, 1), (1, 1)).await;
+
+    let evidence = draft_evidence(&first, &finance, &task).await;
+    let evidence = submitted(&first, &finance, &evidence).await;
+    expect("evidence submitted", (1, 2, 2), (1, 2)).await;
+
+    let turned_back = crate::steps::rejected(&first, &leadership, &sent, "補充數據").await;
+    expect("rejected", (0, 1, 1), (0, 1)).await;
+
+    let again = submitted(&second, &finance, &turned_back).await;
+    crate::steps::approved(&first, &leadership, &evidence).await;
+    expect("submitted again, the evidence approved", (1, 1, 1), (1, 1)).await;
+
+    crate::steps::approved(&second, &leadership, &again).await;
+    expect("approved", (1, 0, 0), (1, 0)).await;
+
+    data(&reopen(&first, &leadership, &again, "數據有誤").await);
+    expect("reopened", (0, 0, 0), (0, 0)).await;
+}
+both!(the_dashboards_counts_follow_every_review_move_on_both_instances);

@@ -245,3 +245,70 @@ async fn pages_of_tasks_can_be_read_backwards(backend: Backend) {
     assert_eq!(tasks["pageInfo"]["hasPreviousPage"], false);
 }
 both!(pages_of_tasks_can_be_read_backwards);
+
+/// The lookups whose arguments say what is required: one field for each key, its key
+/// required, answering what the deprecated all-optional forms answer, within the same
+/// rules of what the caller may see.
+async fn each_key_has_its_own_lookup_with_its_argument_required(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let leadership = app.token_for(Role::Leadership, None).await;
+    let audit = app.token_for(Role::Department, Some("audit")).await;
+    let task = app.task_id("2.3").await;
+    let finance_task = app.task_id("36").await;
+    let finance = global_id(NodeKind::Department, app.department_id("finance").await);
+    let lookups = r#"query($task: ID!, $financeTask: ID!, $finance: ID!) {
+        byId: taskById(id: $task) { code title }
+        byCode: taskByCode(code: "2.3") { id code }
+        financeTask: taskByCode(code: "36") { code }
+        financeTaskById: taskById(id: $financeTask) { code }
+        missing: taskByCode(code: "99") { code }
+        departmentById: departmentById(id: $finance) { code }
+        departmentByCode: departmentByCode(code: "finance") { name }
+        departmentByName: departmentByName(name: "市财政局") { code }
+        unknownDepartment: departmentByName(name: "市宇宙局") { code } }"#;
+    let variables = json!({ "task": task, "financeTask": finance_task, "finance": finance });
+
+    let answer = app
+        .graphql_as(&leadership, lookups, variables.clone())
+        .await;
+    let found = data(&answer);
+    assert_eq!(
+        found["byId"],
+        json!({ "code": "2.3", "title": "創先建立流域長制度" })
+    );
+    assert_eq!(found["byCode"], json!({ "id": task, "code": "2.3" }));
+    assert_eq!(found["financeTask"]["code"], "36");
+    assert_eq!(found["financeTaskById"]["code"], "36");
+    assert_eq!(found["missing"], Value::Null);
+    assert_eq!(found["departmentById"]["code"], "finance");
+    assert_eq!(found["departmentByCode"]["name"], "市財政局");
+    assert_eq!(found["departmentByName"]["code"], "finance");
+    assert_eq!(found["unknownDepartment"], Value::Null);
+
+    // Another department does not see finance's task, by either key.
+    let answer = app.graphql_as(&audit, lookups, variables).await;
+    let found = data(&answer);
+    assert_eq!(found["financeTask"], Value::Null, "{answer}");
+    assert_eq!(found["financeTaskById"], Value::Null, "{answer}");
+    assert_eq!(found["departmentByCode"]["name"], "市財政局");
+
+    // The key is required by the schema, so a client cannot leave it out.
+    for missing_key in ["{ taskByCode { code } }", "{ departmentByName { code } }"] {
+        let refused = app.graphql_as(&leadership, missing_key, json!({})).await;
+        assert!(refused.get("data").is_none(), "{refused}");
+        assert!(
+            !refused["errors"].as_array().unwrap().is_empty(),
+            "{refused}"
+        );
+    }
+    // An id of another kind is bad input, not a lookup.
+    let wrong_kind = app
+        .graphql_as(
+            &leadership,
+            "query($id: ID!) { taskById(id: $id) { code } }",
+            json!({ "id": finance }),
+        )
+        .await;
+    crate::helpers::assert_error_code(&wrong_kind, "BAD_USER_INPUT");
+}
+both!(each_key_has_its_own_lookup_with_its_argument_required);

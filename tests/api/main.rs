@@ -51,5 +51,6 @@ mod sign_in;
 mod statements;
 mod status;
 mod subscriptions;
+mod versions;
 mod visibility;
 mod webhooks;

@@ -60,7 +60,7 @@ enum Root {
 ///
 /// Variables every request may use: `$task` and `$indicator` (finance's task 36 and its
 /// indicator), `$externalIndicator` (an indicator with an externally set target), `$plan`
-/// (the 2022 plan), `$draftPlan`, `$draftTask` and `$draftIndicator` (a draft plan, its
+/// (the 2022 plan), `$financeDepartment` (市財政局), `$draftPlan`, `$draftTask` and `$draftIndicator` (a draft plan, its
 /// task 6, which finance leads, and that task's indicator), `$victim` (a user the mutations act on), `$loginName` and
 /// `$loginPassword` (a user who can sign in), `$password` (the caller's own password) and
 /// `$newName` (a username nobody has).
@@ -162,6 +162,31 @@ const MATRIX: &[Row] = &[
         [U, A, A, A, I, A],
     ),
     query(
+        "taskByCode",
+        r#"{ taskByCode(code: "36") { code } }"#,
+        [U, A, A, A, I, A],
+    ),
+    query(
+        "taskById",
+        "query($task: ID!) { taskById(id: $task) { code } }",
+        [U, A, A, A, I, A],
+    ),
+    query(
+        "departmentByCode",
+        r#"{ departmentByCode(code: "finance") { code } }"#,
+        [U, A, A, A, A, A],
+    ),
+    query(
+        "departmentById",
+        "query($financeDepartment: ID!) { departmentById(id: $financeDepartment) { code } }",
+        [U, A, A, A, A, A],
+    ),
+    query(
+        "departmentByName",
+        r#"{ departmentByName(name: "市財政局") { code } }"#,
+        [U, A, A, A, A, A],
+    ),
+    query(
         "indicators",
         r#"{ indicators(filter: { departmentCode: "finance" }) { totalCount } }"#,
         [U, A, A, A, I, A],
@@ -193,6 +218,16 @@ const MATRIX: &[Row] = &[
         "task",
         r#"query($draftPlan: ID!) { task(planId: $draftPlan, code: "6") { code } }"#,
         [U, A, A, N, N, N],
+    ),
+    query(
+        "taskByCode",
+        r#"query($draftPlan: ID!) { taskByCode(planId: $draftPlan, code: "6") { code } }"#,
+        [U, A, A, N, N, N],
+    ),
+    query(
+        "taskById",
+        "query($draftTask: ID!) { taskById(id: $draftTask) { code } }",
+        [U, A, A, I, I, I],
     ),
     query(
         "indicators",
@@ -621,6 +656,7 @@ async fn every_root_field_gives_each_caller_the_outcome_the_matrix_states(backen
     // 優良天數比例, whose target the leadership group enters each year.
     let external_indicator = app.indicator_id("8", 0).await;
     let plan = app.plan_id().await;
+    let finance_department = global_id(NodeKind::Department, app.department_id("finance").await);
     // Not `admin` itself, whose sessions a row ends (changePassword).
     let admin = app.token_for(Role::Admin, None).await;
     let draft = import_draft(&app, &admin, "matrix-draft").await;
@@ -656,6 +692,7 @@ async fn every_root_field_gives_each_caller_the_outcome_the_matrix_states(backen
                 "draftPlan": draft_plan,
                 "draftTask": draft_task,
                 "draftIndicator": draft_indicator,
+                "financeDepartment": finance_department,
             });
             for (name, value) in fixtures(&app, &mut maker, row.request).await {
                 variables[name] = value;
@@ -712,7 +749,7 @@ async fn the_matrix_lists_every_root_field_of_the_schema(backend: Backend) {
 
     let response = app
         .graphql(
-            "{ __schema { queryType { fields { name } } mutationType { fields { name } } } }",
+            "{ __schema { queryType { fields(includeDeprecated: true) { name } } mutationType { fields(includeDeprecated: true) { name } } } }",
             json!({}),
         )
         .await;

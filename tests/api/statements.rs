@@ -303,6 +303,8 @@ async fn lights_take_one_grouped_statement_whatever_they_are_asked_of(backend: B
     let lit_dashboard = "{ dashboard(period: \"2022-Q2\") { tasksByStatus { status count }
         tasksByLight { light count } indicatorsByLight { light count }
         departments { led light lightReason } } }";
+    // Counted once, the dashboard's counts are kept: both answers below take them.
+    statements_of(&app, &token, dashboard, &json!({})).await;
     let without = statements_of(&app, &token, dashboard, &json!({})).await;
     let with = statements_of(&app, &token, lit_dashboard, &json!({})).await;
     assert_eq!(
@@ -372,3 +374,36 @@ async fn the_dashboard_counts_submissions_in_one_statement(backend: Backend) {
     assert!(used <= 1, "the dashboard's counts took {used} statements");
 }
 both!(the_dashboard_counts_submissions_in_one_statement);
+
+/// Counted once, the dashboard's counts are kept until a review move: asked again, the
+/// dashboard takes no statement beyond the user row; after a submission it counts again.
+async fn the_dashboards_counts_are_kept_until_a_review_move(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let token = app.token_for(Role::Leadership, None).await;
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+    let task = app.task_id("36").await;
+    let counts = "{ dashboard(period: \"2022-Q2\") { awaitingReviewCount } }";
+
+    // The first request loads the plan snapshot.
+    data(&app.graphql_as(&token, "{ plans { id } }", json!({})).await);
+
+    assert_eq!(statements_of(&app, &token, counts, &json!({})).await, 1);
+    assert_eq!(statements_of(&app, &token, counts, &json!({})).await, 0);
+    // Another period, and another scope, are counted apart.
+    let other_period = "{ dashboard(period: \"2022-Q3\") { awaitingReviewCount } }";
+    assert_eq!(
+        statements_of(&app, &token, other_period, &json!({})).await,
+        1
+    );
+    assert_eq!(statements_of(&app, &finance, counts, &json!({})).await, 1);
+    // A draft changes no count, and keeps them.
+    let draft = draft_report(&app, &finance, &task, "2022-Q2", "IN_PROGRESS").await;
+    assert_eq!(statements_of(&app, &token, counts, &json!({})).await, 0);
+
+    crate::steps::submitted(&app, &finance, &draft).await;
+    assert_eq!(statements_of(&app, &token, counts, &json!({})).await, 1);
+    let answer = app.graphql_as(&token, counts, json!({})).await;
+    assert_eq!(data(&answer)["dashboard"]["awaitingReviewCount"], 1);
+    assert_eq!(statements_of(&app, &token, counts, &json!({})).await, 0);
+}
+both!(the_dashboards_counts_are_kept_until_a_review_move);
