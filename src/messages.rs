@@ -175,6 +175,12 @@ fn fill(template: &str, parts: &[String]) -> String {
 /// Every message the server writes, with its Traditional Chinese. The first template
 /// that matches wins: the more particular come first.
 const CATALOG: &[(&str, &str)] = &[
+    // The plain-text answers of `/files`.
+    ("not found", "找不到"),
+    ("sign in first", "請先登入"),
+    ("the link has expired", "連結已過期，請重新取得"),
+    ("the link is not valid", "連結無效"),
+    ("the file cannot be read", "無法讀取檔案"),
     // Sign-in and tokens.
     (
         "sign in first: this operation needs a valid token",

@@ -14,10 +14,15 @@ use crate::service::auth;
 use crate::service::download_link::{LinkQuery, LinkRefused};
 use crate::service::policy::Viewer;
 
-fn not_found() -> HttpResponse {
+/// A plain-text answer's body, in the language the request asks for.
+fn text(http: &HttpRequest, message: &'static str) -> String {
+    crate::messages::translate(message, crate::http::language_of(http.headers())).into_owned()
+}
+
+fn not_found(http: &HttpRequest) -> HttpResponse {
     HttpResponse::NotFound()
-        .content_type("text/plain")
-        .body("not found")
+        .content_type("text/plain; charset=utf-8")
+        .body(text(http, "not found"))
 }
 
 /// What a `Range` header asks of a file of `size` bytes.
@@ -81,7 +86,7 @@ async fn downloader(
         .ok()
         .filter(|link| link.signature.is_some());
     let viewer = match (link, evidence_id) {
-        (Some(_), None) => return Err(link_refused(LinkRefused::Invalid)),
+        (Some(_), None) => return Err(link_refused(http, LinkRefused::Invalid)),
         (Some(link), Some(evidence_id)) => {
             match auth::download_link_holder(
                 &state.db,
@@ -93,7 +98,7 @@ async fn downloader(
             .await
             {
                 Ok(Ok(viewer)) => Ok(viewer),
-                Ok(Err(refused)) => return Err(link_refused(refused)),
+                Ok(Err(refused)) => return Err(link_refused(http, refused)),
                 Err(error) => Err(error),
             }
         }
@@ -102,8 +107,8 @@ async fn downloader(
     match viewer {
         Ok(Viewer::Anonymous) => Err(HttpResponse::Unauthorized()
             .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
-            .content_type("text/plain")
-            .body("sign in first")),
+            .content_type("text/plain; charset=utf-8")
+            .body(text(http, "sign in first"))),
         Ok(viewer) => Ok(viewer),
         Err(error) => {
             tracing::error!(error = ?error, "cannot check who downloads");
@@ -114,13 +119,16 @@ async fn downloader(
 
 /// A signed link that does not open: `403`, saying whether it has expired (a new one
 /// comes with the next read of `downloadLink`).
-fn link_refused(refused: LinkRefused) -> HttpResponse {
+fn link_refused(http: &HttpRequest, refused: LinkRefused) -> HttpResponse {
     HttpResponse::Forbidden()
         .content_type("text/plain; charset=utf-8")
-        .body(match refused {
-            LinkRefused::Expired => "the link has expired",
-            LinkRefused::Invalid => "the link is not valid",
-        })
+        .body(text(
+            http,
+            match refused {
+                LinkRefused::Expired => "the link has expired",
+                LinkRefused::Invalid => "the link is not valid",
+            },
+        ))
 }
 
 pub(crate) async fn download(
@@ -134,16 +142,16 @@ pub(crate) async fn download(
         Err(refused) => return refused,
     };
     let Some(id) = id else {
-        return not_found();
+        return not_found(&http);
     };
     let evidence = match crate::service::evidence::find_for_download(&state.db, &viewer, id).await {
         Ok(Some(evidence)) => evidence,
-        Ok(None) => return not_found(),
+        Ok(None) => return not_found(&http),
         Err(error) => {
             if let crate::error::AppError::Unexpected(cause) = &error {
                 tracing::error!(error = ?cause, "cannot look up evidence");
             }
-            return not_found();
+            return not_found(&http);
         }
     };
     let size = u64::try_from(evidence.size).unwrap_or(0);
@@ -166,8 +174,8 @@ pub(crate) async fn download(
         Err(error) => {
             tracing::error!(error = ?error, "an evidence file is missing from storage");
             return HttpResponse::InternalServerError()
-                .content_type("text/plain")
-                .body("the file cannot be read");
+                .content_type("text/plain; charset=utf-8")
+                .body(text(&http, "the file cannot be read"));
         }
     };
     let mut answer = match &part {

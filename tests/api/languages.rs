@@ -149,3 +149,46 @@ async fn a_spreadsheets_errors_come_in_the_readers_language(backend: Backend) {
     }
 }
 both!(a_spreadsheets_errors_come_in_the_readers_language);
+
+/// The plain-text answers of `/files` come in the reader's language too, with the same
+/// status.
+async fn a_files_refusal_comes_in_the_readers_language(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+    let get = |language: Option<&'static str>, token: Option<String>, path: &'static str| {
+        let request = reqwest::Client::new().get(app.url(path));
+        let request = match language {
+            Some(language) => request.header("accept-language", language),
+            None => request,
+        };
+        let request = match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        async move {
+            let response = request.send().await.expect("the server answers");
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let nobody = "/files/RXZpZGVuY2U6OTk5OTk5";
+    assert_eq!(get(None, None, nobody).await, (401, "請先登入".to_owned()));
+    assert_eq!(
+        get(Some("en"), None, nobody).await,
+        (401, "sign in first".to_owned())
+    );
+    let (status, simplified) = get(Some("zh-CN"), None, nobody).await;
+    assert_eq!(status, 401);
+    assert!(simplified.starts_with("请"), "{simplified}");
+
+    for (language, expected) in [(None, "找不到"), (Some("en"), "not found")] {
+        assert_eq!(
+            get(language, Some(finance.clone()), nobody).await,
+            (404, expected.to_owned())
+        );
+    }
+    let forged = "/files/RXZpZGVuY2U6OTk5OTk5?user=1&expires=1&signature=abc";
+    let (status, body) = get(None, None, forged).await;
+    assert_eq!(status, 403);
+    assert!(body.starts_with("連結"), "{body}");
+}
+both!(a_files_refusal_comes_in_the_readers_language);

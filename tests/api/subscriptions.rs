@@ -31,21 +31,25 @@ enum Received {
     Nothing,
 }
 
+/// Opens a WebSocket to `/graphql` and sends nothing.
+async fn upgrade(app: &TestApp) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+    let url = app.url("/graphql").replacen("http://", "ws://", 1);
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    let (socket, response) = tokio_tungstenite::connect_async(request).await?;
+    assert_eq!(
+        response.headers()["sec-websocket-protocol"],
+        "graphql-transport-ws"
+    );
+    Ok(socket)
+}
+
 impl Connection {
     async fn open(app: &TestApp, payload: Value) -> Self {
-        let url = app.url("/graphql").replacen("http://", "ws://", 1);
-        let mut request = url.into_client_request().unwrap();
-        request.headers_mut().insert(
-            "sec-websocket-protocol",
-            HeaderValue::from_static("graphql-transport-ws"),
-        );
-        let (socket, response) = tokio_tungstenite::connect_async(request)
-            .await
-            .expect("the WebSocket opens");
-        assert_eq!(
-            response.headers()["sec-websocket-protocol"],
-            "graphql-transport-ws"
-        );
+        let socket = upgrade(app).await.expect("the WebSocket opens");
         let mut connection = Self { socket };
         connection
             .send(json!({ "type": "connection_init", "payload": payload }))
@@ -281,3 +285,86 @@ async fn queries_and_mutations_go_over_http_not_the_websocket(backend: Backend) 
     }
 }
 both!(queries_and_mutations_go_over_http_not_the_websocket);
+
+/// A user has at most `max_live_connections_per_user` connections open: one more is
+/// refused at `connection_init` with 4429, other users are not held back, and a place
+/// closed is a place given back.
+async fn one_user_holds_a_bounded_number_of_connections(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |settings| {
+        settings.http.max_live_connections_per_user = 2;
+    })
+    .await;
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+    let leadership = app.token_for(Role::Leadership, None).await;
+    let first = Connection::signed_in(&app, &finance).await;
+    let _second = Connection::signed_in(&app, &finance).await;
+
+    let bearer = |token: &str| json!({ "authorization": format!("Bearer {token}") });
+    let mut third = Connection::open(&app, bearer(&finance)).await;
+    match third.receive().await {
+        Received::Closed(code) => assert_eq!(code, Some(4429)),
+        other => panic!("expected the third connection closed, got {other:?}"),
+    }
+    let _other_user = Connection::signed_in(&app, &leadership).await;
+
+    let mut first = first;
+    first.socket.close(None).await.unwrap();
+    drop(first);
+    // The server notices the close and gives the place back.
+    let mut acknowledged = false;
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut again = Connection::open(&app, bearer(&finance)).await;
+        if let Received::Message(message) = again.receive().await
+            && message["type"] == "connection_ack"
+        {
+            acknowledged = true;
+            break;
+        }
+    }
+    assert!(
+        acknowledged,
+        "the closed connection's place was not given back"
+    );
+}
+both!(one_user_holds_a_bounded_number_of_connections);
+
+/// At most `max_live_connections` are open in all: one more upgrade is refused with 429
+/// and `Retry-After`, before any WebSocket is made.
+async fn the_server_holds_a_bounded_number_of_connections(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |settings| {
+        settings.http.max_live_connections = 2;
+    })
+    .await;
+    let finance = app.token_for(Role::Department, Some("finance")).await;
+    let leadership = app.token_for(Role::Leadership, None).await;
+    let _first = Connection::signed_in(&app, &finance).await;
+    let _second = Connection::signed_in(&app, &leadership).await;
+    match upgrade(&app).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 429);
+            assert!(
+                response.headers().contains_key("retry-after"),
+                "{response:?}"
+            );
+        }
+        Err(other) => panic!("expected a 429, got {other:?}"),
+        Ok(_) => panic!("a third connection was opened"),
+    }
+}
+both!(the_server_holds_a_bounded_number_of_connections);
+
+/// A connection that never sends `connection_init` is closed with 4408 when its time is up.
+async fn a_connection_that_never_signs_in_is_closed(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |settings| {
+        settings.http.live_init_timeout = Duration::from_millis(300);
+    })
+    .await;
+    let socket = upgrade(&app).await.expect("the WebSocket opens");
+    let mut connection = Connection { socket };
+    match connection.receive().await {
+        Received::Closed(code) => assert_eq!(code, Some(4408)),
+        other => panic!("expected the connection closed, got {other:?}"),
+    }
+}
+both!(a_connection_that_never_signs_in_is_closed);

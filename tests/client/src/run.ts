@@ -126,6 +126,18 @@ const Approve = graphql(`
   }
 `);
 
+const TaskByCode = graphql(`
+  query TaskByCode($code: String!) {
+    taskByCode(code: $code) { id code dueOn version }
+  }
+`);
+
+const SetDueDate = graphql(`
+  mutation SetDueDate($taskId: ID!, $dueOn: Date!, $version: Int) {
+    setTaskDueDate(taskId: $taskId, dueOn: $dueOn, version: $version) { id dueOn version }
+  }
+`);
+
 const ReviewQueue = graphql(`
   query ReviewQueue($period: String!) {
     dashboard(period: $period) {
@@ -290,6 +302,26 @@ async function main() {
   ]);
   assert.equal(heard.submissionEvents.kind, "APPROVED");
   listening.stop();
+
+  // One task by its code, and its due date changed at the version read: a second change
+  // made against the same version is refused with the current one.
+  const found = await run(TaskByCode, { code: task.code }, leadership.token);
+  const byCode = found.taskByCode;
+  assert.ok(byCode, "the leadership group sees the task by its code");
+  assert.equal(byCode.id, task.id);
+  const { setTaskDueDate: moved } = await run(
+    SetDueDate,
+    { taskId: byCode.id, dueOn: "2022-11-30", version: byCode.version },
+    leadership.token,
+  );
+  assert.equal(moved.version, byCode.version + 1);
+  const overwritten = await request(
+    SetDueDate,
+    { taskId: byCode.id, dueOn: "2022-10-31", version: byCode.version },
+    leadership.token,
+  );
+  assert.equal(overwritten.errors?.[0]?.extensions.code, "STALE_VERSION");
+  assert.equal(overwritten.errors?.[0]?.extensions.currentVersion, moved.version);
 
   // A field refused to the role is null in place, as its nullable type promises.
   const refused = await request(Refused, {}, department.token);
