@@ -237,22 +237,15 @@ pub(crate) async fn subscriptions(
     let initialised_at_init = initialised.clone();
     let on_init = move |payload: serde_json::Value| async move {
         initialised_at_init.store(true, std::sync::atomic::Ordering::Release);
-        let signed_in = sign_in(&init_state, &payload, client_address, origin).await;
-        if let Err(error) = &signed_in {
-            let too_many = error
-                .extensions
-                .as_ref()
-                .and_then(|extensions| extensions.get("code"))
-                == Some(&async_graphql::Value::from(
-                    crate::error::ErrorCode::TooManyRequests.as_str(),
-                ));
-            refused_at_init.set(if too_many {
-                TOO_MANY_CLOSE_CODE
-            } else {
-                REFUSED_CLOSE_CODE
-            });
-        }
-        signed_in
+        sign_in(&init_state, &payload, client_address, origin)
+            .await
+            .map_err(|error| {
+                refused_at_init.set(match error {
+                    AppError::TooManyRequests { .. } => TOO_MANY_CLOSE_CODE,
+                    _ => REFUSED_CLOSE_CODE,
+                });
+                async_graphql::ErrorExtensions::extend(&error)
+            })
     };
 
     let pong_session = session.clone();
@@ -336,24 +329,15 @@ async fn sign_in(
     payload: &serde_json::Value,
     client_address: Option<std::net::IpAddr>,
     public_origin: String,
-) -> async_graphql::Result<Data> {
-    use async_graphql::ErrorExtensions;
-    let token = token_of(payload).ok_or_else(|| AppError::Unauthenticated.extend())?;
-    let found = auth::authenticate(&state.db, &state.token_keys, &token)
-        .await
-        .map_err(|error| error.extend())?;
+) -> Result<Data, AppError> {
+    let token = token_of(payload).ok_or(AppError::Unauthenticated)?;
+    let found = auth::authenticate(&state.db, &state.token_keys, &token).await?;
     let place = match found.viewer.user() {
-        Some(user) => Some(
-            state
-                .live_connections
-                .sign_in(user.user_id)
-                .ok_or_else(|| {
-                    AppError::TooManyRequests {
-                        retry_after_seconds: LIVE_RETRY_SECONDS,
-                    }
-                    .extend()
-                })?,
-        ),
+        Some(user) => Some(state.live_connections.sign_in(user.user_id).ok_or(
+            AppError::TooManyRequests {
+                retry_after_seconds: LIVE_RETRY_SECONDS,
+            },
+        )?),
         None => None,
     };
     let caller = Arc::new(LiveCaller {

@@ -296,7 +296,7 @@ async fn one_user_holds_a_bounded_number_of_connections(backend: Backend) {
     .await;
     let finance = app.token_for(Role::Department, Some("finance")).await;
     let leadership = app.token_for(Role::Leadership, None).await;
-    let first = Connection::signed_in(&app, &finance).await;
+    let mut first = Connection::signed_in(&app, &finance).await;
     let _second = Connection::signed_in(&app, &finance).await;
 
     let bearer = |token: &str| json!({ "authorization": format!("Bearer {token}") });
@@ -307,7 +307,6 @@ async fn one_user_holds_a_bounded_number_of_connections(backend: Backend) {
     }
     let _other_user = Connection::signed_in(&app, &leadership).await;
 
-    let mut first = first;
     first.socket.close(None).await.unwrap();
     drop(first);
     // The server notices the close and gives the place back.
