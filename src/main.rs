@@ -4,8 +4,8 @@
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-/// mimalloc returns freed memory to the system; the system allocator kept the 19 MiB
-/// blocks of every password hash a burst of sign-ins ran, for good.
+/// mimalloc returns freed memory to the system; the system allocator kept the memory
+/// of every password hash a burst of sign-ins ran, for good.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -4,8 +4,9 @@
 //! code in `extensions.code` never changes. Each message is matched against the catalog
 //! below, template by template (`{}` stands for a part that varies: an id, a number, a
 //! name), and the parts that vary are carried over; Simplified Chinese is the Traditional
-//! text converted. A message the catalog does not know (the GraphQL parser's and
-//! validator's, for developers) stays in English.
+//! text converted; the GraphQL parser's and validator's messages too, with the names and
+//! the place in the document they quote left as they are. A message the catalog does not
+//! know stays in English.
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
@@ -737,6 +738,141 @@ const CATALOG: &[(&str, &str)] = &[
     ("you cannot change your own role", "您不能變更自己的角色"),
     ("you cannot deactivate yourself", "您不能停用自己"),
     ("the username `{}` is taken", "使用者名稱 `{}` 已被使用"),
+    // The GraphQL parser's: the place in the document as it points to it, then what it
+    // expected there, named as the grammar names it.
+    (
+        "{}= unexpected {}; expected {}",
+        "GraphQL 文件有語法錯誤：\n{0}= 此處不應為 {1}，應為 {2}",
+    ),
+    (
+        "{}= unexpected {}",
+        "GraphQL 文件有語法錯誤：\n{0}= 此處不應為 {1}",
+    ),
+    (
+        "{}= expected {}",
+        "GraphQL 文件有語法錯誤：\n{0}= 此處應為 {1}",
+    ),
+    (
+        "document does not contain an operation",
+        "GraphQL 文件沒有任何操作",
+    ),
+    (
+        "document contains multiple operations",
+        "GraphQL 文件含有多項操作",
+    ),
+    ("operation {} is defined twice", "操作 {} 定義了兩次"),
+    ("fragment {} is defined twice", "片段 {} 定義了兩次"),
+    (
+        "recursion limit exceeded.",
+        "GraphQL 文件的巢狀層數超過上限。",
+    ),
+    // The GraphQL validator's messages (async-graphql's validation rules), for the
+    // developers of clients; "Did you mean" lists the names as they are.
+    (
+        "Unknown field \"{}\" on type \"{}\". Did you mean {}?",
+        "類型「{1}」沒有欄位「{0}」。是否要寫 {2}？",
+    ),
+    (
+        "Unknown field \"{}\" on type \"{}\".",
+        "類型「{1}」沒有欄位「{0}」。",
+    ),
+    (
+        "Unknown argument \"{}\" on field \"{}\" of type \"{}\". Did you mean {}?",
+        "類型「{2}」的欄位「{1}」沒有參數「{0}」。是否要寫 {3}？",
+    ),
+    (
+        "Unknown argument \"{}\" on field \"{}\" of type \"{}\".",
+        "類型「{2}」的欄位「{1}」沒有參數「{0}」。",
+    ),
+    (
+        "Unknown argument \"{}\" on directive \"{}\". Did you mean {}?",
+        "指令「{1}」沒有參數「{0}」。是否要寫 {2}？",
+    ),
+    (
+        "Unknown argument \"{}\" on directive \"{}\".",
+        "指令「{1}」沒有參數「{0}」。",
+    ),
+    (
+        "Field \"{}\" argument \"{}\" of type \"{}\" is required but not provided",
+        "欄位「{0}」缺少必填的參數「{1}」（類型「{2}」）",
+    ),
+    (
+        "Directive \"@{}\" argument \"{}\" of type \"{}\" is required but not provided",
+        "指令「@{0}」缺少必填的參數「{1}」（類型「{2}」）",
+    ),
+    (
+        "Field \"{}\" must not have a selection since type \"{}\" has no subfields",
+        "欄位「{0}」的類型「{1}」沒有子欄位，不可選取子欄位",
+    ),
+    (
+        "Field \"{}\" of type \"{}\" must have a selection of subfields",
+        "欄位「{0}」的類型為「{1}」，須選取其子欄位",
+    ),
+    (
+        "Variable \"${}\" is not defined by operation \"{}\"",
+        "操作「{1}」未定義變數「${0}」",
+    ),
+    ("Variable \"${}\" is not defined", "未定義變數「${}」"),
+    (
+        "Variable \"${}\" is not used by operation \"{}\"",
+        "操作「{1}」未使用變數「${0}」",
+    ),
+    ("Variable \"${}\" is not used", "未使用變數「${}」"),
+    (
+        "Variable \"{}\" of type \"{}\" used in position expecting type \"{}\"",
+        "變數「{0}」的類型「{1}」不符此處所需的類型「{2}」",
+    ),
+    (
+        "Variable \"{}\" cannot be of non-input type \"{}\"",
+        "變數「{0}」的類型「{1}」不是輸入類型",
+    ),
+    (
+        "There can only be one variable named \"${}\"",
+        "變數「${}」只能定義一次",
+    ),
+    (
+        "There can only be one argument named \"{}\"",
+        "參數「{}」只能給一次",
+    ),
+    ("Invalid value for argument {}", "參數的值無效：{}"),
+    (
+        "Invalid default value for argument: {}",
+        "參數的預設值無效：{}",
+    ),
+    ("\"{}\", expected type \"{}\"", "「{0}」應為類型「{1}」"),
+    (
+        "\"{}\", enumeration type \"{}\" does not contain the value \"{}\"",
+        "「{0}」：列舉類型「{1}」沒有值「{2}」",
+    ),
+    (
+        "\"{}\", field \"{}\" of type \"{}\" is required but not provided",
+        "「{0}」：缺少類型「{2}」的必填欄位「{1}」",
+    ),
+    (
+        "\"{}\", unknown field \"{}\" of type \"{}\"",
+        "「{0}」：類型「{2}」沒有欄位「{1}」",
+    ),
+    (
+        "\"{}\", Oneof Input Objects require that exactly one field must be supplied and that field must not be null",
+        "「{}」：此輸入須恰好給一個欄位，且其值不可為 null",
+    ),
+    ("Unknown type \"{}\"", "未知的類型「{}」"),
+    ("Unknown fragment: \"{}\"", "未知的片段「{}」"),
+    ("Fragment \"{}\" is never used", "片段「{}」未被使用"),
+    ("Unknown directive \"{}\"", "未知的指令「{}」"),
+    ("Duplicate directive \"{}\"", "指令「{}」重複"),
+    (
+        "Fragment \"{}\" cannot be spread here as objects of type \"{}\" can never be of type \"{}\"",
+        "片段「{0}」不能用在此處：類型「{1}」的物件不可能是類型「{2}」",
+    ),
+    (
+        "Fields \"{}\" conflict because they have differing arguments. Use different aliases on the fields to fetch both if this was intentional.",
+        "欄位「{}」的參數不同而衝突：如要兩者都取，請為欄位取不同的別名。",
+    ),
+    (
+        "Fields \"{}\" conflict because \"{}\" and \"{}\" are different fields. Use different aliases on the fields to fetch both if this was intentional.",
+        "欄位「{0}」衝突：「{1}」與「{2}」是不同的欄位；如要兩者都取，請為欄位取不同的別名。",
+    ),
 ];
 
 #[cfg(test)]
@@ -799,8 +935,37 @@ mod tests {
             ),
             "計畫檔案：未知的部門 `x`"
         );
+        // The validator's, with or without a suggestion, and its reasons within.
+        assert_eq!(
+            translate(
+                "Unknown field \"taks\" on type \"Query\". Did you mean \"task\", \"tasks\"?",
+                Language::TraditionalChinese
+            ),
+            "類型「Query」沒有欄位「taks」。是否要寫 \"task\", \"tasks\"？"
+        );
+        assert_eq!(
+            translate(
+                "Unknown field \"x\" on type \"Query\".",
+                Language::SimplifiedChinese
+            ),
+            "类型「Query」没有栏位「x」。"
+        );
+        assert_eq!(
+            translate(
+                "Invalid value for argument \"first\", expected type \"Int\"",
+                Language::TraditionalChinese
+            ),
+            "參數的值無效：「first」應為類型「Int」"
+        );
+        // The parser's, with the place it points to kept.
+        let pointed =
+            " --> 1:10\n  |\n1 | { plans {\n  |          ^---\n  |\n  = expected selection";
+        assert_eq!(
+            translate(pointed, Language::TraditionalChinese),
+            "GraphQL 文件有語法錯誤：\n --> 1:10\n  |\n1 | { plans {\n  |          ^---\n  |\n  = 此處應為 selection"
+        );
         // One the catalog does not know stays as it is.
-        let unknown = "Unknown field \"x\" on type \"Query\".";
+        let unknown = "expected selection_set";
         assert_eq!(translate(unknown, Language::TraditionalChinese), unknown);
     }
 

@@ -133,6 +133,7 @@ impl Application {
             schema,
             shape_limits: ShapeLimits::from(&settings.limits),
             token_keys,
+            user_reads: crate::service::user_reads::UserReads::new(db.clone()),
             metrics: Arc::new(Metrics::default()),
             api: ApiSettings {
                 max_page_size: settings.max_page_size,

@@ -17,10 +17,12 @@ use crate::service::auth::{self, TokenKeys};
 use crate::service::policy::Viewer;
 use crate::service::submission::{self, SubmissionRow};
 use crate::service::submission_events::{SubmissionEvent, SubmissionEventKind, SubmissionFeed};
+use crate::service::user_reads::UserReads;
 
 /// A WebSocket connection's caller, signed in by the token of its `connection_init`.
 pub struct LiveCaller {
     pub db: DatabaseConnection,
+    pub user_reads: Arc<UserReads>,
     pub token_keys: Arc<TokenKeys>,
     pub token: String,
     pub viewer: Viewer,
@@ -32,7 +34,7 @@ pub struct LiveCaller {
 impl LiveCaller {
     /// Whether the token still holds: not expired, revoked, or its user deactivated.
     async fn still_signed_in(&self) -> bool {
-        auth::authenticate(&self.db, &self.token_keys, &self.token)
+        auth::authenticate(&self.db, &self.user_reads, &self.token_keys, &self.token)
             .await
             .is_ok_and(|found| found.viewer == self.viewer)
     }

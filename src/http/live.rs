@@ -331,7 +331,7 @@ async fn sign_in(
     public_origin: String,
 ) -> Result<Data, AppError> {
     let token = token_of(payload).ok_or(AppError::Unauthenticated)?;
-    let found = auth::authenticate(&state.db, &state.token_keys, &token).await?;
+    let found = auth::authenticate(&state.db, &state.user_reads, &state.token_keys, &token).await?;
     let place = match found.viewer.user() {
         Some(user) => Some(state.live_connections.sign_in(user.user_id).ok_or(
             AppError::TooManyRequests {
@@ -342,6 +342,7 @@ async fn sign_in(
     };
     let caller = Arc::new(LiveCaller {
         db: state.db.clone(),
+        user_reads: state.user_reads.clone(),
         token_keys: state.token_keys.clone(),
         token,
         viewer: found.viewer.clone(),

@@ -48,6 +48,9 @@ pub struct AppState {
     /// Checked before an operation runs (see `ShapeLimits::check_request`).
     pub shape_limits: ShapeLimits,
     pub token_keys: Arc<TokenKeys>,
+    /// The user row and revisions every signed-in request reads, shared by the requests
+    /// that wait at the same moment.
+    pub user_reads: Arc<crate::service::user_reads::UserReads>,
     pub metrics: Arc<Metrics>,
     pub api: ApiSettings,
     pub statements: StatementCounter,
@@ -258,16 +261,18 @@ async fn caller_of(
 ) -> Result<RequestCaller, crate::error::AppError> {
     match bearer_token(request) {
         None => Ok(RequestCaller::ANONYMOUS),
-        Some(token) => match auth::authenticate(&state.db, &state.token_keys, token).await {
-            Ok(found) => Ok(RequestCaller {
-                viewer: found.viewer,
-                revision: Some(found.data_revision),
-                submission_revision: Some(found.submission_revision),
-                session_started_at: found.session_started_at,
-            }),
-            Err(crate::error::AppError::Unauthenticated) => Ok(RequestCaller::ANONYMOUS),
-            Err(other) => Err(other),
-        },
+        Some(token) => {
+            match auth::authenticate(&state.db, &state.user_reads, &state.token_keys, token).await {
+                Ok(found) => Ok(RequestCaller {
+                    viewer: found.viewer,
+                    revision: Some(found.data_revision),
+                    submission_revision: Some(found.submission_revision),
+                    session_started_at: found.session_started_at,
+                }),
+                Err(crate::error::AppError::Unauthenticated) => Ok(RequestCaller::ANONYMOUS),
+                Err(other) => Err(other),
+            }
+        }
     }
 }
 

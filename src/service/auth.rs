@@ -14,7 +14,7 @@ use jsonwebtoken::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
-    TransactionSession, TransactionTrait,
+    TransactionSession, TransactionTrait, sea_query::Expr,
 };
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +25,7 @@ use crate::service::hashing::HashPool;
 use crate::service::policy::{Access, Role, SignedInUser, Viewer};
 use crate::service::portal_keys::{KeyFetchSettings, PortalKey, PortalKeySet, PortalKeySource};
 use crate::service::rate_limit::SignInRate;
+use crate::service::user_reads::UserReads;
 
 /// How tokens are issued and checked.
 #[derive(Clone, Debug)]
@@ -100,10 +101,27 @@ const ISSUER: &str = "ecoplan";
 pub const MIN_PASSWORD_LENGTH: usize = 10;
 const MAX_PASSWORD_LENGTH: usize = 1024;
 
-/// Argon2id with the parameters OWASP recommends (19 MiB, two passes, one lane).
-const ARGON2_MEMORY_KIB: u32 = 19 * 1024;
-const ARGON2_PASSES: u32 = 2;
+/// Argon2id with the least memory of the settings OWASP's Password Storage Cheat Sheet
+/// gives as equally strong (7 MiB and five passes; 19 MiB and two is another): every hash
+/// running at once holds its memory, and the server is sized for a small machine.
+const ARGON2_MEMORY_KIB: u32 = 7 * 1024;
+const ARGON2_PASSES: u32 = 5;
 const ARGON2_LANES: u32 = 1;
+
+/// Whether a stored hash was made with other parameters than today's (an older setting):
+/// it is made again at the next sign-in, so that every account costs the same to check.
+fn hashed_with_other_parameters(hash: &str) -> bool {
+    let Ok(hash) = argon2::PasswordHash::new(hash) else {
+        return true;
+    };
+    let same = hash.algorithm == argon2::ARGON2ID_IDENT
+        && hash.version == Some(Version::V0x13.into())
+        && Params::try_from(&hash).is_ok_and(|params| {
+            (params.m_cost(), params.t_cost(), params.p_cost())
+                == (ARGON2_MEMORY_KIB, ARGON2_PASSES, ARGON2_LANES)
+        });
+    !same
+}
 
 fn hasher() -> AppResult<Argon2<'static>> {
     let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_PASSES, ARGON2_LANES, None)
@@ -159,8 +177,8 @@ pub async fn verify_password(password: &str, hash: &str) -> AppResult<bool> {
 
 /// A hash to verify against when the username does not exist, so that an unknown user
 /// and a wrong password take the same work: the parameters are the ones `hasher` uses,
-/// and nobody knows a password that matches. It is a short string; the 19 MiB a
-/// verification needs are freed when the verification ends.
+/// and nobody knows a password that matches. It is a short string; the memory a
+/// verification needs is freed when the verification ends.
 fn decoy_hash() -> &'static str {
     static DECOY: OnceLock<String> = OnceLock::new();
     DECOY.get_or_init(|| {
@@ -414,9 +432,12 @@ pub fn token_is_signed(keys: &TokenKeys, token: &str) -> bool {
 }
 
 /// Turns a bearer token into the viewer, checking the user against the database on every
-/// request (one primary-key or unique-key read) so that revocation takes effect at once.
+/// request (a primary-key read shared with the requests waiting at the same moment, see
+/// `user_reads`, or a unique-key read for the portal's tokens) so that revocation takes
+/// effect at once.
 pub async fn authenticate(
     db: &impl ConnectionTrait,
+    reads: &Arc<UserReads>,
     keys: &TokenKeys,
     token: &str,
 ) -> AppResult<Authenticated> {
@@ -431,13 +452,11 @@ pub async fn authenticate(
                 .map_err(|_| AppError::Unauthenticated)?
                 .claims;
             let user_id: i64 = claims.sub.parse().map_err(|_| AppError::Unauthenticated)?;
-            let found = with_revision(user::Entity::find_by_id(user_id))
-                .one(db)
-                .await?;
+            let found = reads.user_by_id(user_id).await?;
             let session_started_at = DateTime::from_timestamp(claims.sat.unwrap_or(claims.iat), 0);
             match found {
                 Some(found) if found.user.active && found.user.token_version == claims.ver => {
-                    let mut authenticated = found.into_authenticated()?;
+                    let mut authenticated = found.to_authenticated()?;
                     authenticated.session_started_at = session_started_at;
                     Ok(authenticated)
                 }
@@ -455,7 +474,7 @@ pub async fn authenticate(
                     .one(db)
                     .await?;
             match found {
-                Some(found) if found.user.active => found.into_authenticated(),
+                Some(found) if found.user.active => found.to_authenticated(),
                 _ => Err(AppError::Unauthenticated),
             }
         }
@@ -475,16 +494,17 @@ pub struct Authenticated {
     pub session_started_at: Option<DateTime<Utc>>,
 }
 
+/// A user row with the revisions read in the same statement.
 #[derive(sea_orm::FromQueryResult)]
-struct UserAndRevision {
+pub(crate) struct UserAndRevision {
     #[sea_orm(nested)]
-    user: user::Model,
+    pub(crate) user: user::Model,
     data_revision: i64,
     submission_revision: i64,
 }
 
 impl UserAndRevision {
-    fn into_authenticated(self) -> AppResult<Authenticated> {
+    fn to_authenticated(&self) -> AppResult<Authenticated> {
         Ok(Authenticated {
             viewer: viewer_of(&self.user)?,
             data_revision: self.data_revision,
@@ -495,7 +515,7 @@ impl UserAndRevision {
 }
 
 /// A user query that also reads the data revision.
-fn with_revision(
+pub(crate) fn with_revision(
     select: sea_orm::Select<user::Entity>,
 ) -> sea_orm::Selector<sea_orm::SelectModel<UserAndRevision>> {
     use sea_orm::QuerySelect;
@@ -672,13 +692,14 @@ where
         Some(user) => user.password_hash.clone(),
         None => decoy_hash().to_owned(),
     };
-    let password = password.to_owned();
+    let typed = password.to_owned();
     let password_matches = keys
         .hashing
-        .run_admitted(admission, move || verify_now(&password, &hash))
+        .run_admitted(admission, move || verify_now(&typed, &hash))
         .await?;
     match user {
         Some(user) if password_matches && user.active => {
+            let user = rehash_if_outdated(db, keys, user, password).await?;
             signed_in(db, keys, request, &username, user).await
         }
         user => {
@@ -695,6 +716,31 @@ where
             Err(invalid_credentials())
         }
     }
+}
+
+/// Hashes the password again with today's parameters when the stored hash has others.
+/// Only the hash changes: the token version stays, so no session ends.
+async fn rehash_if_outdated(
+    db: &impl ConnectionTrait,
+    keys: &TokenKeys,
+    user: user::Model,
+    password: &str,
+) -> AppResult<user::Model> {
+    if !hashed_with_other_parameters(&user.password_hash) {
+        return Ok(user);
+    }
+    let password = password.to_owned();
+    let rehashed = keys.hashing.run(move || hash_now(&password)).await?;
+    user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(rehashed.clone()))
+        .filter(user::Column::Id.eq(user.id))
+        .filter(user::Column::PasswordHash.eq(&user.password_hash))
+        .exec(db)
+        .await?;
+    Ok(user::Model {
+        password_hash: rehashed,
+        ..user
+    })
 }
 
 /// What the audit trail keeps of a failed sign-in: the name tried, the address and the
@@ -808,4 +854,24 @@ pub fn issue_token(keys: &TokenKeys, user: &user::Model) -> AppResult<SignIn> {
         expires_at,
         user: user.clone(),
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_hash_with_todays_parameters_is_kept() {
+        let today = hash_now("a long enough password").unwrap();
+        assert!(!hashed_with_other_parameters(&today));
+        assert!(!hashed_with_other_parameters(decoy_hash()));
+        let older = today.replace("m=7168,t=5", "m=19456,t=2");
+        assert_ne!(older, today);
+        assert!(hashed_with_other_parameters(&older));
+        assert!(hashed_with_other_parameters(
+            &today.replace("$argon2id$", "$argon2i$")
+        ));
+        assert!(hashed_with_other_parameters("not a hash"));
+    }
 }

@@ -1,5 +1,5 @@
 //! Password hashing on a bounded pool: `concurrency` threads of its own hash (each hash
-//! holds 19 MiB while it runs), and at most `queue` more sign-ins wait for one. A sign-in
+//! holds 7 MiB while it runs), and at most `queue` more sign-ins wait for one. A sign-in
 //! that finds the queue full is refused at once, before any other work, so that a flood
 //! of sign-ins costs neither memory nor the time of the people using the API.
 //!

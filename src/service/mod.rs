@@ -33,5 +33,6 @@ pub mod submission;
 pub mod submission_events;
 pub mod task;
 pub mod user;
+pub mod user_reads;
 pub mod webhook;
 pub mod workbook;

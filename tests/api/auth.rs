@@ -709,3 +709,57 @@ async fn refreshing_never_carries_a_session_past_its_longest_age(backend: Backen
     data(&app.graphql_as(&token, REFRESH, json!({})).await);
 }
 both!(refreshing_never_carries_a_session_past_its_longest_age);
+
+/// A hash made under an older setting (OWASP's 19 MiB and two passes) still signs in, and
+/// is made again with today's parameters, without ending the user's sessions.
+async fn a_password_hashed_under_an_older_setting_is_rehashed_at_sign_in(backend: Backend) {
+    use argon2::PasswordHasher;
+    use ecoplan::entity::user;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+
+    let app = TestApp::spawn(backend).await;
+    let (username, password) = app
+        .create_user("old-hash", Role::Department, Some("finance"))
+        .await;
+    let older = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon2::Params::new(19 * 1024, 2, 1, None).unwrap(),
+    )
+    .hash_password_with_salt(password.as_bytes(), b"a salt of sixteen")
+    .unwrap()
+    .to_string();
+    user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(older.clone()))
+        .filter(user::Column::Username.eq(&username))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let stored = || async {
+        user::Entity::find()
+            .filter(user::Column::Username.eq(&username))
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash
+    };
+
+    let first = app.login(&username, &password).await;
+    let rehashed = stored().await;
+    assert_ne!(rehashed, older);
+    assert!(rehashed.contains("$m=7168,t=5,p=1$"), "{rehashed}");
+    // The session from before the rehash goes on, and the new hash signs in.
+    assert_token_works(&app.graphql_as(&first, PLANS, json!({})).await);
+    app.login(&username, &password).await;
+    assert_eq!(stored().await, rehashed, "a current hash is left as it is");
+    assert_error_code(
+        &app.graphql(
+            "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }",
+            json!({ "u": username, "p": "not the password" }),
+        )
+        .await,
+        "INVALID_CREDENTIALS",
+    );
+}
+both!(a_password_hashed_under_an_older_setting_is_rehashed_at_sign_in);

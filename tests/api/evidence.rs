@@ -659,7 +659,8 @@ async fn a_signed_link_stops_working_when_it_expires(backend: Backend, store: St
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     let answer = follow(&url).await;
     assert_eq!(answer.status(), 403);
-    assert_eq!(answer.text().await.unwrap(), "the link has expired");
+    // A plain link carries no language of its own: the plan's script is the default.
+    assert_eq!(answer.text().await.unwrap(), "連結已過期，請重新取得");
     // A new read gives a new link.
     let (renewed, _) = download_link(&app, &finance, &evidence.id).await;
     assert_eq!(follow(&renewed).await.status(), 200);

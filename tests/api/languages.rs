@@ -119,6 +119,71 @@ async fn every_message_comes_in_the_readers_language_with_the_same_code(backend:
 }
 both!(every_message_comes_in_the_readers_language_with_the_same_code);
 
+/// A query the schema does not allow: the validator's message is in the reader's language
+/// too, with the names it quotes left as they are.
+async fn a_query_the_schema_refuses_is_explained_in_the_readers_language(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let leadership = app.token_for(Role::Leadership, None).await;
+    let misspelt = "{ plans { keyy } }";
+    let mut codes = Vec::new();
+    for (language, expected) in [
+        (None, "類型「Plan」沒有欄位「keyy」。是否要寫 \"key\"？"),
+        (
+            Some("zh-CN"),
+            "类型「Plan」没有栏位「keyy」。是否要写 \"key\"？",
+        ),
+        (
+            Some("en"),
+            "Unknown field \"keyy\" on type \"Plan\". Did you mean \"key\"?",
+        ),
+    ] {
+        let answer = graphql_in(&app, language, Some(&leadership), misspelt).await;
+        let (message, code) = first_error(&answer);
+        assert_eq!(message, expected, "{language:?}: {answer}");
+        codes.push(code.to_owned());
+    }
+    assert!(
+        codes
+            .iter()
+            .all(|code| code == &codes[0] && !code.is_empty())
+    );
+
+    let answer = graphql_in(
+        &app,
+        None,
+        Some(&leadership),
+        "{ tasks(first: \"ten\") { totalCount } }",
+    )
+    .await;
+    assert_eq!(
+        first_error(&answer).0,
+        "參數的值無效：「first」應為類型「Int」",
+        "{answer}"
+    );
+    // A document that does not parse: where it stops, then what was expected there.
+    let unparsed = "{ plans { key }";
+    let answer = graphql_in(&app, None, Some(&leadership), unparsed).await;
+    let (message, code) = first_error(&answer);
+    assert!(
+        message.starts_with("GraphQL 文件有語法錯誤：") && message.contains("= 此處應為 "),
+        "{answer}"
+    );
+    assert!(
+        message.contains(unparsed),
+        "the document is quoted as it is: {answer}"
+    );
+    let english = graphql_in(&app, Some("en"), Some(&leadership), unparsed).await;
+    assert!(first_error(&english).0.contains("= expected "), "{english}");
+    assert_eq!(first_error(&english).1, code);
+    let answer = graphql_in(&app, None, Some(&leadership), "{ plans }").await;
+    assert_eq!(
+        first_error(&answer).0,
+        "欄位「plans」的類型為「Plan」，須選取其子欄位",
+        "{answer}"
+    );
+}
+both!(a_query_the_schema_refuses_is_explained_in_the_readers_language);
+
 async fn a_spreadsheets_errors_come_in_the_readers_language(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let finance = app.token_for(Role::Department, Some("finance")).await;

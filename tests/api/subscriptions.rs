@@ -367,3 +367,62 @@ async fn a_connection_that_never_signs_in_is_closed(backend: Backend) {
     }
 }
 both!(a_connection_that_never_signs_in_is_closed);
+
+/// Writes an approval's audit entry in a transaction of its own, left open.
+async fn open_approval(app: &TestApp, item_id: i64) -> sea_orm::DatabaseTransaction {
+    use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
+    let txn = app.db.begin().await.unwrap();
+    ecoplan::entity::audit_log::ActiveModel {
+        at: Set(chrono::Utc::now()),
+        actor_id: Set(None),
+        actor_role: Set("LEADERSHIP".to_owned()),
+        action: Set("progressReport.approve".to_owned()),
+        item_type: Set("PROGRESS_REPORT".to_owned()),
+        item_id: Set(item_id),
+        before: Set(None),
+        after: Set(None),
+        request_id: Set("test".to_owned()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .unwrap();
+    txn
+}
+
+/// The next event the feed hands out within two seconds, by its submission's id.
+async fn next_event(
+    events: &mut tokio::sync::broadcast::Receiver<
+        std::sync::Arc<ecoplan::service::submission_events::SubmissionEvent>,
+    >,
+) -> Option<i64> {
+    tokio::time::timeout(Duration::from_secs(2), events.recv())
+        .await
+        .ok()
+        .map(|event| event.expect("the feed keeps up").submission_id)
+}
+
+/// An entry's id is taken when it is written and seen when it commits: on PostgreSQL an
+/// earlier id can commit after a later one was read, and its event must not be lost. On
+/// SQLite writers take turns, so the case is a rolled-back entry that never commits.
+async fn an_event_whose_change_commits_late_is_still_heard(backend: Backend) {
+    use ecoplan::service::submission_events::SubmissionFeed;
+    let app = TestApp::spawn(backend).await;
+    let feed = SubmissionFeed::start(app.db.clone(), Duration::from_millis(20));
+    let mut events = feed.listen().await.unwrap();
+    if backend == Backend::Postgres {
+        let slow = open_approval(&app, 1).await;
+        open_approval(&app, 2).await.commit().await.unwrap();
+        assert_eq!(next_event(&mut events).await, Some(2));
+        slow.commit().await.unwrap();
+        assert_eq!(next_event(&mut events).await, Some(1));
+    } else {
+        open_approval(&app, 1).await.rollback().await.unwrap();
+        open_approval(&app, 2).await.commit().await.unwrap();
+        assert_eq!(next_event(&mut events).await, Some(2));
+    }
+    // Each is heard once.
+    open_approval(&app, 3).await.commit().await.unwrap();
+    assert_eq!(next_event(&mut events).await, Some(3));
+}
+both!(an_event_whose_change_commits_late_is_still_heard);
