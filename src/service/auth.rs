@@ -699,7 +699,16 @@ where
         .await?;
     match user {
         Some(user) if password_matches && user.active => {
-            let user = rehash_if_outdated(db, keys, user, password).await?;
+            // The rehash is for later sign-ins: a full hashing queue or a failed write
+            // leaves the old hash in place and does not refuse a right password.
+            let user = match rehash_if_outdated(db, keys, &user, password).await {
+                Ok(Some(rehashed)) => rehashed,
+                Ok(None) => user,
+                Err(error) => {
+                    tracing::warn!(target: "ecoplan::auth", error = ?error, "the password is not rehashed this time");
+                    user
+                }
+            };
             signed_in(db, keys, request, &username, user).await
         }
         user => {
@@ -720,14 +729,15 @@ where
 
 /// Hashes the password again with today's parameters when the stored hash has others.
 /// Only the hash changes: the token version stays, so no session ends.
+/// `None` when the hash is already today's.
 async fn rehash_if_outdated(
     db: &impl ConnectionTrait,
     keys: &TokenKeys,
-    user: user::Model,
+    user: &user::Model,
     password: &str,
-) -> AppResult<user::Model> {
+) -> AppResult<Option<user::Model>> {
     if !hashed_with_other_parameters(&user.password_hash) {
-        return Ok(user);
+        return Ok(None);
     }
     let password = password.to_owned();
     let rehashed = keys.hashing.run(move || hash_now(&password)).await?;
@@ -737,10 +747,10 @@ async fn rehash_if_outdated(
         .filter(user::Column::PasswordHash.eq(&user.password_hash))
         .exec(db)
         .await?;
-    Ok(user::Model {
+    Ok(Some(user::Model {
         password_hash: rehashed,
-        ..user
-    })
+        ..user.clone()
+    }))
 }
 
 /// What the audit trail keeps of a failed sign-in: the name tried, the address and the
